@@ -1,0 +1,199 @@
+"""One TOML configuration file, validated with pydantic; environment overrides.
+
+Lookup order: ``--config FILE``, then ``$DETAINER_INTAKE_CONFIG``, then the
+bundled default (``config/sample.toml``: the sample corpus, a SQLite ledger under
+``data/``). Any value can be overridden by an environment variable named
+``DETAINER_INTAKE_<SECTION>__<KEY>`` (e.g. ``DETAINER_INTAKE_LEDGER__URL``).
+Relative paths are resolved against the configuration file's folder.
+Secrets never live here: the mailbox password comes from ``password_env`` or
+``password_file``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from detainer_intake.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "sample.toml"
+CONFIG_ENV = "DETAINER_INTAKE_CONFIG"
+
+
+class DepartmentSettings(BaseModel):
+    name: str = "Police Department"
+    timezone: str = "America/New_York"  # receipts are stored in UTC and shown in this zone
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class LedgerSettings(BaseModel):
+    url: str = "sqlite:///data/ledger.db"
+
+
+class ArchiveSettings(BaseModel):
+    path: Path = Path("data/archive")
+
+
+class FolderChannelSettings(BaseModel):
+    enabled: bool = True
+    path: Path | None = None
+    quiet_seconds: float = 30.0  # a file is taken once size and mtime are unchanged this long
+    move_processed: bool = False  # move to <path>/processed/ after the ledger commit
+    ignore: list[str] = Field(default_factory=lambda: [".*", "*.tmp", "~$*", "*.part", "*.partial"])
+
+
+class StationChannelSettings(FolderChannelSettings):
+    station_map: dict[str, str] = Field(default_factory=dict)  # subfolder name -> station code
+
+
+class MailChannelSettings(BaseModel):
+    enabled: bool = False
+    host: str | None = None
+    port: int = 993
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str | None = None
+    password_env: str | None = "BFS_IMAP_PASSWORD"
+    password_file: Path | None = None
+    folder: str = "INBOX"
+    action: Literal["flag", "move", "none"] = "flag"
+    flag: str = "$DetainerIntake"
+    move_to: str = "Processed"
+    max_attempts: int = 3  # a failing message is retried on this many runs, then quarantined
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    timeout_seconds: float = 60.0
+    # A local Maildir read instead of IMAP (mail exports, and the bundled sample mailbox).
+    maildir: Path | None = None
+
+    def password(self) -> str | None:
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return None
+
+
+class ChannelsSettings(BaseModel):
+    dedicated_fax: FolderChannelSettings = Field(default_factory=FolderChannelSettings)
+    station_fax: StationChannelSettings = Field(default_factory=StationChannelSettings)
+    bfs_email: MailChannelSettings = Field(default_factory=MailChannelSettings)
+
+
+class ParsingSettings(BaseModel):
+    workers: int = 0  # parallel single-threaded Tesseract processes; 0 = one per core
+    max_input_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 300
+    max_pixels: int = 60_000_000  # per page, after rendering; bounds decompression bombs
+    ocr_timeout_seconds: float = 120.0
+    tesseract_lang: str = "eng"
+
+
+class DedupeSettings(BaseModel):
+    issued_window_days: int = 3  # fuzzy matches need issued dates at most this far apart
+    name_similarity: float = 90.0  # rapidfuzz score (0-100) for OCR-tolerant name matches
+    review_below: float = 95.0  # fuzzy matches scoring below this go to the review queue
+
+
+class FlowSettings(BaseModel):
+    task_runner: Literal["thread", "dask"] = "thread"
+    dask_address: str | None = None  # tcp://scheduler:8786; None = a LocalCluster
+    dask_workers: int = 2
+    schedule_cron: str = "0 6 * * *"
+    schedule_timezone: str = "America/New_York"
+    document_timeout_seconds: float = 900.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DETAINER_INTAKE_", env_nested_delimiter="__", extra="forbid")
+
+    department: DepartmentSettings = Field(default_factory=DepartmentSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
+    config_path: Path | None = None  # where this was loaded from (set by load_settings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    @property
+    def ledger_url(self) -> str:
+        """The ledger URL with a relative SQLite path anchored at the config file's folder."""
+        url = self.ledger.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+            return prefix + str(self._resolve(Path(url[len(prefix):])))
+        return url
+
+    def resolve_paths(self) -> Settings:
+        self.archive.path = self._resolve(self.archive.path)
+        for channel in (self.channels.dedicated_fax, self.channels.station_fax):
+            if channel.path is not None:
+                channel.path = self._resolve(channel.path)
+        mail = self.channels.bfs_email
+        if mail.maildir is not None:
+            mail.maildir = self._resolve(mail.maildir)
+        if mail.password_file is not None:
+            mail.password_file = self._resolve(mail.password_file)
+        return self
+
+    def _resolve(self, path: Path) -> Path:
+        path = path.expanduser()
+        if path.is_absolute():
+            return path
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return (base / path).resolve()
+
+
+def config_file(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load and validate the configuration; raise ConfigError with a readable message."""
+    file = config_file(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {file}") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration {file}: {exc}") from exc
+    data.update(overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration {file}:\n{exc}") from exc
+    settings.config_path = file.resolve()
+    return settings.resolve_paths()
