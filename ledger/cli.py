@@ -1,0 +1,52 @@
+"""Bodies of the ledger's operator commands; ``detainer_intake.cli`` wires them to typer."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from detainer_intake.config import Settings
+from detainer_intake.errors import ExitCode
+from ledger.db import open_ledger, upgrade
+from ledger.dedupe import DedupeConfig
+from ledger.metrics import metrics_table_rows
+
+
+def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
+    """Print the channel-usage metrics for ``year`` (department time zone) as JSON or a table."""
+    ledger = open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe))
+    try:
+        metrics = ledger.metrics(year, settings.department.timezone)
+    finally:
+        ledger.close()
+    console = Console()
+    if as_json:
+        payload = {"year": year, "timezone": settings.department.timezone, **metrics}
+        console.print_json(json.dumps(payload, sort_keys=False))
+        return ExitCode.ok
+    table = Table(
+        title=f"Detainer requests {year} ({settings.department.name}, {settings.department.timezone})"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for label, value in metrics_table_rows(metrics):
+        table.add_row(label, value)
+    console.print(table)
+    months = Table(title=f"By month of first arrival, {year}")
+    for column in ("month", "dedicated_fax", "station_fax", "bfs_email", "total"):
+        months.add_column(column, justify="right" if column != "month" else "left")
+    for month, counts in metrics["by_month"].items():
+        months.add_row(
+            month, *(str(counts[c]) for c in ("dedicated_fax", "station_fax", "bfs_email", "total"))
+        )
+    console.print(months)
+    return ExitCode.ok
+
+
+def db_upgrade_command(settings: Settings) -> int:
+    """Bring the ledger database to the current schema (idempotent)."""
+    upgrade(settings.ledger_url)
+    Console().print("ledger database is at the current schema version")
+    return ExitCode.ok
