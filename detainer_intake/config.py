@@ -71,7 +71,7 @@ class MailChannelSettings(BaseModel):
     port: int = 993
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: str | None = None
-    password_env: str | None = "BFS_IMAP_PASSWORD"
+    password_env: str | None = "BFS_IMAP_PASSWORD"  # noqa: S105 - the variable name, not a secret
     password_file: Path | None = None
     folder: str = "INBOX"
     action: Literal["flag", "move", "none"] = "flag"
@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         url = self.ledger.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-            return prefix + str(self._resolve(Path(url[len(prefix):])))
+            return prefix + str(self._resolve(Path(url[len(prefix) :])))
         return url
 
     def resolve_paths(self) -> Settings:

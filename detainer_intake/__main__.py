@@ -1,0 +1,3 @@
+from detainer_intake.cli import main
+
+main()

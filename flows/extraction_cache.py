@@ -1,0 +1,46 @@
+"""OCR results on disk, keyed by content hash and parser version.
+
+Extraction is the expensive step (seconds a page). Its result holds personal data,
+so it never travels through Prefect task results: the parse task writes it here
+(owner-only, next to the archive) and returns only the content hash; the commit
+task reads it back. A rerun after a crash or a kill reuses what was already read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from parsing.models import ExtractionResult
+
+# Bump when parsing changes in a way that should re-read documents already cached.
+PARSER_VERSION = "1"
+
+
+class ExtractionCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / f"v{PARSER_VERSION}" / sha256[:2] / f"{sha256}.json"
+
+    def get(self, sha256: str) -> ExtractionResult | None:
+        path = self.path_for(sha256)
+        try:
+            return ExtractionResult.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return None  # a torn or stale file: read the document again
+
+    def put(self, result: ExtractionResult) -> Path:
+        path = self.path_for(result.sha256)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(result.model_dump_json().encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
