@@ -42,6 +42,7 @@ RULE_FUZZY = "fuzzy"
 RULE_OPERATOR = "operator_merge"
 RULE_CANCELS = "cancels"
 RULE_UNLINKED = "unlinked"
+NEAR_NAME_MARGIN = 15.0  # name scores this far below name_similarity (same birth date) are offered for review
 
 _OCR_DIGITS = str.maketrans(
     {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "|": "1", "S": "5", "B": "8", "Z": "2"}
@@ -153,6 +154,11 @@ def normalize_name(value: str | None) -> str | None:
     return text or None
 
 
+def _skeleton(name: str) -> str:
+    """A name with letters OCR confuses folded together (l/I, rn/m, vv/w): for comparison only."""
+    return name.replace("RN", "M").replace("VV", "W").replace("L", "I")
+
+
 def name_score(a: str | None, b: str | None) -> float | None:
     """0-100 similarity of two normalised names, tolerant of order and OCR slips; None if unknown."""
     if not a or not b:
@@ -160,6 +166,8 @@ def name_score(a: str | None, b: str | None) -> float | None:
     if a == b:
         return 100.0
     score = fuzz.token_sort_ratio(a, b)
+    # Names that differ only by letters OCR confuses: likely the same, never certain enough to skip review.
+    score = max(score, min(94.0, fuzz.token_sort_ratio(_skeleton(a), _skeleton(b))))
     # A name printed with a middle name on one copy and without on another: a subset match,
     # never confident enough to merge silently.
     shorter = min(a, b, key=len)
@@ -267,7 +275,12 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
         if not (copy.event_number and events):
             reasons.append("event_missing")
     else:
-        if not (copy.dob and copy.dob in dobs) or best_name is None or best_name < config.name_similarity:
+        if not (copy.dob and copy.dob in dobs) or best_name is None:
+            return None
+        if best_name < config.name_similarity:
+            if best_name >= config.name_similarity - NEAR_NAME_MARGIN and not (copy.file_number and files):
+                # Same birth date, a name a letter or two off: kept apart, but a person should look.
+                return Match(RULE_FUZZY, round(best_name, 2), False, "same_dob+name_near")
             return None
         if copy.file_number and files:
             # Different A-numbers with the same name and birth date: an OCR slip at most.

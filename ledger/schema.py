@@ -101,9 +101,6 @@ class Receipt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_key: Mapped[str] = mapped_column(String(2048), unique=True)
-    # ingest.models.Receipt.arrival_id: the same arrival fetched again under a new source key
-    # (mailbox renumbered) is recorded as a SourceKeyAlias of this receipt, never counted twice.
-    arrival_id: Mapped[str] = mapped_column(String(2048), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
     station: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column()
@@ -112,17 +109,6 @@ class Receipt(Base):
     message_id: Mapped[str | None] = mapped_column(String(998))
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     size: Mapped[int] = mapped_column(Integer)
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SourceKeyAlias(Base):
-    """A further source key under which a recorded arrival was seen again (not a new arrival)."""
-
-    __tablename__ = "source_key_aliases"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_key: Mapped[str] = mapped_column(String(2048), unique=True)
-    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -197,11 +197,6 @@ class Ledger:
         if extraction is not None and extraction.sha256 != receipt.sha256:
             raise LedgerError("extraction does not belong to the receipt's content (sha256 differs)")
         known = session.scalar(select(schema.Receipt).where(schema.Receipt.source_key == receipt.source_key))
-        if known is None:
-            known = self._same_arrival(session, receipt)
-            if known is not None:  # seen before under another key: remember the key, count nothing
-                seen = session.get_one(schema.Document, known.document_id)
-                return self._outcome(session, "already_known", known, seen, False)
         doc = session.scalar(select(schema.Document).where(schema.Document.sha256 == receipt.sha256))
         status: Literal["recorded", "already_known", "completed"] = "recorded"
         new_document = doc is None
@@ -223,7 +218,6 @@ class Ledger:
         if known is None:
             known = schema.Receipt(
                 source_key=receipt.source_key,
-                arrival_id=_arrival_id(receipt),
                 channel=receipt.channel.value,
                 station=receipt.station,
                 received_at=receipt.received_at,
@@ -237,22 +231,6 @@ class Ledger:
             session.flush()
         self._after_arrival(session, doc)
         return self._outcome(session, status, known, doc, new_document)
-
-    def _same_arrival(self, session: Session, receipt: ReceiptModel) -> schema.Receipt | None:
-        """The receipt this arrival was recorded as under another source key (recording the alias)."""
-        alias = session.scalar(
-            select(schema.SourceKeyAlias).where(schema.SourceKeyAlias.source_key == receipt.source_key)
-        )
-        if alias is not None:
-            return session.get_one(schema.Receipt, alias.receipt_id)
-        arrival = _arrival_id(receipt)
-        if arrival == receipt.source_key:
-            return None
-        known = session.scalar(select(schema.Receipt).where(schema.Receipt.arrival_id == arrival))
-        if known is not None:
-            session.add(schema.SourceKeyAlias(source_key=receipt.source_key, receipt_id=known.id))
-            session.flush()
-        return known
 
     def _fill_document(
         self,
@@ -406,21 +384,12 @@ class Ledger:
         """Source keys of every recorded arrival starting with ``prefix``."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._read() as session:
-            keys = set(
-                session.scalars(
-                    select(schema.Receipt.source_key).where(
-                        schema.Receipt.source_key.like(escaped + "%", escape="\\")
-                    )
+            rows = session.scalars(
+                select(schema.Receipt.source_key).where(
+                    schema.Receipt.source_key.like(escaped + "%", escape="\\")
                 )
             )
-            keys.update(
-                session.scalars(
-                    select(schema.SourceKeyAlias.source_key).where(
-                        schema.SourceKeyAlias.source_key.like(escaped + "%", escape="\\")
-                    )
-                )
-            )
-            return keys
+            return set(rows)
 
     def mail_attempts(self, message_key: str) -> int:
         with self._read() as session:
@@ -430,12 +399,12 @@ class Ledger:
             return row.attempts if row else 0
 
     def mail_handled(self, message_key: str) -> bool:
-        """True once the message's record is committed (with or without documents)."""
+        """True once the message's record is committed (with or without documents), or it is quarantined."""
         with self._read() as session:
             row = session.scalar(
                 select(schema.MailMessage).where(schema.MailMessage.message_key == message_key)
             )
-            return row is not None and row.status == "handled"
+            return row is not None and row.status in ("handled", "quarantined")
 
     def record_mail_failure(
         self, message_key: str, reason: str, *, quarantined: bool = False, message: str = ""
@@ -511,7 +480,11 @@ class Ledger:
         documents: Sequence[tuple[ReceiptModel, ExtractionResult | None, tuple[str, str] | None]] = (),
     ) -> list[RecordOutcome]:
         """Commit one mail message in ONE transaction: its documents (as ``record`` would) and the
-        message record (handled), or, when ``message.error`` is set, one failed attempt."""
+        message record (handled), or, when ``message.error`` is set, one failed attempt.
+
+        ``documents`` are the ledger inputs for ``message.documents``; ``message.already_received``
+        (arrivals committed before under another key) are not recorded again.
+        """
         with self._write() as session:
             if message.error is not None:
                 self._mail_failure(
@@ -1093,8 +1066,11 @@ class Ledger:
         return snapshot.request_views()
 
     def copies(self, sha256: str) -> list[dict[str, Any]]:
-        """The document's detainer copies: id, key, effective identity, request link (personal data!)."""
+        """The document's detainer copies (personal data!): ``id``, ``key``, ``index``, ``fields`` (the
+        effective DetainerRequest fields: OCR values with corrections applied, JSON form), ``match``
+        (the normalised identity dedupe compares) and the ``request_id``/``rule`` it is linked by."""
         with self._read() as session:
+            corrections = self._corrections(session, sha256)
             rows = session.execute(
                 select(schema.DetainerCopy, schema.RequestLink.request_id, schema.RequestLink.rule)
                 .join(schema.Document, schema.Document.id == schema.DetainerCopy.document_id)
@@ -1107,12 +1083,16 @@ class Ledger:
                     "id": row.id,
                     "key": dedupe.copy_key(sha256, row.index),
                     "index": row.index,
-                    "file_number": row.file_number,
-                    "event_number": row.event_number,
-                    "issued_date": row.issued_date,
-                    "name": row.name,
-                    "dob": row.dob,
-                    "cancels_previous": row.cancels_previous,
+                    "fields": _apply(row.fields, corrections.get(row.index, ())),
+                    "match": {
+                        "file_number": row.file_number,
+                        "event_number": row.event_number,
+                        "issued_date": row.issued_date,
+                        "name": row.name,
+                        "dob": row.dob,
+                        "cancels_previous": row.cancels_previous,
+                        "cancelled_detainer_date": row.cancelled_detainer_date,
+                    },
                     "request_id": request_id,
                     "rule": rule,
                 }
@@ -1143,10 +1123,6 @@ def _row_blocks(row: schema.DetainerCopy) -> set[tuple[str, object]]:
     if row.dob:
         keys.add(("dob", row.dob))
     return keys
-
-
-def _arrival_id(receipt: ReceiptModel) -> str:
-    return str(getattr(receipt, "arrival_id", receipt.source_key))
 
 
 def _slug(reason: str) -> str:

@@ -178,7 +178,6 @@ def upgrade() -> None:
         "receipts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source_key", sa.String(length=2048), nullable=False),
-        sa.Column("arrival_id", sa.String(length=2048), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("station", sa.String(length=32), nullable=True),
         sa.Column("received_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
@@ -192,7 +191,6 @@ def upgrade() -> None:
             ["document_id"], ["documents.id"], name=op.f("fk_receipts_document_id_documents")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_receipts")),
-        sa.UniqueConstraint("arrival_id", name=op.f("uq_receipts_arrival_id")),
         sa.UniqueConstraint("source_key", name=op.f("uq_receipts_source_key")),
     )
     with op.batch_alter_table("receipts", schema=None) as batch_op:
@@ -212,24 +210,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_requests")),
         sa.UniqueConstraint("founding_copy_id", name=op.f("uq_requests_founding_copy_id")),
     )
-    op.create_table(
-        "source_key_aliases",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("source_key", sa.String(length=2048), nullable=False),
-        sa.Column("receipt_id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["receipt_id"],
-            ["receipts.id"],
-            name=op.f("fk_source_key_aliases_receipt_id_receipts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_source_key_aliases")),
-        sa.UniqueConstraint("source_key", name=op.f("uq_source_key_aliases_source_key")),
-    )
-    with op.batch_alter_table("source_key_aliases", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_source_key_aliases_receipt_id"), ["receipt_id"], unique=False)
-
     op.create_table(
         "cancellations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -290,10 +270,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cancellations_request_id"))
 
     op.drop_table("cancellations")
-    with op.batch_alter_table("source_key_aliases", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_source_key_aliases_receipt_id"))
-
-    op.drop_table("source_key_aliases")
     op.drop_table("requests")
     with op.batch_alter_table("receipts", schema=None) as batch_op:
         batch_op.drop_index("ix_receipts_received_at")

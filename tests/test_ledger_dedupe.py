@@ -1,0 +1,408 @@
+"""Dedupe rules as pure functions: no database."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from ledger.dedupe import (
+    RULE_CANCELS,
+    RULE_FIRST,
+    RULE_FUZZY,
+    RULE_OPERATOR,
+    RULE_SAME_IDENTITY,
+    RULE_UNLINKED,
+    CopyFacts,
+    DedupeConfig,
+    assign,
+    name_score,
+    normalize_event_number,
+    normalize_file_number,
+    normalize_name,
+    pair,
+    request_id_for,
+)
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+CONFIG = DedupeConfig(issued_window_days=3, name_similarity=90.0, review_below=95.0)
+
+
+def facts(
+    key: str,
+    minutes: int = 0,
+    *,
+    file: str | None = "A012345678",
+    event: str | None = "BOS2503000111",
+    issued: date | None = date(2025, 3, 1),
+    name: str | None = "MARIA ELENA LOPEZ",
+    dob: date | None = date(1988, 4, 12),
+    channel_rank: int = 0,
+    cancels: bool = False,
+    cancelled_date: date | None = None,
+) -> CopyFacts:
+    return CopyFacts(
+        key=key,
+        order=(T0 + timedelta(minutes=minutes), channel_rank, f"src:{key}", 0),
+        file_number=normalize_file_number(file),
+        event_number=normalize_event_number(event),
+        issued_date=issued,
+        name=normalize_name(name),
+        dob=dob,
+        cancels_previous=cancels,
+        cancelled_detainer_date=cancelled_date,
+    )
+
+
+def groups(result) -> set[frozenset[str]]:
+    return {frozenset(members) for members in result.members.values()}
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["A012345678", "A 012 345 678", "A012-345-678", "012345678", "a12345678", "AO12345678", "A0l2345678"],
+)
+def test_file_numbers_normalise_to_a_plus_nine_digits(raw):
+    assert normalize_file_number(raw) == "A012345678"
+
+
+def test_event_numbers_are_opaque_but_ocr_tolerant():
+    assert normalize_event_number("bos-2503 000111") == "8052503000111"
+    assert normalize_event_number("BOS2503OOO111") == normalize_event_number("BOS2503000111")
+    assert normalize_event_number("") is None
+
+
+def test_names_normalise_accents_order_and_ocr_digits():
+    assert normalize_name("López, María-Elena") == "LOPEZ MARIA ELENA"
+    assert name_score(normalize_name("LOPEZ, MARIA ELENA"), normalize_name("Maria Elena Lopez")) == 100.0
+    assert name_score(normalize_name("MAR1A LOPEZ"), normalize_name("MARIA LOPEZ")) == 100.0
+    assert name_score(None, "X") is None
+
+
+def test_request_id_is_stable_and_free_of_personal_data():
+    rid = request_id_for("ab" * 32 + ":0")
+    assert rid == request_id_for("ab" * 32 + ":0")
+    assert rid.startswith("REQ-") and len(rid) == 16
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_rule_same_identity_merges_across_channels():
+    result = assign([facts("a"), facts("b", 5, name="M LOPEZ", dob=None)], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.links["a"].rule == RULE_FIRST
+    assert result.links["b"].rule == RULE_SAME_IDENTITY and result.links["b"].score == 100.0
+    assert result.reviews == []
+
+
+def test_request_founded_by_earliest_copy_whatever_the_input_order():
+    copies = [facts("late", 60), facts("early", 0), facts("mid", 30)]
+    for perm in itertools.permutations(copies):
+        result = assign(list(perm), CONFIG)
+        assert list(result.requests.values()) == ["early"]
+        assert result.links["early"].rule == RULE_FIRST
+
+
+def test_channel_order_breaks_ties_on_the_same_instant():
+    dedicated = facts("zzz", 0, channel_rank=0)
+    mail = facts("aaa", 0, channel_rank=2)
+    assert list(assign([mail, dedicated], CONFIG).requests.values()) == ["zzz"]
+
+
+def test_fuzzy_same_a_number_with_event_missing_merges_silently_when_all_else_agrees():
+    result = assign([facts("a"), facts("b", 5, event=None)], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.links["b"].rule == RULE_FUZZY
+    assert result.links["b"].score >= CONFIG.review_below
+    assert result.reviews == []
+
+
+def test_fuzzy_name_and_dob_without_a_number():
+    result = assign([facts("a"), facts("b", 5, file=None, event=None)], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.links["b"].rule == RULE_FUZZY
+    assert result.reviews == []
+
+
+def test_ocr_noise_one_character_in_the_name_merges_but_goes_to_review():
+    noisy = facts("b", 5, file=None, event=None, name="MARIA ELENA LOPEK")
+    result = assign([facts("a"), noisy], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert CONFIG.name_similarity <= result.links["b"].score < CONFIG.review_below
+    [review] = result.reviews
+    assert (review.kind, review.copy_key, review.other_copy_key, review.default_decision) == (
+        "match",
+        "b",
+        "a",
+        "merge",
+    )
+    assert "same_name_dob" in review.reason
+
+
+def test_ocr_confusable_letters_in_a_short_name_merge_with_review():
+    a = facts("a", file=None, event=None, name="ANA RUIZ")
+    b = facts("b", 5, file=None, event=None, name="ANA RUlZ")
+    result = assign([a, b], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert [r.default_decision for r in result.reviews] == ["merge"]
+
+
+def test_short_name_one_letter_off_with_same_dob_is_kept_apart_for_review():
+    a = facts("a", file=None, event=None, name="ANA RUIZ")
+    b = facts("b", 5, file=None, event=None, name="ANA RUIS")
+    result = assign([a, b], CONFIG)
+    assert len(result.requests) == 2
+    [review] = result.reviews
+    assert (review.default_decision, review.reason) == ("separate", "same_dob+name_near")
+
+
+def test_ocr_noise_in_name_with_same_identity_needs_no_review():
+    result = assign([facts("a"), facts("b", 5, name="MARlA ELENA L0PEZ")], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.reviews == []
+
+
+def test_dropped_event_and_issued_date_a_day_off_merge_silently():
+    result = assign([facts("a"), facts("b", 5, event=None, issued=date(2025, 3, 2))], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.reviews == []
+
+
+def test_dropped_event_and_issued_date_at_the_window_edge_merge_with_review():
+    result = assign([facts("a"), facts("b", 5, event=None, issued=date(2025, 3, 4))], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert [r.default_decision for r in result.reviews] == ["merge"]
+
+
+def test_dropped_event_and_unknown_issued_date_merge_with_review():
+    result = assign([facts("a"), facts("b", 5, event=None, issued=None)], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert len(result.reviews) == 1
+
+
+def test_same_a_number_but_very_different_name_is_merged_for_review():
+    result = assign([facts("a"), facts("b", 5, event=None, name="JOHN SMITH")], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.links["b"].score < CONFIG.review_below and len(result.reviews) == 1
+
+
+# --------------------------------------------------------------------------- never merged
+
+
+def test_never_merge_different_event_numbers_even_for_the_same_person():
+    second = facts("b", 60 * 24 * 150, event="BOS2507000999", issued=date(2025, 7, 29))
+    result = assign([facts("a"), second], CONFIG)
+    assert groups(result) == {frozenset({"a"}), frozenset({"b"})}
+    assert result.reviews == []
+
+
+def test_never_merge_different_event_numbers_even_on_the_same_day():
+    result = assign([facts("a"), facts("b", 5, event="BOS2503000112")], CONFIG)
+    assert len(result.requests) == 2
+
+
+def test_never_merge_issue_dates_beyond_the_window():
+    later = facts("b", 5, event=None, issued=date(2025, 3, 1) + timedelta(days=CONFIG.issued_window_days + 1))
+    result = assign([facts("a"), later], CONFIG)
+    assert len(result.requests) == 2
+
+
+def test_never_merge_different_a_numbers():
+    other = facts("b", 5, file="A987654321", event=None)
+    assert len(assign([facts("a"), other], CONFIG).requests) == 2
+
+
+def test_a_number_one_digit_off_with_same_name_and_dob_is_kept_apart_for_review():
+    other = facts("b", 5, file="A012345679", event=None)
+    result = assign([facts("a"), other], CONFIG)
+    assert len(result.requests) == 2
+    [review] = result.reviews
+    assert review.default_decision == "separate" and review.copy_key == "b"
+
+
+def test_never_merge_same_name_with_different_birth_dates():
+    other = facts("b", 5, file=None, event=None, dob=date(1988, 4, 13))
+    assert len(assign([facts("a"), other], CONFIG).requests) == 2
+
+
+def test_similar_names_below_the_threshold_do_not_merge():
+    other = facts("b", 5, file=None, event=None, name="MARCO ANTONIO LOPEZ")
+    result = assign([facts("a"), other], CONFIG)
+    assert len(result.requests) == 2
+
+
+def test_a_later_copy_cannot_bridge_two_requests_with_different_events():
+    """A copy without event matching two requests joins one (the best/earliest), never fuses them."""
+    a = facts("a", 0, event="E1")
+    b = facts("b", 10, event="E2")
+    c = facts("c", 20, event=None)
+    result = assign([a, b, c], CONFIG)
+    assert len(result.requests) == 2
+    assert result.links["c"].request_id == result.links["a"].request_id
+
+
+# --------------------------------------------------------------------------- cancellations
+
+
+def test_cancellation_links_to_the_request_it_cancels_and_is_not_a_request():
+    request = facts("a", 0)
+    cancel = facts(
+        "c", 60 * 24 * 30, event=None, issued=date(2025, 4, 1), cancels=True, cancelled_date=date(2025, 3, 1)
+    )
+    result = assign([cancel, request], CONFIG)
+    assert set(result.requests.values()) == {"a"}
+    assert "c" not in result.links
+    link = result.cancellations["c"]
+    assert (link.request_id, link.rule) == (result.links["a"].request_id, RULE_CANCELS)
+    assert result.reviews == []
+
+
+def test_cancellation_picks_the_request_by_cancelled_date_among_two_for_the_same_person():
+    first = facts("a", 0, event="E1", issued=date(2025, 2, 3))
+    second = facts("b", 60 * 24 * 160, event="E2", issued=date(2025, 7, 14))
+    cancel = facts(
+        "c",
+        60 * 24 * 200,
+        event=None,
+        issued=date(2025, 8, 25),
+        cancels=True,
+        cancelled_date=date(2025, 2, 3),
+    )
+    result = assign([first, second, cancel], CONFIG)
+    assert result.cancellations["c"].request_id == result.links["a"].request_id
+    assert result.reviews == []
+
+
+def test_cancellation_with_the_same_event_number_links_even_without_a_date():
+    cancel = facts("c", 100, issued=date(2025, 4, 1), cancels=True, cancelled_date=None)
+    result = assign([facts("a"), cancel], CONFIG)
+    assert result.cancellations["c"].request_id == result.links["a"].request_id
+
+
+def test_cancellation_without_a_matching_request_goes_to_review():
+    cancel = facts("c", 100, file="A111111111", event=None, name="NOBODY KNOWN", cancels=True)
+    result = assign([facts("a"), cancel], CONFIG)
+    assert result.cancellations["c"].request_id is None
+    assert result.cancellations["c"].rule == RULE_UNLINKED
+    assert [r.kind for r in result.reviews] == ["cancellation"]
+
+
+def test_cancellation_with_a_far_off_date_links_for_review():
+    cancel = facts("c", 100, event=None, cancels=True, cancelled_date=date(2024, 1, 1))
+    result = assign([facts("a"), cancel], CONFIG)
+    assert result.cancellations["c"].request_id == result.links["a"].request_id
+    assert [r.default_decision for r in result.reviews] == ["link"]
+
+
+# --------------------------------------------------------------------------- operator decisions
+
+
+def test_operator_merge_overrides_a_never_merge_rule():
+    a, b = facts("a"), facts("b", 5, event="OTHER1")
+    assert len(assign([a, b], CONFIG).requests) == 2
+    result = assign([a, b], CONFIG, {pair("a", "b"): True})
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.links["b"].rule == RULE_OPERATOR
+
+
+def test_operator_separation_overrides_a_fuzzy_match():
+    a, b = facts("a"), facts("b", 5, file=None, event=None, name="MARIA ELENA LOPEK")
+    result = assign([a, b], CONFIG, {pair("b", "a"): False})
+    assert len(result.requests) == 2
+    assert result.reviews == []
+
+
+def test_review_threshold_is_configurable():
+    noisy = facts("b", 5, file=None, event=None, name="MARIA ELENA LOPEK")
+    lenient = DedupeConfig(review_below=90.0)
+    result = assign([facts("a"), noisy], lenient)
+    assert len(result.requests) == 1 and result.reviews == []
+
+
+# --------------------------------------------------------------------------- order independence
+
+
+def _population(seed: int) -> list[CopyFacts]:
+    rng = random.Random(seed)
+    people = [
+        (f"A{rng.randint(10**8, 10**9 - 1):09d}", name, date(1970 + i, 1 + i % 12, 1 + i % 28))
+        for i, name in enumerate(
+            ["ANA RUIZ", "JOSE PEREZ", "LI WEI", "OMAR HASSAN", "MARIA LOPEZ", "ANA RUIZ"]
+        )
+    ]
+    out = []
+    n = 0
+    for p, (file, name, dob) in enumerate(people):
+        for d in range(rng.randint(1, 2)):
+            issued = date(2025, 1, 5) + timedelta(days=60 * d + p)
+            event = f"E{p}{d}"
+            for c in range(rng.randint(1, 3)):
+                n += 1
+                out.append(
+                    facts(
+                        f"k{n:03d}",
+                        rng.randint(0, 5000),
+                        file=file if rng.random() > 0.2 else None,
+                        event=event if rng.random() > 0.3 else None,
+                        issued=issued,
+                        name=name if c == 0 else name[:-1] + "X",
+                        dob=dob,
+                        channel_rank=rng.randint(0, 2),
+                    )
+                )
+        if rng.random() > 0.5:
+            n += 1
+            out.append(
+                facts(
+                    f"k{n:03d}",
+                    6000,
+                    file=file,
+                    event=None,
+                    issued=date(2025, 9, 1),
+                    name=name,
+                    dob=dob,
+                    cancels=True,
+                    cancelled_date=date(2025, 1, 5) + timedelta(days=p),
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_assignment_depends_only_on_the_set_of_copies(seed):
+    copies = _population(seed)
+    expected = assign(copies, CONFIG)
+    rng = random.Random(seed)
+    for _ in range(10):
+        shuffled = copies[:]
+        rng.shuffle(shuffled)
+        got = assign(shuffled, CONFIG)
+        assert got.requests == expected.requests
+        assert got.links == expected.links
+        assert got.cancellations == expected.cancellations
+        assert sorted(got.reviews, key=lambda r: r.key) == sorted(expected.reviews, key=lambda r: r.key)
+
+
+def test_assignment_is_fast_for_thousands_of_copies():
+    import time
+
+    copies = []
+    for p in range(1500):
+        for c in range(3):
+            copies.append(
+                replace(
+                    facts(f"p{p}c{c}", p * 7 + c, file=f"A{p:09d}", event=f"E{p}", name=f"PERSON NUMBER {p}"),
+                    dob=date(1950, 1, 1) + timedelta(days=p % 9000),
+                )
+            )
+    start = time.perf_counter()
+    result = assign(copies, CONFIG)
+    assert len(result.requests) == 1500
+    assert time.perf_counter() - start < 5.0
