@@ -51,6 +51,12 @@ class LedgerSettings(BaseModel):
 
 class ArchiveSettings(BaseModel):
     path: Path = Path("data/archive")
+    # OCR results by content hash (personal data: owner-only). Default: "<path>-extractions".
+    extraction_cache: Path | None = None
+
+    @property
+    def extraction_cache_path(self) -> Path:
+        return self.extraction_cache or self.path.parent / (self.path.name + "-extractions")
 
 
 class FolderChannelSettings(BaseModel):
@@ -156,6 +162,8 @@ class Settings(BaseSettings):
 
     def resolve_paths(self) -> Settings:
         self.archive.path = self._resolve(self.archive.path)
+        if self.archive.extraction_cache is not None:
+            self.archive.extraction_cache = self._resolve(self.archive.extraction_cache)
         for channel in (self.channels.dedicated_fax, self.channels.station_fax):
             if channel.path is not None:
                 channel.path = self._resolve(channel.path)

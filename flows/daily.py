@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
@@ -28,6 +28,7 @@ from detainer_intake.config import Settings, load_settings
 from detainer_intake.errors import ChannelUnavailable, IntakeError, LedgerError
 from detainer_intake.logs import install_redaction, redact
 from flows import steps
+from flows.progress import Progress
 from flows.steps import ChannelPoll, CommitSummary, Intake
 from ingest.models import Channel
 
@@ -169,19 +170,23 @@ def task_runner_for(settings: Settings) -> Any:
     return ThreadPoolTaskRunner(max_workers=4)
 
 
-def intake_pipeline(settings: Settings, channels: list[Channel] | None = None) -> State:
+def intake_pipeline(
+    settings: Settings, channels: list[Channel] | None = None, window: steps.DateWindow | None = None
+) -> State:
     """The body shared by ``daily_intake`` and ``backfill``: run inside a flow."""
     install_redaction()
     logger = get_run_logger()
     intake = Intake.open(settings)
     try:
         with intake.ledger.run_lock("daily_intake"):
-            return _run(intake, settings, channels, logger)
+            return _run(intake, settings, channels, logger, window)
     finally:
         intake.close()
 
 
-def _run(intake: Intake, settings: Settings, channels: list[Channel] | None, logger: Any) -> State:
+def _run(
+    intake: Intake, settings: Settings, channels: list[Channel] | None, logger: Any, window: steps.DateWindow | None
+) -> State:
     wanted = [c for c in (channels or list(Channel)) if steps.channel_enabled(settings, c)]
     failures: list[str] = []
     polls: list[ChannelPoll] = []
@@ -192,7 +197,8 @@ def _run(intake: Intake, settings: Settings, channels: list[Channel] | None, log
         else:
             state = poll_fax_task(settings, channel, return_state=True)
         if state.is_completed():
-            polls.append(state.result())
+            poll = state.result()
+            polls.append(window.apply(poll) if window else poll)
         else:
             failures.append(f"{channel.value}: {state.message or 'could not be read'}")
 
@@ -208,7 +214,9 @@ def _run(intake: Intake, settings: Settings, channels: list[Channel] | None, log
         sha: parse_task.with_options(timeout_seconds=parse_timeout).submit(settings, sha, name)
         for sha, name in to_parse.items()
     }
-    wait(list(parsing.values()))
+    progress = Progress(total=len(parsing) + sum(len(p.files) + len(p.messages) for p in polls))
+    for _done in as_completed(list(parsing.values())):
+        progress.advance()
     parse_failed = {sha for sha, fut in parsing.items() if not fut.state.is_completed()}
     if parse_failed:
         logger.warning("%d document(s) could not be parsed this run; they stay in the archive", len(parse_failed))
@@ -221,12 +229,14 @@ def _run(intake: Intake, settings: Settings, channels: list[Channel] | None, log
                 continue  # not committed: the next run takes the file again
             file_state = commit_file_task(intake, arrival, return_state=True)
             _collect(file_state, summaries, failures, arrival.receipt.channel.value)
+            progress.advance()
         for message in poll.messages:
             if any(d.receipt.sha256 in parse_failed for d in message.documents):
                 continue
             mail_state = commit_message_task(intake, message, return_state=True)
             if _collect(mail_state, summaries, failures, Channel.bfs_email.value):
                 committed_messages.append(message)
+            progress.advance()
     if committed_messages:
         action_state = complete_mail_task(intake, committed_messages, return_state=True)
         if not action_state.is_completed():
@@ -308,3 +318,32 @@ def run_daily_intake(settings_path: Path | None, settings: Settings) -> State:
     """Run ``daily_intake`` in-process with the configured task runner (ephemeral Prefect by default)."""
     configured = daily_intake.with_options(task_runner=task_runner_for(settings))
     return configured(str(settings_path) if settings_path else None, return_state=True)
+
+
+@flow(name="backfill", log_prints=False, persist_result=False)
+def backfill(
+    config_path: str | None = None,
+    folder: str | None = None,
+    channel: Channel = Channel.station_fax,
+    since: date | None = None,
+    until: date | None = None,
+) -> State:
+    """The daily pipeline over a folder of historical exports and/or a date range.
+
+    ``folder`` replaces the channel's configured folder (for station_fax: one subfolder per
+    station); without it the configured channels are read. Only arrivals received between
+    ``since`` and ``until`` (inclusive, department time zone) are taken; others are left for a
+    later run. Already-committed arrivals are skipped as always.
+    """
+    settings = load_settings(Path(config_path) if config_path else None)
+    channels = None
+    if folder is not None:
+        settings = steps.with_folder(settings, channel, Path(folder))
+        channels = [channel]
+    window = steps.DateWindow(since, until, settings.department.zone) if (since or until) else None
+    return intake_pipeline(settings, channels, window)
+
+
+def run_backfill(settings_path: Path | None, settings: Settings, **parameters: Any) -> State:
+    configured = backfill.with_options(task_runner=task_runner_for(settings))
+    return configured(str(settings_path) if settings_path else None, return_state=True, **parameters)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from detainer_intake.config import FolderChannelSettings, Settings
 from detainer_intake.logs import REGISTRY
@@ -56,7 +58,7 @@ class Intake:
             settings=settings,
             ledger=ledger,
             archive=Archive(archive_root),
-            cache=ExtractionCache(archive_root.parent / (archive_root.name + "-extractions")),
+            cache=ExtractionCache(settings.archive.extraction_cache_path),
         )
 
     def close(self) -> None:
@@ -162,11 +164,10 @@ def parse_document(settings: Settings, sha256: str, file_name: str) -> str:
 
     Takes only the settings (picklable) so that it can run on a Dask worker.
     """
-    archive_root = settings.archive.path
-    cache = ExtractionCache(archive_root.parent / (archive_root.name + "-extractions"))
+    cache = ExtractionCache(settings.archive.extraction_cache_path)
     if cache.get(sha256) is not None:
         return sha256
-    content = Archive(archive_root).load(sha256)
+    content = Archive(settings.archive.path).load(sha256)
     result = extract_document(content, file_name=file_name, settings=settings.parsing, tz=settings.department.timezone)
     register_personal_values(result)
     cache.put(result)
@@ -248,6 +249,59 @@ def complete_messages(intake: Intake, messages: Iterable[MailMessage]) -> int:
         for message in handled:
             done += bool(session.complete(message))
     return done
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Receive dates to take, inclusive, in the department's zone (backfills)."""
+
+    since: date | None
+    until: date | None
+    zone: ZoneInfo
+
+    def admits(self, received_at: datetime) -> bool:
+        day = received_at.astimezone(self.zone).date()
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
+
+    def apply(self, poll: ChannelPoll) -> ChannelPoll:
+        return ChannelPoll(
+            poll.channel,
+            files=[a for a in poll.files if self.admits(a.receipt.received_at)],
+            messages=[m for m in poll.messages if m.received_at is None or self.admits(m.received_at)],
+        )
+
+
+def with_folder(settings: Settings, channel: Channel, folder: Path) -> Settings:
+    """Settings reading one fax channel from ``folder`` instead of its configured path."""
+    if channel is Channel.bfs_email:
+        mail = settings.channels.bfs_email.model_copy(update={"maildir": folder, "enabled": True, "action": "none"})
+        channels = settings.channels.model_copy(update={"bfs_email": mail})
+    else:
+        name = channel.value
+        updated = folder_settings(settings, channel).model_copy(update={"path": folder, "enabled": True})
+        channels = settings.channels.model_copy(update={name: updated})
+    return settings.model_copy(update={"channels": channels})
+
+
+def run_once(intake: Intake) -> list[CommitSummary]:
+    """The whole pipeline, sequentially and without Prefect (tests, and the reference for scale-out).
+
+    Mirrors ``flows.daily``: poll every enabled channel, parse, commit, then the source actions.
+    """
+    polls = []
+    for channel in Channel:
+        if channel_enabled(intake.settings, channel):
+            polls.append(poll_mail(intake) if channel is Channel.bfs_email else poll_fax(intake, channel))
+    for poll in polls:
+        for document in poll.documents:
+            if needs_parsing(intake, document.receipt.sha256):
+                parse_document(intake.settings, document.receipt.sha256, document.receipt.file_name)
+    summaries = []
+    for poll in polls:
+        summaries += [commit_file(intake, arrival) for arrival in poll.files]
+        summaries += [commit_message(intake, message) for message in poll.messages]
+        complete_messages(intake, poll.messages)
+    return summaries
 
 
 def years_in_ledger(intake: Intake) -> list[int]:

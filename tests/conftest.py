@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite: the sample corpus, its truth, and configurations."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # single-threaded Tesseract: ~8x faster on 2 cores
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_ROOT = PROJECT_ROOT / "sample_faxes"
+TRUTH_PATH = SAMPLE_ROOT / "truth.json"
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict[str, Any]:
+    assert TRUTH_PATH.is_file(), "sample_faxes/truth.json is missing: run `python -m samplegen generate`"
+    return json.loads(TRUTH_PATH.read_text(encoding="utf-8"))
+
+
+def write_config(path: Path, *, data_dir: Path, sample_root: Path = SAMPLE_ROOT, ledger_url: str | None = None,
+                 extra: str = "") -> Path:
+    """A configuration file over a corpus laid out like sample_faxes/, with its own data folder."""
+    url = ledger_url or f"sqlite:///{data_dir / 'ledger.db'}"
+    path.write_text(
+        f"""
+[ledger]
+url = "{url}"
+[archive]
+path = "{data_dir / 'archive'}"
+[channels.dedicated_fax]
+path = "{sample_root / 'dedicated'}"
+quiet_seconds = 0
+[channels.station_fax]
+path = "{sample_root / 'stations'}"
+quiet_seconds = 0
+[channels.bfs_email]
+enabled = true
+maildir = "{sample_root / 'mailbox'}"
+action = "none"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def copy_corpus(destination: Path, truth: dict[str, Any], receipt_ids: set[str] | None = None) -> Path:
+    """Copy (part of) the sample corpus with its receive-time mtimes, so a test may move or kill freely."""
+    wanted = truth["receipts"] if receipt_ids is None else [r for r in truth["receipts"] if r["id"] in receipt_ids]
+    paths = {r["path"] for r in wanted}
+    for relative in sorted(paths):
+        source = SAMPLE_ROOT / relative
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        for sidecar in source.parent.glob(source.name + ".*"):
+            shutil.copy2(sidecar, target.parent / sidecar.name)
+    for folder in ("dedicated", "stations", "mailbox/cur", "mailbox/new", "mailbox/tmp"):
+        (destination / folder).mkdir(parents=True, exist_ok=True)
+    return destination
