@@ -22,9 +22,10 @@ class Progress:
         self.total, self.done = total, 0
         self._artifact: UUID | None = None
         if total:
-            self._artifact = create_progress_artifact(
+            created = create_progress_artifact(
                 progress=0.0, key="intake-progress", description="documents parsed and committed"
             )
+            self._artifact = created if isinstance(created, UUID) else None
         self._notify()
 
     def advance(self) -> None:
