@@ -119,6 +119,66 @@ def metrics(
     raise typer.Exit(metrics_command(settings_from(config), year, as_json))
 
 
+@app.command()
+@handles_errors
+def backfill(
+    folder: Path | None = typer.Option(None, "--folder", help="Folder of historical exports to read instead."),
+    channel: str = typer.Option("station_fax", "--channel", help="dedicated_fax | station_fax | bfs_email"),
+    since: str | None = typer.Option(None, "--since", help="First receive date to take (YYYY-MM-DD)."),
+    until: str | None = typer.Option(None, "--until", help="Last receive date to take (YYYY-MM-DD)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Run the intake pipeline over historical exports and/or a date range, with a progress bar.
+
+    With --folder and --channel station_fax, the folder holds one subfolder per station code.
+    """
+    from datetime import date
+
+    from rich.progress import Progress
+
+    from detainer_intake.errors import ConfigError
+    from detainer_intake.logs import configure_console
+    from flows import progress as flow_progress
+    from flows.daily import run_backfill
+    from ingest.models import Channel
+
+    configure_console()
+    settings = settings_from(config)
+    try:
+        chosen = Channel(channel)
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise ConfigError(f"bad option: {exc}") from None
+    with Progress() as bar:
+        task_id = bar.add_task("backfill", total=None)
+        flow_progress.set_listener(lambda done, total: bar.update(task_id, completed=done, total=total or None))
+        try:
+            state = run_backfill(
+                config,
+                settings,
+                folder=str(folder.resolve()) if folder else None,
+                channel=chosen,
+                since=first,
+                until=last,
+            )
+        finally:
+            flow_progress.set_listener(None)
+    _print_summary(settings)
+    if not state.is_completed():
+        typer.secho(f"backfill ended {state.type.value}: {redact(state.message or '')}", fg="red", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def serve(config: Path | None = ConfigOption) -> None:
+    """Serve the scheduled daily deployment (needs `prefect server start` and PREFECT_API_URL)."""
+    from flows.deploy import serve_daily
+
+    serve_daily(config, settings_from(config))
+
+
 @db_app.command("upgrade")
 @handles_errors
 def db_upgrade(config: Path | None = ConfigOption) -> None:
