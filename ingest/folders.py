@@ -1,0 +1,240 @@
+"""The fax folders: the dedicated detainer line and the booking stations.
+
+- Dedicated line: the files directly in ``channels.dedicated_fax.path``.
+- Stations: one subfolder per station under ``channels.station_fax.path``; the folder name
+  maps to a station code through ``station_map`` (default: the folder name itself).
+- Never taken: ``processed/`` folders, names matching ``ignore`` (dotfiles, ``*.tmp``,
+  ``~$*``, ``*.part``...), sidecar ``*.info`` files (metadata, read with their fax), anything
+  that is not a regular file.
+- A file is taken once complete: its mtime is older than ``now - quiet_seconds`` and a second
+  stat a moment later (``min(quiet_seconds, SETTLE_SECONDS)``) shows the same size, mtime and
+  inode; it is read, and a stat after the read must still match (else next run).
+  ``quiet_seconds = 0`` takes files at once.
+- ``received_at``: the sidecar's ``Received`` time, else the TIFF DateTime tag, else the
+  mtime. The first two are local times in the department's zone, stored as UTC.
+- Sources are never deleted. Arrivals whose source key is known are skipped unread;
+  ``move_to_processed`` (post-commit, called by the orchestrator) files a fax and its sidecar
+  under ``<folder>/processed/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from detainer_intake.config import FolderChannelSettings
+from detainer_intake.errors import ChannelUnavailable
+from ingest.faxmeta import SIDECAR_SUFFIX, FaxMeta, sidecar_for, sidecar_meta, tiff_meta
+from ingest.models import Channel, Receipt, ReceivedDocument, ReceivedFrom
+from ingest.names import sanitize_filename
+from ingest.sniff import DocFormat, sniff
+from ingest.state import IntakeState
+
+log = logging.getLogger(__name__)
+
+PROCESSED_DIR = "processed"
+SETTLE_SECONDS = 1.0  # gap between the two stats of a file that already looks quiet
+
+
+@dataclass(frozen=True)
+class FolderArrival:
+    """A received fax file and where it lies (for the post-commit move)."""
+
+    document: ReceivedDocument
+    path: Path
+    sidecar: Path | None = None
+
+    @property
+    def receipt(self) -> Receipt:
+        return self.document.receipt
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    relative: str  # relative to the channel folder, "/"-separated
+    station: str | None
+    stat: os.stat_result
+
+
+def source_key(channel: Channel, relative: str, st: os.stat_result) -> str:
+    return f"file:{channel.value}:{relative}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def poll_fax_folder(
+    settings: FolderChannelSettings,
+    channel: Channel,
+    state: IntakeState,
+    *,
+    tz: str,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[FolderArrival]:
+    """New complete files of one fax channel, oldest first.
+
+    ``now`` and ``sleep`` are injectable for tests. Raises ``ChannelUnavailable`` when the
+    folder cannot be read at all.
+    """
+    known = state.known_source_keys(f"file:{channel.value}:")
+    now = now or datetime.now(UTC)
+    quiet = max(0.0, settings.quiet_seconds)
+    cutoff_ns = int((now.timestamp() - quiet) * 1e9)
+    pending = []
+    for candidate in sorted(_candidates(settings, channel), key=lambda c: (c.stat.st_mtime_ns, c.relative)):
+        if source_key(channel, candidate.relative, candidate.stat) in known:
+            continue
+        if quiet and candidate.stat.st_mtime_ns > cutoff_ns:
+            log.debug("%s: %s not quiet yet", channel.value, candidate.relative)
+            continue
+        pending.append(candidate)
+    if quiet and pending:
+        sleep(min(quiet, SETTLE_SECONDS))
+    for candidate in pending:
+        arrival = _read(candidate, channel, tz, recheck=bool(quiet))
+        if arrival is not None:
+            yield arrival
+
+
+def move_to_processed(arrival: FolderArrival) -> Path | None:
+    """Move the fax (and its sidecar) to ``<its folder>/processed/``; None when it is gone.
+
+    Post-commit only: call after the ledger committed the receipt.
+    """
+    if not arrival.path.exists():
+        log.warning("post-commit move: file already gone (%s)", arrival.receipt.source_key)
+        return None
+    target_dir = arrival.path.parent / PROCESSED_DIR
+    target_dir.mkdir(exist_ok=True)
+    target = _free_name(target_dir, arrival.path.name)
+    os.rename(arrival.path, target)
+    if arrival.sidecar is not None and arrival.sidecar.exists():
+        if arrival.sidecar.name == arrival.path.name + SIDECAR_SUFFIX:
+            sidecar_name = target.name + SIDECAR_SUFFIX
+        else:
+            sidecar_name = target.stem + SIDECAR_SUFFIX
+        os.rename(arrival.sidecar, _free_name(target_dir, sidecar_name))
+    return target
+
+
+def complete_arrival(settings: FolderChannelSettings, arrival: FolderArrival) -> Path | None:
+    """The channel's post-commit action: move when ``move_processed`` is set."""
+    return move_to_processed(arrival) if settings.move_processed else None
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    target = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    while target.exists():
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return target
+
+
+def _candidates(settings: FolderChannelSettings, channel: Channel) -> Iterator[_Candidate]:
+    root = settings.path
+    if root is None or not root.is_dir():
+        raise ChannelUnavailable(f"{channel.value}: folder is not configured or does not exist")
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        raise ChannelUnavailable(f"{channel.value}: folder cannot be listed ({type(exc).__name__})") from exc
+    if channel is not Channel.station_fax:
+        yield from _files(entries, "", None, settings)
+        return
+    station_map: dict[str, str] = getattr(settings, "station_map", {}) or {}
+    for entry in entries:
+        if _ignored(entry.name, settings) or entry.name == PROCESSED_DIR:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            try:
+                files = sorted(entry.iterdir())
+            except OSError as exc:
+                log.warning("%s: station folder %s cannot be listed (%s)", channel.value, entry.name,
+                            type(exc).__name__)
+                continue
+            yield from _files(files, entry.name + "/", station_map.get(entry.name, entry.name), settings)
+        elif entry.is_file():
+            log.warning("%s: file outside a station folder not taken: %s", channel.value, entry.name)
+
+
+def _files(
+    entries: list[Path], prefix: str, station: str | None, settings: FolderChannelSettings
+) -> Iterator[_Candidate]:
+    for path in entries:
+        if _ignored(path.name, settings) or path.name.lower().endswith(SIDECAR_SUFFIX):
+            continue
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            yield _Candidate(path, prefix + path.name, station, st)
+
+
+def _ignored(name: str, settings: FolderChannelSettings) -> bool:
+    lowered = name.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in settings.ignore)
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) -> FolderArrival | None:
+    path, before = candidate.path, _signature(candidate.stat)
+    try:
+        if recheck and _signature(path.lstat()) != before:
+            log.debug("%s: %s still changing", channel.value, candidate.relative)
+            return None
+        content = path.read_bytes()
+        if len(content) != candidate.stat.st_size or _signature(path.lstat()) != before:
+            log.debug("%s: %s changed while read", channel.value, candidate.relative)
+            return None
+    except OSError as exc:
+        log.warning("%s: %s cannot be read (%s)", channel.value, candidate.relative, type(exc).__name__)
+        return None
+    sidecar = sidecar_for(path)
+    received_at, received_from, sender = _receive_time(candidate, content, sidecar, tz)
+    document = ReceivedDocument.build(
+        content,
+        channel=channel,
+        station=candidate.station,
+        source_key=source_key(channel, candidate.relative, candidate.stat),
+        received_at=received_at,
+        received_from=received_from,
+        file_name=sanitize_filename(path.name),
+        sender=sender,
+    )
+    return FolderArrival(document=document, path=path, sidecar=sidecar)
+
+
+def _receive_time(
+    candidate: _Candidate, content: bytes, sidecar: Path | None, tz: str
+) -> tuple[datetime, ReceivedFrom, str | None]:
+    from_sidecar = FaxMeta()
+    if sidecar is not None:
+        try:
+            from_sidecar = sidecar_meta(sidecar, tz)
+        except OSError as exc:
+            log.warning("sidecar of %s cannot be read (%s)", candidate.relative, type(exc).__name__)
+    from_tiff = tiff_meta(content, tz) if sniff(content) is DocFormat.tiff else FaxMeta()
+    sender = from_sidecar.sender or from_tiff.sender
+    if from_sidecar.received_at is not None:
+        return from_sidecar.received_at, "sidecar", sender
+    if from_tiff.received_at is not None:
+        return from_tiff.received_at, "tiff_datetime", sender
+    return mtime_utc(candidate.stat.st_mtime_ns), "mtime", sender
+
+
+def mtime_utc(mtime_ns: int) -> datetime:
+    """A file mtime as an aware UTC datetime, exact to the microsecond."""
+    seconds, nanos = divmod(mtime_ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=nanos // 1000)

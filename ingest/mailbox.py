@@ -1,0 +1,427 @@
+"""The BFS mailbox: IMAP (production) or a local Maildir (mail exports, the sample corpus).
+
+Reading never changes the mailbox: IMAP bodies are fetched with ``BODY.PEEK[]`` (``\\Seen``
+stays as it was) together with INTERNALDATE; a Maildir is only read. Each message comes
+back as a ``MailMessage`` (documents, rejected parts, or an error), keyed by
+(account, folder, UIDVALIDITY, UID) or by its Maildir file name (``ingest.models``).
+Maildir files get CRLF line ends, as an IMAP server would serve them, so a message read
+from a Maildir and the same message served over IMAP give identical bytes and receipts.
+
+The post-commit action (``MailboxSession.complete`` / ``complete_message``) runs only after
+the orchestrator stored the message's documents and committed the ledger: add the keyword
+``flag``, or move to ``move_to`` (UID MOVE, else COPY + ``\\Deleted`` + UID EXPUNGE), or
+nothing. A handled message whose action did not happen (crash right after the commit) gets
+it on the next poll. In a Maildir, ``flag`` does nothing (the export stays as it was) and
+``move`` files the message under the Maildir++ folder ``.<move_to>``.
+
+A message that cannot be fetched or parsed comes back with ``error`` set and is retried on
+later runs; the attempt reaching ``max_attempts`` is marked ``quarantined`` and the
+message is not fetched again. A dropped connection costs the message being fetched one
+attempt; the session reconnects and carries on with the rest of the mailbox.
+
+TLS is the default (``security = "ssl"``: IMAPS; ``"starttls"``); the connection is plain
+only with ``security = "none"``. The password comes from ``password_env`` or
+``password_file`` and never appears in errors or logs.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import os
+import re
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from imapclient import IMAPClient
+
+from detainer_intake.config import MailChannelSettings
+from detainer_intake.errors import ChannelUnavailable, MalformedMessage
+from ingest.folders import mtime_utc
+from ingest.mime import parse_message
+from ingest.models import Channel, MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
+from ingest.state import IntakeState
+
+log = logging.getLogger(__name__)
+
+MAX_RECONNECTS = 3  # per poll
+_LISTING_CHUNK = 500
+_DELETED = b"\\Deleted"
+_CONNECTION_ERRORS = (imaplib.IMAP4.abort, OSError)  # the session is gone
+_IMAP_ERRORS = (imaplib.IMAP4.error, OSError)  # includes NO/BAD answers (IMAPClientError)
+_MID_UNSAFE = re.compile(r"[;\s]")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def poll_mailbox(settings: MailChannelSettings, state: IntakeState, tz: str) -> Iterator[MailMessage]:
+    """Every message not handled yet, oldest first, over one connection.
+
+    Prefer ``MailboxSession`` when the post-commit actions should share the connection.
+    """
+    with MailboxSession(settings) as session:
+        yield from session.poll(state, tz)
+
+
+def complete_message(settings: MailChannelSettings, message: MailMessage) -> bool:
+    """The post-commit action for one message over its own connection; True when done."""
+    with MailboxSession(settings) as session:
+        return session.complete(message)
+
+
+class MailboxSession:
+    """One connection to the configured mailbox serving a poll and its completions.
+
+    ``with MailboxSession(settings) as s: for m in s.poll(state, tz): ...commit...; s.complete(m)``
+    Raises ``ChannelUnavailable`` when the mailbox cannot be opened.
+    """
+
+    def __init__(self, settings: MailChannelSettings, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self._source: _MaildirSource | _ImapSource
+        if settings.maildir is not None:
+            self._source = _MaildirSource(settings)
+        else:
+            self._source = _ImapSource(settings, ssl_context)
+
+    def __enter__(self) -> MailboxSession:
+        self._source.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._source.close()
+
+    def poll(self, state: IntakeState, tz: str) -> Iterator[MailMessage]:
+        known = _known_mail_arrivals(state)
+        yield from self._source.poll(state, _Builder(self.settings, ZoneInfo(tz), known))
+
+    def complete(self, message: MailMessage) -> bool:
+        """Flag or move ``message`` as configured (after the ledger commit); True when done."""
+        if self.settings.action == "none":
+            return True
+        return self._source.complete(message)
+
+
+def _known_mail_arrivals(state: IntakeState) -> set[tuple[str, str]]:
+    """(Message-ID, part) of every committed mail document, whatever key it came under."""
+    known = set()
+    for prefix in ("imap:", "maildir:"):
+        for key in state.known_source_keys(prefix):
+            head, sep, part = key.rpartition(";part=")
+            mid = head.rpartition(";MID=")[2] if sep else "-"
+            if mid != "-":
+                known.add((mid, part))
+    return known
+
+
+class _Builder:
+    """Turns raw message bytes into a ``MailMessage`` (shared by both sources)."""
+
+    def __init__(self, settings: MailChannelSettings, zone: ZoneInfo, known: set[tuple[str, str]]) -> None:
+        self.settings = settings
+        self.zone = zone
+        self.known = known
+
+    def failed(self, key: str, error: str, attempts: int, **where: Any) -> MailMessage:
+        attempt = attempts + 1
+        log.warning(
+            "bfs_email: %s failed (attempt %d of %d): %s", key, attempt, self.settings.max_attempts, error
+        )
+        return MailMessage(
+            message_key=key, received_at=where.pop("received_at", None), error=error, attempt=attempt,
+            quarantined=attempt >= self.settings.max_attempts, **where,
+        )
+
+    def build(
+        self,
+        raw: bytes,
+        key: str,
+        attempts: int,
+        delivered_at: datetime | None,
+        **where: Any,
+    ) -> MailMessage:
+        """``delivered_at``: the store's delivery time (IMAP INTERNALDATE, Maildir file mtime)."""
+        try:
+            parsed = parse_message(raw, self.zone)
+        except MalformedMessage as exc:
+            error = f"{exc.reason}: {exc.message}"
+            failure = self.failed(key, error, attempts, received_at=delivered_at, **where)
+            failure.raw, failure.raw_sha256 = raw, sha256_hex(raw)
+            return failure
+        received_from: ReceivedFrom = "received_header"
+        received_at = parsed.received_header_at
+        if received_at is None:
+            received_at, received_from = delivered_at, "internaldate"
+        if received_at is None:
+            received_at, received_from = parsed.date_header_at, "date_header"
+        if received_at is None:
+            raise AssertionError("both sources always know the delivery time")
+        message = MailMessage(
+            message_key=key, received_at=received_at, received_from=received_from,
+            message_id=parsed.message_id, sender=parsed.sender, raw=raw, raw_sha256=sha256_hex(raw),
+            rejected_parts=list(parsed.rejected), attempt=attempts + 1, **where,
+        )
+        mid = _MID_UNSAFE.sub("_", parsed.message_id) if parsed.message_id else "-"
+        for doc in parsed.documents:
+            if len(doc.content) > self.settings.max_attachment_bytes:
+                size = len(doc.content)
+                message.rejected_parts.append(
+                    RejectedPart(doc.file_name, "too_large", doc.content_type, size, doc.part, doc.sha256)
+                )
+                continue
+            document = ReceivedDocument.build(
+                doc.content,
+                channel=Channel.bfs_email,
+                source_key=f"{key};MID={mid};part={doc.index}",
+                received_at=received_at,
+                received_from=received_from,
+                file_name=doc.file_name,
+                sender=parsed.sender,
+                message_id=parsed.message_id,
+            )
+            if (mid, str(doc.index)) in self.known:
+                message.already_received.append(document)
+            else:
+                message.documents.append(document)
+        return message
+
+
+# --------------------------------------------------------------------------- IMAP
+
+
+class _ImapSource:
+    def __init__(self, settings: MailChannelSettings, ssl_context: ssl.SSLContext | None) -> None:
+        self.settings = settings
+        self.ssl_context = ssl_context
+        self.client: IMAPClient | None = None
+        self.uidvalidity: int | None = None
+
+    # connection -----------------------------------------------------------------------------
+    def open(self) -> None:
+        s = self.settings
+        if not s.host or not s.username:
+            raise ChannelUnavailable("bfs_email: no IMAP host/username configured (nor a maildir)")
+        try:
+            password = s.password()
+        except OSError as exc:
+            raise ChannelUnavailable(f"bfs_email: password file unreadable ({type(exc).__name__})") from exc
+        if not password:
+            raise ChannelUnavailable("bfs_email: no password (set password_env's variable or password_file)")
+        if s.security == "none":
+            log.warning("bfs_email: connecting WITHOUT TLS (security = \"none\")")
+        context = self.ssl_context or ssl.create_default_context()
+        client: IMAPClient | None = None
+        try:
+            client = IMAPClient(
+                s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=s.timeout_seconds
+            )
+            if s.security == "starttls":
+                client.starttls(context)
+            client.login(s.username, password)
+            client.normalise_times = False
+            selected = client.select_folder(s.folder)
+        except _IMAP_ERRORS as exc:
+            if client is not None:
+                _quietly_close(client)
+            raise ChannelUnavailable(
+                f"bfs_email: cannot open folder {s.folder!r} on {s.host}:{s.port} ({type(exc).__name__})"
+            ) from exc
+        uidvalidity = int(selected[b"UIDVALIDITY"])
+        if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
+            _quietly_close(client)
+            raise ChannelUnavailable("bfs_email: UIDVALIDITY changed during the run; the next run re-reads")
+        self.client, self.uidvalidity = client, uidvalidity
+
+    def close(self) -> None:
+        if self.client is not None:
+            _quietly_close(self.client)
+            self.client = None
+
+    def _reconnect(self) -> None:
+        self.close()
+        self.open()
+
+    @property
+    def base_key(self) -> str:
+        s = self.settings
+        return f"imap:{s.username}@{s.host}/{s.folder};UIDVALIDITY={self.uidvalidity}"
+
+    # poll -------------------------------------------------------------------------------------
+    def poll(self, state: IntakeState, builder: _Builder) -> Iterator[MailMessage]:
+        assert self.client is not None
+        try:
+            uids = sorted(self.client.search(["ALL"]))
+            listing: dict[int, dict[bytes, Any]] = {}
+            for start in range(0, len(uids), _LISTING_CHUNK):
+                chunk = uids[start : start + _LISTING_CHUNK]
+                listing.update(self.client.fetch(chunk, ["INTERNALDATE", "FLAGS"]))
+        except _IMAP_ERRORS as exc:
+            raise ChannelUnavailable(f"bfs_email: cannot list the folder ({type(exc).__name__})") from exc
+        reconnects = 0
+        base = self.base_key
+        for uid in sorted(listing):
+            flags = set(listing[uid].get(b"FLAGS", ()))
+            internal = _aware_utc(listing[uid].get(b"INTERNALDATE"))
+            key = f"{base};UID={uid}"
+            where = {"folder": self.settings.folder, "uidvalidity": self.uidvalidity, "uid": uid}
+            if state.mail_handled(key):
+                if _DELETED not in flags and self._action_pending(flags):
+                    self.complete(MailMessage(message_key=key, received_at=internal, **where))  # type: ignore[arg-type]
+                continue
+            attempts = state.mail_attempts(key)
+            if attempts >= self.settings.max_attempts:
+                continue
+            try:
+                assert self.client is not None
+                response = self.client.fetch([uid], ["BODY.PEEK[]", "INTERNALDATE"])
+            except _IMAP_ERRORS as exc:
+                lost = isinstance(exc, _CONNECTION_ERRORS)
+                error = f"fetch_failed: {'connection lost' if lost else 'refused'} ({type(exc).__name__})"
+                yield builder.failed(key, error, attempts, received_at=internal, **where)
+                if lost:
+                    reconnects += 1
+                    if reconnects > MAX_RECONNECTS:
+                        raise ChannelUnavailable("bfs_email: the connection keeps dropping") from exc
+                    self._reconnect()
+                continue
+            data = response.get(uid)
+            if not data or b"BODY[]" not in data:
+                continue  # expunged by someone else since the listing
+            internal = _aware_utc(data.get(b"INTERNALDATE")) or internal
+            yield builder.build(bytes(data[b"BODY[]"]), key, attempts, internal, **where)
+
+    def _action_pending(self, flags: set[bytes]) -> bool:
+        if self.settings.action == "flag":
+            return self.settings.flag.encode() not in flags
+        return self.settings.action == "move"
+
+    # post-commit ------------------------------------------------------------------------------
+    def complete(self, message: MailMessage) -> bool:
+        s = self.settings
+        if message.uid is None or message.folder != s.folder or message.uidvalidity != self.uidvalidity:
+            log.warning("bfs_email: %s is not in the open folder; action skipped", message.message_key)
+            return False
+        client = self.client
+        assert client is not None
+        try:
+            if s.action == "flag":
+                client.add_flags([message.uid], [s.flag.encode()])
+            elif s.action == "move":
+                if not client.folder_exists(s.move_to):
+                    client.create_folder(s.move_to)
+                if client.has_capability("MOVE"):
+                    client.move([message.uid], s.move_to)
+                else:
+                    client.copy([message.uid], s.move_to)
+                    client.add_flags([message.uid], [_DELETED])
+                    if client.has_capability("UIDPLUS"):
+                        client.uid_expunge([message.uid])
+        except _IMAP_ERRORS as exc:
+            log.warning("bfs_email: post-commit %s of %s failed (%s); retried next run",
+                        s.action, message.message_key, type(exc).__name__)
+            if isinstance(exc, _CONNECTION_ERRORS):
+                try:
+                    self._reconnect()
+                except ChannelUnavailable:
+                    pass
+            return False
+        return True
+
+
+def _quietly_close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # the connection may already be gone
+        try:
+            client.shutdown()
+        except Exception:  # noqa: S110 - nothing left to release
+            pass
+
+
+def _aware_utc(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- Maildir
+
+
+class _MaildirSource:
+    def __init__(self, settings: MailChannelSettings) -> None:
+        assert settings.maildir is not None
+        self.settings = settings
+        self.root = settings.maildir
+
+    def open(self) -> None:
+        if not any((self.root / sub).is_dir() for sub in ("cur", "new")):
+            raise ChannelUnavailable("bfs_email: the Maildir has no cur/ or new/ folder")
+
+    def close(self) -> None:
+        pass
+
+    def key_for(self, path: Path) -> str:
+        return f"maildir:{self.root.name}/{path.name.split(':', 1)[0]}"
+
+    def _messages(self) -> list[tuple[Path, os.stat_result]]:
+        found = []
+        for sub in ("new", "cur"):
+            folder = self.root / sub
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.name.startswith("."):
+                    continue
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                if path.is_file():
+                    found.append((path, st))
+        return sorted(found, key=lambda item: (item[1].st_mtime_ns, item[0].name))
+
+    def poll(self, state: IntakeState, builder: _Builder) -> Iterator[MailMessage]:
+        for path, st in self._messages():
+            key = self.key_for(path)
+            mtime = mtime_utc(st.st_mtime_ns)
+            if state.mail_handled(key):
+                if self.settings.action == "move":
+                    self.complete(MailMessage(message_key=key, received_at=mtime, path=str(path)))
+                continue
+            attempts = state.mail_attempts(key)
+            if attempts >= self.settings.max_attempts:
+                continue
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                yield builder.failed(key, f"read_failed: {type(exc).__name__}", attempts, received_at=mtime,
+                                     path=str(path))
+                continue
+            # A Maildir's delivery time is the file's mtime (what Dovecot reports as INTERNALDATE).
+            yield builder.build(_crlf(raw), key, attempts, mtime, path=str(path))
+
+    def complete(self, message: MailMessage) -> bool:
+        if self.settings.action != "move":
+            return True  # a Maildir export carries no keywords: the ledger knows what was handled
+        if message.path is None or not Path(message.path).exists():
+            log.warning("bfs_email: %s is no longer in the Maildir; action skipped", message.message_key)
+            return False
+        source = Path(message.path)
+        target = self.root / f".{self.settings.move_to}"
+        for sub in ("cur", "new", "tmp"):
+            (target / sub).mkdir(parents=True, exist_ok=True)
+        os.rename(source, target / "cur" / source.name)
+        return True
+
+
+def _crlf(raw: bytes) -> bytes:
+    """Line ends as IMAP serves them (Maildir files usually hold bare LF), so both sources agree."""
+    return _BARE_LF.sub(b"\r\n", raw)
