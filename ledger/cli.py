@@ -26,9 +26,7 @@ def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
         payload = {"year": year, "timezone": settings.department.timezone, **metrics}
         console.print_json(json.dumps(payload, sort_keys=False))
         return ExitCode.ok
-    table = Table(
-        title=f"Detainer requests {year} ({settings.department.name}, {settings.department.timezone})"
-    )
+    table = Table(title=f"Detainer requests {year} ({settings.department.name}, {settings.department.timezone})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for label, value in metrics_table_rows(metrics):
@@ -38,9 +36,7 @@ def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
     for column in ("month", "dedicated_fax", "station_fax", "bfs_email", "total"):
         months.add_column(column, justify="right" if column != "month" else "left")
     for month, counts in metrics["by_month"].items():
-        months.add_row(
-            month, *(str(counts[c]) for c in ("dedicated_fax", "station_fax", "bfs_email", "total"))
-        )
+        months.add_row(month, *(str(counts[c]) for c in ("dedicated_fax", "station_fax", "bfs_email", "total")))
     console.print(months)
     return ExitCode.ok
 

@@ -27,9 +27,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-PG_MIGRATE_LOCK = (
-    "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('detainer-intake:migrate'))"
-)
+PG_MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('detainer-intake:migrate'))"
 
 
 def is_sqlite(url: str) -> bool:

@@ -44,12 +44,8 @@ RULE_CANCELS = "cancels"
 RULE_UNLINKED = "unlinked"
 NEAR_NAME_MARGIN = 15.0  # name scores this far below name_similarity (same birth date) are offered for review
 
-_OCR_DIGITS = str.maketrans(
-    {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "|": "1", "S": "5", "B": "8", "Z": "2"}
-)
-_OCR_LETTERS = str.maketrans(
-    {"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G", "4": "A", "3": "E", "7": "T"}
-)
+_OCR_DIGITS = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "|": "1", "S": "5", "B": "8", "Z": "2"})
+_OCR_LETTERS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G", "4": "A", "3": "E", "7": "T"})
 
 
 @dataclass(frozen=True)
@@ -429,9 +425,7 @@ def assign(
     for copy in ordered:
         if not copy.cancels_previous:
             continue
-        out.cancellations[copy.key] = _link_cancellation(
-            copy, requests, by_block, request_of, decided, config, out
-        )
+        out.cancellations[copy.key] = _link_cancellation(copy, requests, by_block, request_of, decided, config, out)
     return out
 
 

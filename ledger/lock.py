@@ -90,9 +90,7 @@ def _pg_lock(engine: Engine, name: str, wait_seconds: float) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.execute(
-                text("SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:name))"), key
-            )
+            connection.execute(text("SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:name))"), key)
     finally:
         connection.close()
 

@@ -205,9 +205,7 @@ class Quarantine(Base):
     __tablename__ = "quarantine"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    input_ref: Mapped[str] = mapped_column(
-        String(2048), unique=True
-    )  # "sha256:<hex>" or "mail:<message_key>"
+    input_ref: Mapped[str] = mapped_column(String(2048), unique=True)  # "sha256:<hex>" or "mail:<message_key>"
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     reason: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(String(512))

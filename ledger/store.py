@@ -206,9 +206,7 @@ class Ledger:
                 return self._outcome(session, "already_known", known, doc, False)
             status = "completed"
         if doc is None:
-            doc = schema.Document(
-                sha256=receipt.sha256, size=receipt.size, parse_status="pending", format=format
-            )
+            doc = schema.Document(sha256=receipt.sha256, size=receipt.size, parse_status="pending", format=format)
             session.add(doc)
             session.flush()
         elif format and not doc.format:
@@ -252,24 +250,18 @@ class Ledger:
             row = session.scalar(select(schema.Quarantine).where(schema.Quarantine.input_ref == ref))
             if row is None:
                 session.add(
-                    schema.Quarantine(
-                        input_ref=ref, document_id=doc.id, reason=reason[:64], message=message[:512]
-                    )
+                    schema.Quarantine(input_ref=ref, document_id=doc.id, reason=reason[:64], message=message[:512])
                 )
             return
         assert extraction is not None
         doc.parse_status, doc.error_reason = "parsed", None
         self._write_copies(session, doc, extraction.detainers)
 
-    def _write_copies(
-        self, session: Session, doc: schema.Document, detainers: Sequence[DetainerRequest]
-    ) -> None:
+    def _write_copies(self, session: Session, doc: schema.Document, detainers: Sequence[DetainerRequest]) -> None:
         """Create or refresh the document's copies from OCR values, corrections applied on top."""
         existing = {
             c.index: c
-            for c in session.scalars(
-                select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc.id)
-            )
+            for c in session.scalars(select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc.id))
         }
         corrections = self._corrections(session, doc.sha256)
         for index, detainer in enumerate(detainers):
@@ -300,9 +292,7 @@ class Ledger:
                 document_sha256=doc.sha256,
                 received_at=first[0],
             )
-        copies = list(
-            session.scalars(select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc.id))
-        )
+        copies = list(session.scalars(select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc.id)))
         for row in copies:
             if row.needs_review:
                 reasons = row.fields.get("review_reasons") or []
@@ -328,9 +318,7 @@ class Ledger:
             .order_by(schema.DetainerCopy.index)
         ).scalars()
         n_copies = len(
-            session.scalars(
-                select(schema.DetainerCopy.id).where(schema.DetainerCopy.document_id == doc.id)
-            ).all()
+            session.scalars(select(schema.DetainerCopy.id).where(schema.DetainerCopy.document_id == doc.id)).all()
         )
         return RecordOutcome(
             status=status,
@@ -373,10 +361,7 @@ class Ledger:
 
     def is_known(self, source_key: str) -> bool:
         with self._read() as session:
-            return (
-                session.scalar(select(schema.Receipt.id).where(schema.Receipt.source_key == source_key))
-                is not None
-            )
+            return session.scalar(select(schema.Receipt.id).where(schema.Receipt.source_key == source_key)) is not None
 
     # ------------------------------------------------------------------ IntakeState (ingest/state.py)
 
@@ -385,25 +370,19 @@ class Ledger:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._read() as session:
             rows = session.scalars(
-                select(schema.Receipt.source_key).where(
-                    schema.Receipt.source_key.like(escaped + "%", escape="\\")
-                )
+                select(schema.Receipt.source_key).where(schema.Receipt.source_key.like(escaped + "%", escape="\\"))
             )
             return set(rows)
 
     def mail_attempts(self, message_key: str) -> int:
         with self._read() as session:
-            row = session.scalar(
-                select(schema.MailMessage).where(schema.MailMessage.message_key == message_key)
-            )
+            row = session.scalar(select(schema.MailMessage).where(schema.MailMessage.message_key == message_key))
             return row.attempts if row else 0
 
     def mail_handled(self, message_key: str) -> bool:
         """True once the message's record is committed (with or without documents), or it is quarantined."""
         with self._read() as session:
-            row = session.scalar(
-                select(schema.MailMessage).where(schema.MailMessage.message_key == message_key)
-            )
+            row = session.scalar(select(schema.MailMessage).where(schema.MailMessage.message_key == message_key))
             return row is not None and row.status in ("handled", "quarantined")
 
     def record_mail_failure(
@@ -417,9 +396,7 @@ class Ledger:
         with self._write() as session:
             return self._mail_failure(session, message_key, reason, quarantined, message)
 
-    def _mail_failure(
-        self, session: Session, message_key: str, reason: str, quarantined: bool, message: str
-    ) -> int:
+    def _mail_failure(self, session: Session, message_key: str, reason: str, quarantined: bool, message: str) -> int:
         row = self._mail_row(session, message_key)
         row.attempts += 1
         row.last_error = reason[:256]
@@ -452,14 +429,10 @@ class Ledger:
     def reset_mail_attempts(self, message_key: str) -> None:
         """Release a quarantined (or failing) message: the next run fetches it again from scratch."""
         with self._write() as session:
-            row = session.scalar(
-                select(schema.MailMessage).where(schema.MailMessage.message_key == message_key)
-            )
+            row = session.scalar(select(schema.MailMessage).where(schema.MailMessage.message_key == message_key))
             if row is not None and row.status != "handled":
                 row.attempts, row.status, row.updated_at = 0, "failed", schema.utcnow()
-            session.execute(
-                delete(schema.Quarantine).where(schema.Quarantine.input_ref == f"mail:{message_key}")
-            )
+            session.execute(delete(schema.Quarantine).where(schema.Quarantine.input_ref == f"mail:{message_key}"))
 
     def record_mail_handled(
         self, message_key: str, message_id: str | None, sha256: str | None, n_documents: int
@@ -487,9 +460,7 @@ class Ledger:
         """
         with self._write() as session:
             if message.error is not None:
-                self._mail_failure(
-                    session, message.message_key, message.error, message.quarantined, message.error
-                )
+                self._mail_failure(session, message.message_key, message.error, message.quarantined, message.error)
                 return []
             outcomes = [
                 self._record(session, receipt, extraction, quarantine, None)
@@ -510,9 +481,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ request assignment
 
-    def _first_arrivals(
-        self, session: Session, doc_ids: Iterable[int]
-    ) -> dict[int, tuple[datetime, int, str]]:
+    def _first_arrivals(self, session: Session, doc_ids: Iterable[int]) -> dict[int, tuple[datetime, int, str]]:
         """Each document's first arrival as an ``arrival_key``."""
         firsts: dict[int, tuple[datetime, int, str]] = {}
         ids = sorted(set(doc_ids))
@@ -563,9 +532,7 @@ class Ledger:
                         fresh += self._copies_by_keys(session, key_chunk)
                     continue
                 for chunk in _chunks(values):
-                    fresh += session.scalars(
-                        select(schema.DetainerCopy).where(columns[kind].in_(chunk))
-                    ).all()
+                    fresh += session.scalars(select(schema.DetainerCopy).where(columns[kind].in_(chunk))).all()
             new_rows = [row for row in fresh if row.id not in found]
             for row in new_rows:
                 found[row.id] = row
@@ -594,9 +561,7 @@ class Ledger:
         doc_ids = sorted({r.document_id for r in rows})
         for chunk in _chunks(doc_ids):
             shas.update(
-                session.execute(
-                    select(schema.Document.id, schema.Document.sha256).where(schema.Document.id.in_(chunk))
-                )
+                session.execute(select(schema.Document.id, schema.Document.sha256).where(schema.Document.id.in_(chunk)))
                 .tuples()
                 .all()
             )
@@ -664,9 +629,7 @@ class Ledger:
         old_links = {
             link.copy_id: link
             for chunk in _chunks(copy_ids)
-            for link in session.scalars(
-                select(schema.RequestLink).where(schema.RequestLink.copy_id.in_(chunk))
-            )
+            for link in session.scalars(select(schema.RequestLink).where(schema.RequestLink.copy_id.in_(chunk)))
         }
         old_requests = {
             req.id: req
@@ -690,9 +653,7 @@ class Ledger:
         session.flush()
         for rid in gone:
             session.execute(
-                update(schema.Cancellation)
-                .where(schema.Cancellation.request_id == rid)
-                .values(request_id=None)
+                update(schema.Cancellation).where(schema.Cancellation.request_id == rid).values(request_id=None)
             )
             session.execute(delete(schema.Request).where(schema.Request.id == rid))
         session.flush()
@@ -705,27 +666,21 @@ class Ledger:
             cid = by_key[key].id
             link_row = kept.get(cid)
             if link_row is None:
-                session.add(
-                    schema.RequestLink(request_id=new.request_id, copy_id=cid, rule=new.rule, score=new.score)
-                )
+                session.add(schema.RequestLink(request_id=new.request_id, copy_id=cid, rule=new.rule, score=new.score))
             else:
                 link_row.rule, link_row.score = new.rule, new.score
 
         old_cancels = {
             c.copy_id: c
             for chunk in _chunks(copy_ids)
-            for c in session.scalars(
-                select(schema.Cancellation).where(schema.Cancellation.copy_id.in_(chunk))
-            )
+            for c in session.scalars(select(schema.Cancellation).where(schema.Cancellation.copy_id.in_(chunk)))
         }
         for key, cancel in result.cancellations.items():
             cid = by_key[key].id
             cancel_row = old_cancels.pop(cid, None)
             if cancel_row is None:
                 session.add(
-                    schema.Cancellation(
-                        copy_id=cid, request_id=cancel.request_id, rule=cancel.rule, score=cancel.score
-                    )
+                    schema.Cancellation(copy_id=cid, request_id=cancel.request_id, rule=cancel.rule, score=cancel.score)
                 )
             else:
                 cancel_row.request_id, cancel_row.rule = cancel.request_id, cancel.rule
@@ -734,9 +689,7 @@ class Ledger:
             session.delete(cancel_row)
         # Copies that are no longer in any request (became cancellations) lost their links above.
         session.flush()
-        self._sync_match_reviews(
-            session, result, keys, {keys[r.id]: firsts.get(r.document_id) for r in component}
-        )
+        self._sync_match_reviews(session, result, keys, {keys[r.id]: firsts.get(r.document_id) for r in component})
 
     def _migrate_dispositions(
         self,
@@ -748,9 +701,7 @@ class Ledger:
     ) -> None:
         """Dispositions follow their request when its id changes (its founding copy moved)."""
         for rid in gone:
-            disposition = session.scalar(
-                select(schema.Disposition).where(schema.Disposition.request_id == rid)
-            )
+            disposition = session.scalar(select(schema.Disposition).where(schema.Disposition.request_id == rid))
             if disposition is None:
                 continue
             founder_key = keys.get(old_requests[rid].founding_copy_id)
@@ -909,9 +860,7 @@ class Ledger:
     def _corrections(self, session: Session, sha256: str) -> dict[int, list[tuple[str, str | None]]]:
         out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
         rows = session.scalars(
-            select(schema.Correction)
-            .where(schema.Correction.document_sha256 == sha256)
-            .order_by(schema.Correction.id)
+            select(schema.Correction).where(schema.Correction.document_sha256 == sha256).order_by(schema.Correction.id)
         )
         for row in rows:
             out[row.copy_index].append((row.field, row.new_value))
@@ -926,9 +875,7 @@ class Ledger:
                 raise LedgerError("a copy cannot be compared with itself")
             a, b = dedupe.pair(key_a, key_b)
             existing = session.scalar(
-                select(schema.MatchDecision).where(
-                    schema.MatchDecision.copy_a == a, schema.MatchDecision.copy_b == b
-                )
+                select(schema.MatchDecision).where(schema.MatchDecision.copy_a == a, schema.MatchDecision.copy_b == b)
             )
             if existing is None:
                 session.add(schema.MatchDecision(copy_a=a, copy_b=b, same=same, who=who))
@@ -958,17 +905,11 @@ class Ledger:
             request = session.get(schema.Request, request_id)
             if request is None:
                 raise LedgerError("unknown request id")
-            founder = self._copy_keys(
-                session, [session.get_one(schema.DetainerCopy, request.founding_copy_id)]
-            )
+            founder = self._copy_keys(session, [session.get_one(schema.DetainerCopy, request.founding_copy_id)])
             amount = Decimal(str(reimbursement)) if reimbursement is not None else None
-            row = session.scalar(
-                select(schema.Disposition).where(schema.Disposition.request_id == request_id)
-            )
+            row = session.scalar(select(schema.Disposition).where(schema.Disposition.request_id == request_id))
             if row is None:
-                row = schema.Disposition(
-                    request_id=request_id, founding_copy_key="", outcome=outcome, who=who
-                )
+                row = schema.Disposition(request_id=request_id, founding_copy_key="", outcome=outcome, who=who)
                 session.add(row)
             row.founding_copy_key = founder[request.founding_copy_id]
             row.outcome, row.reimbursement, row.note, row.who, row.at = (
@@ -981,9 +922,7 @@ class Ledger:
 
     def disposition(self, request_id: str) -> dict[str, Any] | None:
         with self._read() as session:
-            row = session.scalar(
-                select(schema.Disposition).where(schema.Disposition.request_id == request_id)
-            )
+            row = session.scalar(select(schema.Disposition).where(schema.Disposition.request_id == request_id))
             if row is None:
                 return None
             return {

@@ -47,8 +47,7 @@ def pg_base_url() -> str:
                 engine.dispose()
         if _pg_base is None:
             raise RuntimeError(
-                "PostgreSQL for the ledger tests is not reachable (run bin/setup --test): "
-                + "; ".join(errors)
+                "PostgreSQL for the ledger tests is not reachable (run bin/setup --test): " + "; ".join(errors)
             )
     return _pg_base
 
@@ -115,10 +114,7 @@ def truth_inputs(truth: dict[str, Any]) -> list[LedgerInput]:
             reason = r.get("broken_reason") or "unreadable"
             out.append((receipt, None, (reason, f"input could not be read: {reason}")))
             continue
-        pages = [
-            PageResult(page=p["page"], kind=p["kind"], rotation=p.get("rotation", 0))
-            for p in r.get("pages", [])
-        ]
+        pages = [PageResult(page=p["page"], kind=p["kind"], rotation=p.get("rotation", 0)) for p in r.get("pages", [])]
         detainers = [
             DetainerRequest.model_validate({k: v for k, v in d.items() if k in DetainerRequest.model_fields})
             for d in r.get("detainers", [])

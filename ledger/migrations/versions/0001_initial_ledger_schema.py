@@ -168,9 +168,7 @@ def upgrade() -> None:
         sa.Column("message", sa.String(length=512), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["document_id"], ["documents.id"], name=op.f("fk_quarantine_document_id_documents")
-        ),
+        sa.ForeignKeyConstraint(["document_id"], ["documents.id"], name=op.f("fk_quarantine_document_id_documents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
         sa.UniqueConstraint("input_ref", name=op.f("uq_quarantine_input_ref")),
     )
@@ -187,9 +185,7 @@ def upgrade() -> None:
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("recorded_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["document_id"], ["documents.id"], name=op.f("fk_receipts_document_id_documents")
-        ),
+        sa.ForeignKeyConstraint(["document_id"], ["documents.id"], name=op.f("fk_receipts_document_id_documents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_receipts")),
         sa.UniqueConstraint("source_key", name=op.f("uq_receipts_source_key")),
     )
