@@ -36,7 +36,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 RULE_FIRST = "first"
-RULE_SAME_CONTENT = "same_content"  # a further receipt of identical bytes (receipt-level, see Ledger)
+RULE_SAME_CONTENT = "same_content"  # a further arrival of identical bytes (RequestView.receipt_rules)
 RULE_SAME_IDENTITY = "same_identity"
 RULE_FUZZY = "fuzzy"
 RULE_OPERATOR = "operator_merge"

@@ -59,6 +59,7 @@ class Snapshot:
     doc_sha: dict[int, str]
     copies: dict[int, tuple[int, int, bool]]  # copy id -> (document id, index, cancels_previous)
     links: dict[int, str]  # copy id -> request id
+    rules: dict[int, str]  # copy id -> the dedupe rule that linked it
     cancellations: dict[int, str | None]  # copy id -> request id cancelled (None: not found)
     open_reviews: list[datetime | None]
     by_doc: dict[int, list[_Arrival]] = field(default_factory=dict)
@@ -91,9 +92,21 @@ class Snapshot:
             if cancelled_id:
                 doc_id, index, _ = self.copies[copy_id]
                 cancelled[cancelled_id].append(dedupe.copy_key(self.doc_sha[doc_id], index))
+        doc_rule: dict[tuple[str, int], str] = {}
+        for copy_id, request_id in sorted(self.links.items(), key=lambda kv: self.copies[kv[0]][1]):
+            doc_rule.setdefault((request_id, self.copies[copy_id][0]), self.rules[copy_id])
         views = []
         for request_id, arrivals in self.request_arrivals().items():
             first = arrivals[0]
+            rules, seen_docs = [], set()
+            for arrival in arrivals:
+                if arrival is first:
+                    rules.append(dedupe.RULE_FIRST)
+                elif arrival.document_id in seen_docs:
+                    rules.append(dedupe.RULE_SAME_CONTENT)
+                else:
+                    rules.append(doc_rule[(request_id, arrival.document_id)])
+                seen_docs.add(arrival.document_id)
             views.append(
                 RequestView(
                     id=request_id,
@@ -102,6 +115,7 @@ class Snapshot:
                     first_station=first.station if first.channel == "station_fax" else None,
                     channels=tuple(c for c in CHANNEL_ORDER if any(a.channel == c for a in arrivals)),
                     receipt_keys=tuple(a.source_key for a in arrivals),
+                    receipt_rules=tuple(rules),
                     copy_keys=tuple(sorted(copy_keys[request_id])),
                     cancelled_by=tuple(sorted(cancelled[request_id])),
                 )
@@ -135,7 +149,11 @@ def load_snapshot(session: Session) -> Snapshot:
             )
         )
     }
-    links = dict(session.execute(select(schema.RequestLink.copy_id, schema.RequestLink.request_id)).tuples().all())
+    links, rules = {}, {}
+    for copy_id, request_id, rule in session.execute(
+        select(schema.RequestLink.copy_id, schema.RequestLink.request_id, schema.RequestLink.rule)
+    ):
+        links[copy_id], rules[copy_id] = request_id, rule
     cancellations = dict(
         session.execute(select(schema.Cancellation.copy_id, schema.Cancellation.request_id)).tuples().all()
     )
@@ -146,6 +164,7 @@ def load_snapshot(session: Session) -> Snapshot:
         doc_sha={d: sha for d, _, sha in docs},
         copies=copies,
         links=links,
+        rules=rules,
         cancellations=cancellations,
         open_reviews=reviews,
     )

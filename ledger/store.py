@@ -95,6 +95,9 @@ class RequestView:
     first_station: str | None
     channels: tuple[str, ...]
     receipt_keys: tuple[str, ...]  # source keys of every arrival carrying a copy, in arrival order
+    # Why each arrival counts as this request: first | same_content (identical bytes arrived before)
+    # | same_identity | fuzzy | operator_merge (the rule that linked its copy).
+    receipt_rules: tuple[str, ...]
     copy_keys: tuple[str, ...]
     cancelled_by: tuple[str, ...]  # copy keys of cancellation notices linked to it
 

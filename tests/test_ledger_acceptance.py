@@ -91,3 +91,43 @@ def test_truth_in_shuffled_order_gives_the_same_ledger(truth, ledger_url, tmp_pa
         assert {frozenset(v.receipt_keys) for v in ledger.requests()} == {frozenset(k) for k in expected.values()}
     finally:
         ledger.close()
+
+
+def _perturb(name: str, rng: random.Random) -> str:
+    """One OCR-like slip: a letter swapped for a look-alike or a neighbour."""
+    positions = [i for i, ch in enumerate(name) if ch.isalpha()]
+    i = rng.choice(positions)
+    swaps = {"I": "l", "O": "0", "S": "5", "B": "8", "E": "F", "A": "R", "N": "M", "U": "V"}
+    return name[:i] + swaps.get(name[i].upper(), "X") + name[i + 1 :]
+
+
+def test_ocr_noise_on_later_copies_still_gives_the_truth(truth, ledger_url):
+    """Later copies read with a slip in the name, and every other one without its event number:
+    the same requests and metrics, with the uncertain merges queued for review (default: merged)."""
+    rng = random.Random(7)
+    firsts = {q["receipts"][0] for q in truth["requests"]}
+    noisy_truth = {**truth, "receipts": []}
+    dropped = 0
+    for r in truth["receipts"]:
+        r = {**r, "detainers": [dict(d) for d in r["detainers"]]}
+        if r["id"] not in firsts:
+            for d in r["detainers"]:
+                if d["cancels_previous"]:
+                    continue
+                d["subject_name"] = _perturb(d["subject_name"], rng)
+                if rng.random() < 0.5:
+                    d["event_number"], dropped = None, dropped + 1
+        noisy_truth["receipts"].append(r)
+    assert dropped > 0
+    ledger = _record_all(ledger_url, testing.truth_inputs(noisy_truth))
+    try:
+        for year in ("2025", "2024"):
+            got = ledger.metrics(int(year), truth["timezone"])
+            assert {k: got[k] for k in TRUTH_KEYS} == {k: truth["totals"][year][k] for k in TRUTH_KEYS}
+        expected = testing.truth_request_receipts(truth)
+        assert {frozenset(v.receipt_keys) for v in ledger.requests()} == {frozenset(k) for k in expected.values()}
+        matches = ledger.review_items(kind="match")
+        assert matches and all(i.default_decision == "merge" for i in matches)
+        assert {"same_identity", "fuzzy"} <= {rule for v in ledger.requests() for rule in v.receipt_rules}
+    finally:
+        ledger.close()

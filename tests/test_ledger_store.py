@@ -128,13 +128,12 @@ def test_record_is_idempotent_per_source_key(ledger):
 
 def test_identical_bytes_on_two_channels_are_one_document_and_one_request(ledger):
     a = ledger.record(receipt("r1", "doc1", T0), extraction("doc1", detainer()))
-    b = ledger.record(
-        receipt("r2", "doc1", T0 + timedelta(hours=1), "bfs_email"), extraction("doc1", detainer())
-    )
+    b = ledger.record(receipt("r2", "doc1", T0 + timedelta(hours=1), "bfs_email"), extraction("doc1", detainer()))
     assert not b.new_document and b.request_ids == a.request_ids
     assert count(ledger, schema.Document) == 1 and count(ledger, schema.Receipt) == 2
     [req] = ledger.requests()
     assert req.receipt_keys == ("r1", "r2") and req.channels == ("dedicated_fax", "bfs_email")
+    assert req.receipt_rules == ("first", "same_content")
     m = ledger.metrics(2025, NY)
     assert m["unique_requests"] == 1 and m["duplicates_merged"] == 1
     assert m["copies_per_channel"] == {"dedicated_fax": 1, "station_fax": 0, "bfs_email": 1}
@@ -186,9 +185,7 @@ def test_decoys_are_counted_but_carry_no_copies(ledger):
 @pytest.mark.parametrize("where", ["_reassign", "_write_copies", "_after_arrival"])
 def test_a_crash_mid_record_leaves_nothing_behind(ledger, monkeypatch, where):
     ledger.record(receipt("r0", "doc0", T0), extraction("doc0", detainer()))
-    before = {
-        t: count(ledger, t) for t in (schema.Document, schema.Receipt, schema.DetainerCopy, schema.Request)
-    }
+    before = {t: count(ledger, t) for t in (schema.Document, schema.Receipt, schema.DetainerCopy, schema.Request)}
 
     def boom(*args, **kwargs):
         raise RuntimeError("injected crash")
@@ -197,9 +194,7 @@ def test_a_crash_mid_record_leaves_nothing_behind(ledger, monkeypatch, where):
     with pytest.raises(RuntimeError, match="injected"):
         ledger.record(
             receipt("r1", "doc1", T0 + timedelta(hours=1), "station_fax", "B-2"),
-            extraction(
-                "doc1", detainer(event_number=None), detainer(file_number="A999999999", event_number="X1")
-            ),
+            extraction("doc1", detainer(event_number=None), detainer(file_number="A999999999", event_number="X1")),
         )
     monkeypatch.undo()
     after = {t: count(ledger, t) for t in before}
@@ -209,18 +204,14 @@ def test_a_crash_mid_record_leaves_nothing_behind(ledger, monkeypatch, where):
     # ...and the retry commits everything.
     retry = ledger.record(
         receipt("r1", "doc1", T0 + timedelta(hours=1), "station_fax", "B-2"),
-        extraction(
-            "doc1", detainer(event_number=None), detainer(file_number="A999999999", event_number="X1")
-        ),
+        extraction("doc1", detainer(event_number=None), detainer(file_number="A999999999", event_number="X1")),
     )
     assert retry.status == "recorded" and len(retry.request_ids) == 2
 
 
 def test_times_are_stored_in_utc_and_years_counted_in_the_department_zone(ledger):
     # 2025-01-01 03:00 UTC is still New Year's Eve in New York.
-    ledger.record(
-        receipt("r1", "doc1", datetime(2025, 1, 1, 3, 0, tzinfo=UTC)), extraction("doc1", detainer())
-    )
+    ledger.record(receipt("r1", "doc1", datetime(2025, 1, 1, 3, 0, tzinfo=UTC)), extraction("doc1", detainer()))
     [req] = ledger.requests()
     assert req.first_received_at == datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
     assert ledger.metrics(2024, NY)["unique_requests"] == 1
@@ -302,8 +293,7 @@ def _inputs() -> list[tuple[Receipt, ExtractionResult | None, tuple[str, str] | 
 
 def _state(ledger: Ledger) -> dict:
     requests = {
-        (r.id, r.receipt_keys, r.copy_keys, r.cancelled_by, r.first_channel, r.first_station)
-        for r in ledger.requests()
+        (r.id, r.receipt_keys, r.copy_keys, r.cancelled_by, r.first_channel, r.first_station) for r in ledger.requests()
     }
     with ledger.engine.connect() as connection:
         links = set(
@@ -316,13 +306,8 @@ def _state(ledger: Ledger) -> dict:
                 .join(schema.Document, schema.Document.id == schema.DetainerCopy.document_id)
             ).tuples()
         )  # fmt: skip
-        cancels = set(
-            connection.execute(select(schema.Cancellation.request_id, schema.Cancellation.rule)).tuples()
-        )
-    reviews = {
-        (i.key if hasattr(i, "key") else i.copy_key, i.kind, i.default_decision)
-        for i in ledger.review_items()
-    }
+        cancels = set(connection.execute(select(schema.Cancellation.request_id, schema.Cancellation.rule)).tuples())
+    reviews = {(i.key if hasattr(i, "key") else i.copy_key, i.kind, i.default_decision) for i in ledger.review_items()}
     return {
         "requests": requests,
         "links": links,
@@ -421,13 +406,11 @@ def test_low_confidence_match_goes_to_review_and_the_decision_sticks(ledger):
 
 def test_operator_merge_of_two_requests(ledger):
     ledger.record(receipt("r1", "d1", T0), extraction("d1", detainer()))
-    ledger.record(
-        receipt("r2", "d2", T0 + timedelta(hours=1)), extraction("d2", detainer(event_number="OTHER"))
-    )
+    ledger.record(receipt("r2", "d2", T0 + timedelta(hours=1)), extraction("d2", detainer(event_number="OTHER")))
     assert len(ledger.requests()) == 2
     ledger.merge(f"{sha('d2')}:0", f"{sha('d1')}:0", who="supervisor")
     [req] = ledger.requests()
-    assert req.receipt_keys == ("r1", "r2")
+    assert req.receipt_keys == ("r1", "r2") and req.receipt_rules == ("first", "operator_merge")
     assert ledger.copies(sha("d2"))[0]["rule"] == "operator_merge"
 
 
@@ -493,9 +476,7 @@ def test_mail_attempts_quarantine_and_release(ledger):
 def test_record_message_commits_documents_and_message_together(ledger, monkeypatch):
     key = "maildir:cur/1700000000.M1P1.host"
     part = receipt(f"{key};MID=<m1@x>;part=0", "att", T0, "bfs_email")
-    message = MailMessage(
-        message_key=key, received_at=T0, message_id="<m1@x>", raw_sha256=sha("raw"), documents=[]
-    )
+    message = MailMessage(message_key=key, received_at=T0, message_id="<m1@x>", raw_sha256=sha("raw"), documents=[])
 
     def boom(*args, **kwargs):
         raise RuntimeError("injected crash")
@@ -556,3 +537,50 @@ def test_open_without_migrating_refuses_an_old_schema(tmp_path):
         open_ledger(url, migrate=False)
     open_ledger(url).close()
     open_ledger(url, migrate=False).close()
+
+
+# --------------------------------------------------------------------------- concurrency, commands
+
+
+def test_concurrent_writers_give_the_sequential_result(ledger_url, tmp_path):
+    """Several workers committing at once (as Dask tasks would): serialised, nothing lost or doubled."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    inputs = _inputs()
+    opened = open_ledger(ledger_url)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda item: opened.record(item[0], item[1], quarantine=item[2]), inputs * 2))
+        concurrent = _state(opened)
+    finally:
+        opened.close()
+    kind = "sqlite" if ledger_url.startswith("sqlite") else "postgresql"
+    with testing.ledger_url(kind, tmp_path / "seq") as url:
+        sequential = open_ledger(url)
+        try:
+            for item in inputs:
+                sequential.record(item[0], item[1], quarantine=item[2])
+            assert _state(sequential) == concurrent
+        finally:
+            sequential.close()
+
+
+def test_metrics_command_prints_json_and_a_table(ledger_url, capsys):
+    import json
+
+    from detainer_intake.config import LedgerSettings, Settings
+    from ledger.cli import db_upgrade_command, metrics_command
+
+    settings = Settings(ledger=LedgerSettings(url=ledger_url))
+    assert db_upgrade_command(settings) == 0
+    opened = open_ledger(ledger_url)
+    opened.record(receipt("r1", "d1", T0, "station_fax", "C-6"), extraction("d1", detainer()))
+    opened.close()
+    capsys.readouterr()
+    assert metrics_command(settings, 2025, as_json=True) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["year"] == 2025 and printed["unique_requests"] == 1 and printed["by_station"] == {"C-6": 1}
+    assert metrics_command(settings, 2025, as_json=False) == 0
+    table = capsys.readouterr().out
+    assert "unique requests" in table and "2025-03" in table
+    assert "LOPEZ" not in table and "A012345678" not in table
