@@ -1,0 +1,452 @@
+"""The operators' review queue: what to look at, what OCR saw, and how to name a copy.
+
+``review_entries`` lists open items with where they came from (file name or mail message)
+and why, without personal data. ``copy_details`` and ``write_crops`` show one copy's field
+values with their confidence and cut the page region each value was read from, from the
+archived bytes, rendered exactly as parsing saw it: PDF pages with a usable text layer at
+``parsing.pages.INK_DPI``; scanned pages after ``parsing.normalize.normalize`` (square
+pixels, upright, deskewed), the image OCR ran on and the one evidence boxes refer to.
+Those outputs hold personal data on purpose (operator tools): never log them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from detainer_intake.config import ParsingSettings
+from detainer_intake.errors import LedgerError
+from ledger import dedupe, schema
+from ledger.reports.data import read_session
+from ledger.store import Ledger
+from parsing.fields import parse_date
+from parsing.models import BBox, DetainerRequest, FieldEvidence
+
+# Fields shown by `review show`, in the order of the form.
+SHOWN_FIELDS: tuple[str, ...] = (
+    "form_type",
+    "form_revision",
+    "event_number",
+    "file_number",
+    "issued_date",
+    "subject_id",
+    "subject_name",
+    "date_of_birth",
+    "citizenship",
+    "sex",
+    "to_institution",
+    "from_office",
+    "probable_cause",
+    "transferred_for_proceeding",
+    "requested_actions",
+    "cancels_previous",
+    "cancelled_detainer_date",
+    "officer_name",
+    "warrant_form",
+    "fax_sender_number",
+    "fax_sent_at",
+)
+CROP_MARGIN = 0.35  # of the box's width on each side (the label usually sits left of the value)
+_COPY_KEY = re.compile(r"^([0-9a-fA-F]{6,64})(?::(\d+))?$")
+
+
+# --------------------------------------------------------------------------- naming copies
+
+
+def resolve_copy(ledger: Ledger, ref: str) -> str:
+    """A copy key from what an operator types: ``<sha256>:<index>`` (a unique SHA-256 prefix of at
+    least 6 characters will do; the index may be left out when the document holds one copy), a
+    request id (``REQ-...``: its founding copy) or a review item number (its copy)."""
+    ref = ref.strip()
+    with read_session(ledger) as session:
+        if ref.upper().startswith("REQ-"):
+            row = session.execute(
+                select(schema.Document.sha256, schema.DetainerCopy.index)
+                .join(schema.DetainerCopy, schema.DetainerCopy.document_id == schema.Document.id)
+                .join(schema.Request, schema.Request.founding_copy_id == schema.DetainerCopy.id)
+                .where(schema.Request.id == ref.upper())
+            ).first()
+            if row is None:
+                raise LedgerError("unknown request id")
+            return dedupe.copy_key(row[0], row[1])
+        if ref.isdigit():
+            item = session.get(schema.ReviewItem, int(ref))
+            if item is None:
+                raise LedgerError(f"no review item {ref}")
+            if not item.copy_key:
+                raise LedgerError(f"review item {ref} is not about a detainer copy")
+            if item.other_copy_key:
+                raise LedgerError(
+                    f"review item {ref} concerns two copies: name one by its copy key (see `review show {ref}`)"
+                )
+            return item.copy_key
+        match = _COPY_KEY.match(ref)
+        if match is None:
+            raise LedgerError("not a copy key, request id or review item number")
+        prefix, index = match.group(1).lower(), match.group(2)
+        escaped = prefix  # hex only: nothing to escape for LIKE
+        docs = session.execute(
+            select(schema.Document.id, schema.Document.sha256).where(schema.Document.sha256.like(escaped + "%"))
+        ).all()
+        if len(docs) != 1:
+            raise LedgerError("no document with that SHA-256" if not docs else "SHA-256 prefix is ambiguous")
+        doc_id, sha = docs[0]
+        indexes = list(
+            session.scalars(select(schema.DetainerCopy.index).where(schema.DetainerCopy.document_id == doc_id))
+        )
+        if index is None:
+            if len(indexes) != 1:
+                raise LedgerError("the document holds several detainer copies: add ':<index>'")
+            return dedupe.copy_key(sha, indexes[0])
+        if int(index) not in indexes:
+            raise LedgerError("the document has no detainer copy with that index")
+        return dedupe.copy_key(sha, int(index))
+
+
+def parse_value(field_name: str, text: str) -> Any:
+    """An operator's typed value for ``field_name`` in the form ``Ledger.correct`` takes."""
+    if field_name not in DetainerRequest.model_fields:
+        raise LedgerError(f"cannot correct unknown field {field_name!r}")
+    stripped = text.strip()
+    if stripped.lower() in ("", "null", "none", "-"):
+        return None
+    annotation = DetainerRequest.model_fields[field_name].annotation
+    kinds = set(typing.get_args(annotation)) | {annotation}
+    origins = {typing.get_origin(k) for k in kinds}
+    if list in origins or list in kinds:
+        if stripped.startswith("["):
+            return json.loads(stripped)
+        return [part.strip() for part in stripped.split(",") if part.strip()]
+    if bool in kinds:
+        lowered = stripped.lower()
+        if lowered in ("yes", "y", "true", "1", "checked", "x"):
+            return True
+        if lowered in ("no", "n", "false", "0", "unchecked"):
+            return False
+        raise LedgerError(f"{field_name} takes yes or no")
+    if date in kinds:
+        parsed = parse_date(stripped)
+        if parsed is None:
+            raise LedgerError(f"{field_name} takes a date (YYYY-MM-DD or MM/DD/YYYY)")
+        return parsed
+    if datetime in kinds:
+        return stripped  # ISO 8601, validated by the ledger
+    return stripped
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    id: int
+    kind: str  # copy | match | cancellation | quarantine | disposition
+    status: str
+    reason: str  # slugs (field names, rules), never values
+    score: float | None
+    default_decision: str | None
+    source: str  # where the subject came from: channel, station and file name, or the mail message
+    source_key: str | None
+    received_at: datetime | None
+    document_sha256: str | None
+    copy_keys: tuple[str, ...]
+    request_ids: tuple[str | None, ...]  # per copy key: the request it is linked to (None: none)
+    message: str | None  # quarantine message (no personal data)
+    resolution: str | None = None
+    resolved_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason,
+            "score": self.score,
+            "default_decision": self.default_decision,
+            "source": self.source,
+            "source_key": self.source_key,
+            "received_at": self.received_at.isoformat() if self.received_at else None,
+            "document_sha256": self.document_sha256,
+            "copy_keys": list(self.copy_keys),
+            "request_ids": list(self.request_ids),
+            "message": self.message,
+            "resolution": self.resolution,
+            "resolved_by": self.resolved_by,
+        }
+
+
+def _source(channel: str, station: str | None, file_name: str) -> str:
+    where = f"{channel} {station}" if station and channel == "station_fax" else channel
+    return f"{where}: {file_name}"
+
+
+def review_entries(ledger: Ledger, status: str | None = "open") -> list[ReviewEntry]:
+    """Review items (open ones by default) with their sources; no personal values."""
+    with read_session(ledger) as session:
+        query = select(schema.ReviewItem).order_by(schema.ReviewItem.id)
+        if status is not None:
+            query = query.where(schema.ReviewItem.status == status)
+        items = list(session.scalars(query))
+        shas = {i.document_sha256 for i in items if i.document_sha256}
+        for item in items:
+            shas |= {k.rpartition(":")[0] for k in (item.copy_key, item.other_copy_key) if k}
+        first: dict[str, tuple[Any, ...]] = {}
+        if shas:
+            rows = session.execute(
+                select(
+                    schema.Document.sha256,
+                    schema.Receipt.received_at,
+                    schema.Receipt.channel,
+                    schema.Receipt.station,
+                    schema.Receipt.file_name,
+                    schema.Receipt.source_key,
+                )
+                .join(schema.Receipt, schema.Receipt.document_id == schema.Document.id)
+                .where(schema.Document.sha256.in_(sorted(shas)))
+            ).all()
+            for sha, *rest in sorted(rows, key=lambda r: (r[1], r[5])):
+                first.setdefault(sha, tuple(rest))
+        links = {
+            dedupe.copy_key(sha, index): request_id
+            for sha, index, request_id in session.execute(
+                select(schema.Document.sha256, schema.DetainerCopy.index, schema.RequestLink.request_id)
+                .join(schema.DetainerCopy, schema.DetainerCopy.document_id == schema.Document.id)
+                .join(schema.RequestLink, schema.RequestLink.copy_id == schema.DetainerCopy.id)
+                .where(schema.Document.sha256.in_(sorted(shas)))
+            )
+        }
+        messages = dict(session.execute(select(schema.Quarantine.input_ref, schema.Quarantine.message)).tuples().all())
+
+    out = []
+    for item in items:
+        copy_keys = tuple(k for k in (item.copy_key, item.other_copy_key) if k)
+        sha = item.document_sha256 or (copy_keys[0].rpartition(":")[0] if copy_keys else None)
+        source, source_key, message = "", None, None
+        if sha and sha in first:
+            _, channel, station, file_name, source_key = first[sha]
+            source = _source(channel, station, file_name)
+            if item.other_copy_key and item.other_copy_key.rpartition(":")[0] in first:
+                _, channel, station, file_name, _ = first[item.other_copy_key.rpartition(":")[0]]
+                source += f" / {_source(channel, station, file_name)}"
+            message = messages.get(f"sha256:{sha}") if item.kind == "quarantine" else None
+        elif item.key.startswith("quarantine:mail:"):
+            source_key = item.key.removeprefix("quarantine:mail:")
+            source = f"mail message {source_key}"
+            message = messages.get(f"mail:{source_key}")
+        elif item.key.startswith("disposition:"):
+            source = f"disposition of {item.key.removeprefix('disposition:')}"
+        out.append(
+            ReviewEntry(
+                id=item.id,
+                kind=item.kind,
+                status=item.status,
+                reason=item.reason,
+                score=item.score,
+                default_decision=item.default_decision,
+                source=source,
+                source_key=source_key,
+                received_at=item.received_at,
+                document_sha256=sha,
+                copy_keys=copy_keys,
+                request_ids=tuple(links.get(k) for k in copy_keys),
+                message=message,
+                resolution=item.resolution,
+                resolved_by=item.resolved_by,
+            )
+        )
+    return out
+
+
+def review_entry(ledger: Ledger, item_id: int) -> ReviewEntry:
+    for entry in review_entries(ledger, status=None):
+        if entry.id == item_id:
+            return entry
+    raise LedgerError(f"no review item {item_id}")
+
+
+# --------------------------------------------------------------------------- one copy, in detail
+
+
+@dataclass
+class FieldView:
+    name: str  # a DetainerRequest field, or "<field>:<option>" for one checkbox
+    value: Any  # effective value (OCR, or the latest correction)
+    ocr_value: Any
+    evidence: FieldEvidence | None
+    corrected: list[dict[str, Any]] = field(default_factory=list)  # who, at, old, new
+    flagged: list[str] = field(default_factory=list)  # review reasons naming this field
+    crop: Path | None = None
+
+
+@dataclass
+class CopyDetails:
+    key: str
+    request_id: str | None
+    rule: str | None
+    needs_review: bool
+    review_reasons: list[str]
+    pages: dict[int, bool]  # page number -> read from a PDF text layer
+    fields: list[FieldView]
+
+
+def copy_details(ledger: Ledger, copy_key: str) -> CopyDetails:
+    sha, _, index_text = copy_key.rpartition(":")
+    index = int(index_text)
+    copies = {c["index"]: c for c in ledger.copies(sha)}
+    if index not in copies:
+        raise LedgerError("unknown detainer copy")
+    stored = copies[index]
+    extraction = ledger.extraction_for(sha)
+    detainer = extraction.detainers[index] if extraction and index < len(extraction.detainers) else None
+    ocr = detainer.model_dump(mode="json") if detainer else {}
+    evidence = dict(detainer.evidence) if detainer else {}
+    reasons = [str(r) for r in stored["fields"].get("review_reasons") or []]
+    with read_session(ledger) as session:
+        history = (
+            session.execute(
+                select(schema.Correction)
+                .where(schema.Correction.document_sha256 == sha, schema.Correction.copy_index == index)
+                .order_by(schema.Correction.id)
+            )
+            .scalars()
+            .all()
+        )
+        corrections = [
+            {"field": c.field, "who": c.who, "at": c.at, "old": _loads(c.old_value), "new": _loads(c.new_value)}
+            for c in history
+        ]
+    fields = []
+    for name in SHOWN_FIELDS:
+        fields.append(
+            FieldView(
+                name=name,
+                value=stored["fields"].get(name),
+                ocr_value=ocr.get(name),
+                evidence=evidence.pop(name, None),
+                corrected=[c for c in corrections if c["field"] == name],
+                flagged=[r for r in reasons if r.partition(":")[0] == name],
+            )
+        )
+    for name, ev in sorted(evidence.items()):  # checkboxes: "probable_cause:final_order", ...
+        group, _, option = name.partition(":")
+        chosen = stored["fields"].get(group)
+        value = option in chosen if isinstance(chosen, list) else chosen
+        fields.append(
+            FieldView(
+                name=name,
+                value=value,
+                ocr_value=None,
+                evidence=ev,
+                flagged=[r for r in reasons if r.startswith(name + ":")],
+            )
+        )
+    pages = {p.page: p.text_layer for p in extraction.pages} if extraction else {}
+    return CopyDetails(
+        key=copy_key,
+        request_id=stored["request_id"],
+        rule=stored["rule"],
+        needs_review=bool(stored["fields"].get("needs_review")),
+        review_reasons=reasons,
+        pages=pages,
+        fields=fields,
+    )
+
+
+def _loads(value: str | None) -> Any:
+    return json.loads(value) if value is not None else None
+
+
+# --------------------------------------------------------------------------- crops
+
+
+def render_page(content: bytes, page: int, text_layer: bool, settings: ParsingSettings | None = None) -> Image.Image:
+    """Page ``page`` (1-based, across an e-mail's documents as parsing numbers them) as parsing saw it."""
+    from parsing import pages as P
+    from parsing.normalize import normalize
+    from parsing.sniff import Format, sniff
+
+    settings = settings or ParsingSettings()
+    if sniff(content) is Format.eml:
+        from ingest.mime import iter_documents
+
+        parts = [d.content for d in iter_documents(content)]
+    else:
+        parts = [content]
+    offset = 0
+    with tempfile.TemporaryDirectory(prefix="review-") as tmp:  # 0700: the bytes are personal data
+        for number, part in enumerate(parts):
+            path = Path(tmp) / f"part{number:03d}"
+            path.write_bytes(part)
+            info = P.open_input(part, path, settings)
+            if offset < page <= offset + info.page_count:
+                ref = info.pages[page - offset - 1]
+                if ref.fmt is P.Format.pdf and text_layer:
+                    return P.render_pdf_page(ref, P.INK_DPI).convert("L")
+                image, dpi, _ = P.load_image(ref)
+                return normalize(image, dpi).to_image().convert("L")
+            offset += info.page_count
+    raise LedgerError(f"the document has no page {page}")
+
+
+def crop_box(box: BBox, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The region to cut around a value: the box, a margin for context, clipped to the page."""
+    width, height = size
+    dx = max(60, int(box.width * CROP_MARGIN), int(width * 0.12))
+    dy = max(30, box.height * 2)
+    return (
+        max(0, box.left - dx),
+        max(0, box.top - dy),
+        min(width, box.left + box.width + dx),
+        min(height, box.top + box.height + dy),
+    )
+
+
+def _private_dir(path: Path) -> None:
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)
+
+
+def write_crops(
+    details: CopyDetails, content: bytes, out: Path, settings: ParsingSettings | None = None, prefix: str = ""
+) -> list[Path]:
+    """One PNG per field with a box, the box outlined in red; sets ``FieldView.crop``."""
+    _private_dir(out)
+    pages: dict[int, Image.Image] = {}
+    written = []
+    for view in details.fields:
+        ev = view.evidence
+        if ev is None or ev.bbox is None or ev.page < 1:
+            continue
+        if ev.page not in pages:
+            pages[ev.page] = render_page(content, ev.page, details.pages.get(ev.page, False), settings)
+        page = pages[ev.page]
+        left, top, right, bottom = crop_box(ev.bbox, page.size)
+        if right <= left or bottom <= top:
+            continue
+        crop = page.crop((left, top, right, bottom)).convert("RGB")
+        draw = ImageDraw.Draw(crop)
+        b = ev.bbox
+        draw.rectangle(
+            (b.left - left - 3, b.top - top - 3, b.left - left + b.width + 3, b.top - top + b.height + 3),
+            outline=(220, 30, 30),
+            width=3,
+        )
+        path = out / f"{prefix}{view.name.replace(':', '-')}.png"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            crop.save(handle, format="PNG")
+        os.chmod(path, 0o600)
+        view.crop = path
+        written.append(path)
+    return written

@@ -1,0 +1,263 @@
+"""The annual report from a ledger built from truth.json (no OCR): totals, one CSV row per request,
+no personal data by default, reproducible figures, dispositions and corrections."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ledger import schema, testing
+from ledger.cli import metrics_command
+from ledger.db import open_ledger
+from ledger.reports import build_report
+from ledger.reports.cli import disposition_command, dispositions_command, report_command, review_correct_command
+from ledger.reports.definitions import DISPOSITION_KEYS, FIGURES, METRIC_KEYS
+from ledger.reports.report import CSV_COLUMNS, PII_COLUMNS
+from ledger.reports.testing import copy_ledger, leaked, settings_for, truth_ledger_file, truth_personal_values
+
+YEAR = 2025
+
+
+@pytest.fixture(scope="module")
+def truth_db(truth, tmp_path_factory) -> Path:
+    return truth_ledger_file(tmp_path_factory.mktemp("truth-ledger"), truth)
+
+
+@pytest.fixture
+def env(truth_db, tmp_path):
+    """(settings, ledger) over a private copy of the truth ledger."""
+    url = copy_ledger(truth_db, tmp_path / "db")
+    settings = settings_for(url, tmp_path)
+    ledger = open_ledger(url)
+    yield settings, ledger
+    ledger.close()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def truth_copy_requests(truth) -> dict[str, str]:
+    """Copy key ("<sha256>:<index>") -> truth request id, for every detainer copy that is not a cancellation."""
+    return {
+        f"{r['sha256']}:{i}": d["request_id"]
+        for r in truth["receipts"]
+        for i, d in enumerate(r["detainers"])
+        if d.get("request_id") and not d.get("cancels_previous")
+    }
+
+
+def truth_requests_of(truth, year: int) -> list[dict]:
+    zone = ZoneInfo(truth["timezone"])
+    return [
+        q
+        for q in truth["requests"]
+        if datetime.fromisoformat(q["first_received_at"].replace("Z", "+00:00")).astimezone(zone).year == year
+    ]
+
+
+def test_totals_equal_truth_and_every_figure_is_documented(env, truth, tmp_path):
+    settings, ledger = env
+    paths = build_report(ledger, settings, YEAR, tmp_path / "out")
+    summary = json.loads(paths.summary_json.read_text(encoding="utf-8"))
+    expected = truth["totals"][str(YEAR)]
+    totals = summary["totals"]
+    for key, value in expected.items():
+        assert totals[key]["value"] == value, key
+    assert set(totals) == {f.key for f in FIGURES}
+    for figure in totals.values():
+        assert figure["definition"] and figure["label"]
+        assert figure["reproduce"]["command"].startswith("detainer-intake ")
+        assert f"--year {YEAR} --json" in figure["reproduce"]["command"]
+    assert all(summary["checks"].values())
+    assert summary["personal_data_included"] is False
+
+
+def test_every_figure_equals_its_documented_command(env, tmp_path, capsys):
+    settings, ledger = env
+    requests = ledger.requests()
+    ledger.set_disposition(requests[-1].id, "transferred", "Sgt. Example", reimbursement="512.25")
+    paths = build_report(ledger, settings, YEAR, tmp_path / "out")
+    totals = json.loads(paths.summary_json.read_text(encoding="utf-8"))["totals"]
+    capsys.readouterr()
+    metrics_command(settings, YEAR, as_json=True)
+    metrics_out = json.loads(capsys.readouterr().out)
+    dispositions_command(settings, YEAR, as_json=True)
+    dispositions_out = json.loads(capsys.readouterr().out)
+    outputs = {
+        f"detainer-intake metrics --year {YEAR} --json": metrics_out,
+        f"detainer-intake dispositions --year {YEAR} --json": dispositions_out,
+    }
+    for key, figure in totals.items():
+        produced = outputs[figure["reproduce"]["command"]]
+        assert produced[figure["reproduce"]["key"]] == figure["value"], key
+    assert set(METRIC_KEYS) | set(DISPOSITION_KEYS) == set(totals)
+
+
+def test_requests_csv_has_one_row_per_truth_request_and_no_personal_columns(env, truth, tmp_path):
+    settings, ledger = env
+    paths = build_report(ledger, settings, YEAR, tmp_path / "out")
+    rows = read_csv(paths.requests_csv)
+    wanted = truth_requests_of(truth, YEAR)
+    assert len(rows) == len(wanted)
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert not set(PII_COLUMNS) & set(rows[0])
+    # Each CSV row is exactly one truth request (its copies are that request's copies).
+    truth_of_copy = truth_copy_requests(truth)
+    views = {v.id: v for v in ledger.requests()}
+    truth_by_id = {q["request_id"]: q for q in truth["requests"]}
+    zone = ZoneInfo(settings.department.timezone)
+    seen = set()
+    for row in rows:
+        (truth_id,) = {truth_of_copy[k] for k in views[row["request_id"]].copy_keys}
+        q = truth_by_id[truth_id]
+        assert set(views[row["request_id"]].receipt_keys) == testing.truth_request_receipts(truth)[truth_id]
+        seen.add(truth_id)
+        first = datetime.fromisoformat(q["first_received_at"].replace("Z", "+00:00"))
+        assert datetime.fromisoformat(row["first_received_at"]) == first
+        assert row["first_received_date"] == first.astimezone(zone).date().isoformat()
+        assert row["first_channel"] == q["first_channel"]
+        assert (row["first_station"] or None) == q["first_station"]
+        assert row["channels"].split(";") == q["channels"]
+        for channel in q["channels"]:
+            assert row[f"{channel}_dates"], channel
+        assert row["disposition"] == "not recorded"
+        assert row["cancelled"] == ("yes" if q["cancelled_by"] else "no")
+    assert seen == {q["request_id"] for q in wanted}
+
+
+def test_default_outputs_carry_no_personal_data(env, truth, tmp_path):
+    settings, ledger = env
+    paths = build_report(ledger, settings, YEAR, tmp_path / "out")
+    values = truth_personal_values(truth)
+    assert len(values) > 50
+    for path in (paths.requests_csv, paths.summary_json, paths.report_html):
+        assert not leaked(path.read_text(encoding="utf-8"), values), path.name
+
+
+def test_personal_columns_only_with_include_pii(env, truth, tmp_path):
+    settings, ledger = env
+    paths = build_report(ledger, settings, YEAR, tmp_path / "out", include_pii=True)
+    rows = read_csv(paths.requests_csv)
+    assert set(PII_COLUMNS) <= set(rows[0])
+    a_numbers = {d["file_number"] for r in truth["receipts"] for d in r["detainers"]}
+    names = {d["subject_name"] for r in truth["receipts"] for d in r["detainers"]}
+    assert {row["a_number"] for row in rows} <= a_numbers
+    assert {row["subject_name"] for row in rows} <= names
+    assert all(row["date_of_birth"] for row in rows)
+    html = paths.report_html.read_text(encoding="utf-8")
+    assert "Contains personal data" in html and rows[0]["a_number"] in html
+    assert json.loads(paths.summary_json.read_text(encoding="utf-8"))["personal_data_included"] is True
+
+
+def test_report_folder_is_private_and_files_are_0600(env, tmp_path):
+    settings, ledger = env
+    paths = build_report(ledger, settings, YEAR, tmp_path / "reports" / "2025")
+    assert stat.S_IMODE(paths.directory.stat().st_mode) == 0o700
+    for path in (paths.requests_csv, paths.summary_json, paths.report_html):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in paths.directory.iterdir()) == ["report.html", "requests.csv", "summary.json"]
+
+
+def test_dispositions_show_up_and_unrecorded_ones_are_not_zero(env, tmp_path, capsys):
+    settings, ledger = env
+    ids = [r.id for r in ledger.requests() if r.first_received_at >= datetime(2025, 1, 2, tzinfo=UTC)]
+    out = tmp_path / "out"
+    report_command(settings, YEAR, out)
+    before = json.loads((out / "summary.json").read_text(encoding="utf-8"))["totals"]
+    n = before["unique_requests"]["value"]
+    assert before["not_recorded"]["value"] == n
+    assert before["detained"]["value"] == before["transferred"]["value"] == 0
+    assert disposition_command(settings, ids[0], "detained", "Lt. One") == 0
+    assert disposition_command(settings, ids[1], "transferred", "Lt. One", reimbursement="1,250.50") == 0
+    assert disposition_command(settings, ids[2], "not-acted-upon", "Lt. Two", note="released on bail") == 0
+    assert disposition_command(settings, ids[3], "transferred", "Lt. Two", reimbursement="$99.50") == 0
+    capsys.readouterr()
+    assert report_command(settings, YEAR, out) == 0
+    assert "personal" not in capsys.readouterr().out
+    totals = json.loads((out / "summary.json").read_text(encoding="utf-8"))["totals"]
+    assert totals["detained"]["value"] == 1
+    assert totals["transferred"]["value"] == 2
+    assert totals["not_acted_upon"]["value"] == 1
+    assert totals["not_recorded"]["value"] == n - 4
+    assert totals["reimbursements_received"]["value"] == 2
+    assert totals["reimbursement_total"]["value"] == "1350.00"
+    rows = {r["request_id"]: r for r in read_csv(out / "requests.csv")}
+    assert rows[ids[0]]["disposition"] == "detained"
+    assert rows[ids[1]]["reimbursement"] == "1250.50"
+    assert rows[ids[4]]["disposition"] == "not recorded"
+    assert "released on bail" not in (out / "requests.csv").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "not recorded" in html and "$1,350.00" in html
+    audited = ledger.disposition(ids[1])
+    assert audited is not None and audited["who"] == "Lt. One"
+
+
+@pytest.mark.parametrize(
+    ("status", "amount"), [("released", None), ("detained", "-5"), ("detained", "ten"), ("detained", "1.234")]
+)
+def test_disposition_rejects_bad_values(env, status, amount):
+    from ledger.reports.cli import BadArgument
+
+    settings, ledger = env
+    with pytest.raises(BadArgument):
+        disposition_command(settings, ledger.requests()[0].id, status, "Lt. One", reimbursement=amount)
+    with pytest.raises(BadArgument):
+        disposition_command(settings, ledger.requests()[0].id, "detained", "  ")
+
+
+def _split_candidate(ledger):
+    """A 2025 request with copies in two documents sharing one event number, and a non-founding copy."""
+    from ledger.reports.review import resolve_copy
+
+    for view in ledger.requests():
+        shas = sorted({k.rpartition(":")[0] for k in view.copy_keys})
+        if len(shas) < 2 or view.first_received_at.astimezone(ZoneInfo("America/New_York")).year != YEAR:
+            continue
+        copies = [c for sha in shas for c in ledger.copies(sha) if c["request_id"] == view.id]
+        if len({c["fields"]["event_number"] for c in copies} - {None}) == 1:
+            founder = resolve_copy(ledger, view.id)
+            return view, next(c for c in copies if c["key"] != founder)
+    raise AssertionError("truth.json has no request received twice")
+
+
+def test_a_correction_through_the_cli_changes_the_report(env, truth, tmp_path, capsys):
+    settings, ledger = env
+    out = tmp_path / "out"
+    report_command(settings, YEAR, out)
+    before = json.loads((out / "summary.json").read_text(encoding="utf-8"))["totals"]
+    view, other = _split_candidate(ledger)
+    # 1. The founding copy's warrant form, corrected: the CSV shows the operator's value.
+    rows = {r["request_id"]: r for r in read_csv(out / "requests.csv")}
+    new_warrant = "I-205" if rows[view.id]["warrant_form"] != "I-205" else "I-200"
+    assert review_correct_command(settings, view.id, "warrant_form", new_warrant, "Officer Fix") == 0
+    report_command(settings, YEAR, out)
+    rows = {r["request_id"]: r for r in read_csv(out / "requests.csv")}
+    assert rows[view.id]["warrant_form"] == new_warrant
+    # 2. Another copy given a different event number becomes a request of its own: one more request.
+    assert review_correct_command(settings, other["key"], "event_number", "ZZZ2599999999", "Officer Fix") == 0
+    report_command(settings, YEAR, out)
+    after = json.loads((out / "summary.json").read_text(encoding="utf-8"))["totals"]
+    assert after["unique_requests"]["value"] == before["unique_requests"]["value"] + 1
+    assert len(read_csv(out / "requests.csv")) == after["unique_requests"]["value"]
+    # The correction is audited and survives reprocessing with the OCR values.
+    sha = other["key"].rpartition(":")[0]
+    extraction = ledger.extraction_for(sha)
+    assert extraction is not None
+    ledger.reprocess(extraction)
+    report_command(settings, YEAR, out)
+    again = json.loads((out / "summary.json").read_text(encoding="utf-8"))["totals"]
+    assert again["unique_requests"]["value"] == after["unique_requests"]["value"]
+    with ledger.engine.connect() as connection:
+        audit = connection.execute(select(schema.Correction.field, schema.Correction.who)).all()
+    assert ("warrant_form", "Officer Fix") in audit and ("event_number", "Officer Fix") in audit
+    printed = capsys.readouterr().out
+    assert "Officer Fix" in printed
