@@ -374,7 +374,8 @@ def _reconciliation(data: ReportData) -> str:
     pii_heads = "<th>A-number</th><th>Event number</th><th>Date</th>" if data.include_pii else ""
     missing = (
         "".join(
-            f'<tr><td class="num">{o.row}</td>{pii_cells(o.row)}<td>{_e(LIST_ONLY_REASONS.get(o.reason, o.reason))}</td>'
+            f'<tr><td class="num">{o.row}</td>{pii_cells(o.row)}'
+            f"<td>{_e(LIST_ONLY_REASONS.get(o.reason, o.reason))}</td>"
             f'<td class="mono">{_e(", ".join(o.candidates))}</td></tr>'
             for o in r.list_only
         )
@@ -390,8 +391,9 @@ def _reconciliation(data: ReportData) -> str:
     )
     matched = (
         "".join(
-            f'<tr><td class="num">{mt.row}</td><td class="mono">{_e(mt.request_id)}</td><td>{_e(mt.rule.replace("_", " "))}'
-            f'</td><td class="num">{"" if mt.days_apart is None else mt.days_apart}</td>'
+            f'<tr><td class="num">{mt.row}</td><td class="mono">{_e(mt.request_id)}</td>'
+            f"<td>{_e(mt.rule.replace('_', ' '))}</td>"
+            f'<td class="num">{"" if mt.days_apart is None else mt.days_apart}</td>'
             f"<td>{'' if mt.duplicate_of_row is None else f'same request as row {mt.duplicate_of_row}'}"
             f"{'' if mt.in_year else ' first received in another year'}</td></tr>"
             for mt in r.matched
