@@ -530,15 +530,15 @@ def draw_notice(s: Surface, d: Detainer, page_no: int, rng: random.Random) -> No
         blocks.append((NOTICE_EN[0], NOTICE_EN[1], "sans"))
         langs = d.notice_langs[:2]
     else:
-        langs = d.notice_langs[2:]
+        langs = d.notice_langs[2:5]
     for lang in langs:
         t, body = NOTICES[lang]
         blocks.append((t, body, "uni"))
     for t, body, font in blocks:
-        s.text(306, y, t, "uni_bold" if font == "uni" else "sans_bold", 9.5, "c")
-        y += 16
-        y = para(s, L, y, R - L, body, font, 8.6, 11.4)
-        y += 16
+        s.text(306, y, t, "uni_bold" if font == "uni" else "sans_bold", 10, "c")
+        y += 18
+        y = para(s, L, y, R - L, body, font, 9.6, 12.6)
+        y += 20
     if page_no == 3:
         y += 6
         s.text(L, y, "Notice read to the detainee in the", "sans", 7.5)
@@ -905,6 +905,67 @@ def draw_decoy(s: Surface, name: str, data: dict, rng: random.Random, ctx: dict)
         f.value(L + 136, y - 48, "04/11/1991")
         f.value(L + 136, y - 24, f"{when:%y}-0{rng.randint(10000, 99999)}")
         f.value(L + 136, y, "Det. S. Marchetti")
+    elif name == "roster":
+        pg, of = data.get("page", 1), data.get("of", 1)
+        s.text(306, 50, "SUFFOLK COUNTY SHERIFF'S DEPARTMENT (fictional)", "sans_bold", 12, "c")
+        s.text(306, 66, f"SCHEDULED RELEASES - WEEK OF {fmt_date(when)}", "sans_bold", 11, "c")
+        cols = [(36, "BOOKING #"), (100, "NAME"), (262, "DOB"), (318, "HOUSING"), (378, "RELEASE"),
+                (440, "HOLDS / DETAINERS")]
+        y = 92.0
+        s.rect(32, y - 10, 548, 14, fill=True, gray=200)
+        for x, t in cols:
+            s.text(x, y, t, "sans_bold", 7.5)
+        y += 16
+        first = ["Tyrell", "Mateus", "Darnell", "Quang", "Sean", "Jorge", "Malik", "Piotr", "Emmanuel", "Kyle",
+                 "Osvaldo", "Brian", "Hakim", "Luis", "Derek", "Anthony"]
+        last = ["OKAFOR-REED", "LACERDA", "WHITFIELD", "TRINH", "COUGHLIN", "BARRIENTOS", "JOHNSON-BEY", "NOWAK",
+                "ASANTE", "MURPHY", "ROQUE", "DALY", "SAID", "FEBRES", "LINDQVIST", "MARCHETTI"]
+        for i in range(30):
+            holds = rng.choice(["NONE", "NONE", "NONE", "NONE", "PAROLE", "WARRANT - MIDDLESEX", "ICE (see file)",
+                                "NONE", "PROBATION"])
+            row = [f"{when:%y}-{rng.randint(10000, 99999)}", f"{rng.choice(last)}, {rng.choice(first)}",
+                   fmt_date(date(rng.randint(1965, 2004), rng.randint(1, 12), rng.randint(1, 28))),
+                   f"{rng.choice('ABCDE')}-{rng.randint(1, 4)}{rng.randint(10, 40)}",
+                   fmt_date(date(when.year, when.month, min(28, when.day + rng.randint(0, 6)))), holds]
+            for (x, _), v in zip(cols, row, strict=True):
+                s.text(x, y, v, "mono", 7.8)
+            y += 19
+            if i % 5 == 4:
+                s.line(32, y - 13, 580, y - 13, 0.4)
+        para(s, 36, y + 10, 540, "Holds and detainers are listed as entered in the jail management system and must "
+             "be verified with the issuing agency before release. This list is not a detainer and is not a "
+             "request to hold any person.", "sans", 8, 10.5)
+        footer(s, "JMS report RLS-07 (fictional)", f"Page {pg} of {of}")
+    elif name == "hit_confirmation":
+        s.text(306, 54, "NCIC HIT CONFIRMATION REQUEST (sample)", "mono_bold", 12, "c")
+        y = 90.0
+        lines = [
+            f"DATE: {fmt_date(when)}    TIME: 0312 HRS",
+            "FROM: DISTRICT E-18 DESK                TO: CJIS / WARRANT UNIT",
+            "",
+            "REQUEST TYPE: URGENT (10 MINUTE RESPONSE)",
+            "FILE: WANTED PERSON (WARRANT)    ORI: MA0130099 (sample)",
+            "",
+            "SUBJECT: GALLAGHER, Devin M        DOB: 03/14/1988   SEX: M",
+            "OLN: S9xxxxx11 (MA)                 ",
+            "",
+            "WARRANT: 2401CR00xxxx  DEFAULT - OPERATING AFTER SUSPENSION",
+            "ISSUED BY: DORCHESTER DISTRICT COURT (fictional)",
+            "",
+            "NOTE: THIS IS NOT AN IMMIGRATION DETAINER. NO IMMIGRATION",
+            "VIOLATOR FILE RECORD WAS RETURNED FOR THIS SUBJECT.",
+            "",
+            "PLEASE CONFIRM WARRANT IS ACTIVE AND EXTRADITION LIMITS.",
+            "",
+            "REQUESTING OFFICER: SGT. R. AMARAL    CALLBACK (617) 555-0158",
+        ]
+        for ln in lines:
+            s.text(60, y, ln, "mono", 10.5)
+            y += 17
+        y += 20
+        s.text(60, y, "RESPONSE:", "mono_bold", 10.5)
+        s.line(130, y + 2, 540, y + 2, 0.5)
+        s.line(60, y + 26, 540, y + 26, 0.5)
     else:  # pragma: no cover
         raise ValueError(f"unknown decoy {name}")
 

@@ -197,7 +197,7 @@ class Detainer:
     date_style: int = 0  # 0 "01/10/2025", 1 "1/10/2025"
     fill_font: str = "mono"
     mark: str = "x"  # x | check | fill
-    notice_langs: tuple[str, ...] = ("es", "zh", "fr", "pt")
+    notice_langs: tuple[str, ...] = ("es", "zh", "fr", "pt", "vi")
 
     @property
     def printed_file_number(self) -> str:
@@ -386,7 +386,7 @@ class _Builder:
             date_style=rng.choice([0, 0, 1]),
             fill_font=rng.choice(["mono", "mono", "mono_bold", "serif"]),
             mark=rng.choice(["x", "x", "check", "fill"]),
-            notice_langs=tuple(rng.sample(["es", "zh", "fr", "pt", "vi", "ht"], 4)),
+            notice_langs=tuple(rng.sample(["es", "zh", "fr", "pt", "vi", "ht"], 5)),
         )
         for k, v in kw.items():
             setattr(det, k, v)
@@ -520,7 +520,7 @@ def build_scenario(seed: int = 2025) -> Scenario:
     fax("Q004", "station_fax", "C-6", _local(2025, 1, 21, 13, 30, 44), "tiff_g4", "fine",
         b.packet(D[4], cover=cover_std), OF["BUR"].fax)
     fax("Q005", "station_fax", "B-2", _local(2025, 2, 3, 11, 2, 17), "pdf_image", "standard",
-        b.packet(D[5]), OF["BOS"].fax)
+        b.packet(D[5], cover=cover_std), OF["BOS"].fax)
     fax("D-court-feb", "station_fax", "C-6", _local(2025, 2, 5, 9, 55, 30), "tiff_g4", "fine",
         [Page("other", "decoy:court_notice", data={"variant": 1})], DECOY_SENDERS["court"], kind="decoy")
     fax("Q006-mail", "bfs_email", None, _local(2025, 2, 14, 10, 21, 9), "pdf_text", None,
@@ -536,7 +536,7 @@ def build_scenario(seed: int = 2025) -> Scenario:
         [Page("other", "decoy:letter_pd")], None, kind="decoy", message_key="M-letter",
         content_type="application/pdf")
     fax("Q009", "station_fax", "D-4", _local(2025, 3, 11, 19, 42, 5), "tiff_lzw", "fine",
-        b.packet(D[9]), OF["NYC"].fax)
+        b.packet(D[9], cover=cover_std), OF["NYC"].fax)
     fax("Q010", "station_fax", "C-6", _local(2025, 3, 20, 7, 58, 12), "tiff_g4", "standard",
         b.packet(D[10], cover=cover_std), OF["BOS"].fax)
     fax("Q010-resend", "station_fax", "C-6", _local(2025, 3, 20, 8, 24, 40), "tiff_g4", "fine",
@@ -546,7 +546,7 @@ def build_scenario(seed: int = 2025) -> Scenario:
     fax("B-empty", "station_fax", "D-4", _local(2025, 3, 31, 6, 2, 0), "empty_pdf", None, [], None,
         kind="broken", broken_reason="empty")
     fax("Q011-mail", "bfs_email", None, _local(2025, 4, 2, 14, 55, 31), "tiff_g4", "fine",
-        b.packet(D[11]), OF["BOS"].fax, message_key="M-efax-q011", content_type="image/tiff")
+        b.packet(D[11], cover=cover_std), OF["BOS"].fax, message_key="M-efax-q011", content_type="image/tiff")
     fax("Q011-ded", "dedicated_fax", None, _local(2025, 4, 2, 16, 3, 58), "tiff_g4", "fine",
         b.packet(D[11], cover=cover_std), OF["BOS"].fax)
     fax("Q012", "station_fax", "E-18", _local(2025, 4, 15, 21, 37, 26), "pdf_scan_gray", None,
@@ -556,7 +556,7 @@ def build_scenario(seed: int = 2025) -> Scenario:
          Page("i200", "i200", b.detainer(None, P(), "BOS", date(2025, 4, 21)))],
         OF["BOS"].fax, kind="decoy")
     fax("Q013", "dedicated_fax", None, _local(2025, 4, 29, 12, 19, 3), "tiff_g4", "fine",
-        b.packet(D[13], order="warrant_first"), OF["BOS"].fax)
+        b.packet(D[13], cover=cover_std, order="warrant_first"), OF["BOS"].fax)
     fax("Q014", "station_fax", "A-1", _local(2025, 5, 7, 3, 51, 22), "tiff_g3", "standard",
         b.packet(D[14]), OF["NEW"].fax)
     p14 = b.packet(D[14])[:1]
@@ -579,7 +579,7 @@ def build_scenario(seed: int = 2025) -> Scenario:
     fax("D-court-jun", "dedicated_fax", None, _local(2025, 6, 10, 11, 12, 41), "tiff_g4", "fine",
         [Page("other", "decoy:court_notice", data={"variant": 2})], DECOY_SENDERS["court"], kind="decoy")
     fax("Q017", "dedicated_fax", None, _local(2025, 6, 17, 10, 2, 36), "tiff_g4", "standard",
-        b.packet(D[17]), OF["BUR"].fax)
+        b.packet(D[17], cover=cover_std), OF["BUR"].fax)
     fax("Q017-st", "station_fax", "C-11", _local(2025, 6, 17, 10, 6, 2), "tiff_g4", "standard",
         b.packet(D[17]), OF["BUR"].fax)
     fax("Q018", "station_fax", "C-11", _local(2025, 6, 30, 22, 48, 19), "tiff_g4", "fine",
@@ -599,7 +599,7 @@ def build_scenario(seed: int = 2025) -> Scenario:
     fax("Q021-mail", "bfs_email", None, _local(2025, 7, 28, 18, 52, 37), "pdf_image", "fine",
         b.packet(D[21], cover=cover_std), OF["HAR"].fax, message_key="M-efax-q021", content_type="application/pdf")
     fax("Q022", "dedicated_fax", None, _local(2025, 8, 6, 14, 15, 3), "tiff_g3", "fine",
-        b.packet(D[22]), OF["BOS"].fax)
+        b.packet(D[22], cover=cover_std), OF["BOS"].fax)
     fax("D-letter-da", "station_fax", "A-1", _local(2025, 8, 12, 10, 44, 16), "tiff_g4", "fine",
         [Page("other", "decoy:letter_da")], DECOY_SENDERS["da"], kind="decoy")
     p23 = b.packet(D[23])[:1]
@@ -645,6 +645,12 @@ def build_scenario(seed: int = 2025) -> Scenario:
         file_name="Detainer request - draft.docx")
     fax("Q028", "station_fax", "A-1", _local(2025, 10, 28, 16, 45, 59), "tiff_g4", "fine",
         b.packet(D[28], cover=cover_std), OF["BUR"].fax)
+
+    fax("D-roster", "dedicated_fax", None, _local(2025, 11, 3, 7, 12, 40), "tiff_g4", "fine",
+        [Page("other", "decoy:roster", data={"page": i, "of": 3}) for i in (1, 2, 3)],
+        DECOY_SENDERS["sheriff"], kind="decoy")
+    fax("D-hit", "station_fax", "E-18", _local(2025, 11, 12, 3, 14, 51), "tiff_g3", "standard",
+        [Page("other", "decoy:hit_confirmation")], DECOY_SENDERS["state_police"], kind="decoy")
 
     _messages(b)
     _finalise(b)
@@ -743,7 +749,14 @@ def _finalise(b: _Builder) -> None:
             name = f"{b.fax_name()}.{e}"
             r.file_name, r.path = name, f"dedicated/{name}"
             r.received_from = "sidecar" if e == "pdf" else "tiff_datetime"
-            r.sender_value = r.sender.number if r.sender else None
+            if r.sender is None:
+                r.sender_value = None
+            elif e == "pdf":  # the sidecar's caller ID
+                r.sender_value = r.sender.number
+            else:  # the TSI in ImageDescription: E.164 when it is a number, else the text
+                r.sender_value = tsi_value(r.sender.tsi)
+            if r.truncate:  # the tags went with the lost end of the file: only the mtime is left
+                r.received_from, r.sender_value = "mtime", None
         elif r.channel == "station_fax":
             t = r.received_local
             prefix = "SCAN" if r.fmt == "pdf_scan_gray" else "FAX"
@@ -769,6 +782,14 @@ def _finalise(b: _Builder) -> None:
             r.attachment_index = 0
             if not r.file_name:
                 r.file_name = _attachment_name(r, b)
+
+
+def tsi_value(tsi: str) -> str:
+    """A TSI as the fax server's metadata gives it: E.164 when it is a phone number, else the text."""
+    digits = "".join(ch for ch in tsi if ch.isdigit())
+    if tsi.strip().lstrip("+").replace("-", "").replace(" ", "").isdigit() and len(digits) >= 10:
+        return "+" + digits if tsi.strip().startswith("+") or len(digits) == 11 else "+1" + digits
+    return tsi.strip()
 
 
 def _attachment_name(r: ReceiptPlan, b: _Builder) -> str:
