@@ -124,7 +124,6 @@ class FlowSettings(BaseModel):
     dask_workers: int = 2
     schedule_cron: str = "0 6 * * *"
     schedule_timezone: str = "America/New_York"
-    document_timeout_seconds: float = 900.0
 
 
 class Settings(BaseSettings):

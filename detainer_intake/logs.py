@@ -83,9 +83,16 @@ def install_redaction() -> None:
                 handler.addFilter(_FILTER)
 
 
+# Libraries whose INFO lines are noise for operators (one line per HTTP call, per migration step).
+QUIET_LOGGERS = ("httpx", "alembic.runtime.migration", "pikepdf", "distributed", "prefect.server.services.telemetry")
+
+
 def configure_console(level: int = logging.INFO) -> None:
+    """A console handler on the root logger (unless one exists, e.g. Prefect's), redaction everywhere."""
     root = logging.getLogger()
-    if not any(getattr(h, "_detainer_intake", False) for h in root.handlers):
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if not root.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._detainer_intake = True  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ from prefect.tasks import exponential_backoff
 
 from detainer_intake.config import Settings, load_settings
 from detainer_intake.errors import ChannelUnavailable, IntakeError, LedgerError
-from detainer_intake.logs import install_redaction, redact
+from detainer_intake.logs import configure_console, redact
 from flows import steps
 from flows.progress import Progress
 from flows.steps import ChannelPoll, CommitSummary, Intake
@@ -174,7 +174,7 @@ def intake_pipeline(
     settings: Settings, channels: list[Channel] | None = None, window: steps.DateWindow | None = None
 ) -> State:
     """The body shared by ``daily_intake`` and ``backfill``: run inside a flow."""
-    install_redaction()
+    configure_console()
     logger = get_run_logger()
     intake = Intake.open(settings)
     try:
@@ -209,10 +209,10 @@ def _run(
             sha = document.receipt.sha256
             if sha not in to_parse and steps.needs_parsing(intake, sha):
                 to_parse[sha] = document.receipt.file_name
-    parse_timeout = settings.flows.document_timeout_seconds
+    # A pathological page is bounded inside parsing (per-page Tesseract timeout, pixel and page
+    # limits): a Prefect timeout cannot interrupt a task running in a worker thread.
     parsing: dict[str, PrefectFuture[str]] = {
-        sha: parse_task.with_options(timeout_seconds=parse_timeout).submit(settings, sha, name)
-        for sha, name in to_parse.items()
+        sha: parse_task.submit(settings, sha, name) for sha, name in to_parse.items()
     }
     progress = Progress(total=len(parsing) + sum(len(p.files) + len(p.messages) for p in polls))
     for _done in as_completed(list(parsing.values())):
