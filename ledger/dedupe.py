@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -185,7 +185,18 @@ def pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-def block_keys(copy: CopyFacts) -> set[tuple[str, object]]:
+class Identity(Protocol):
+    """What ``block_keys`` reads: a CopyFacts, or a stored ``ledger.schema.DetainerCopy`` row."""
+
+    @property
+    def file_number(self) -> str | None: ...
+    @property
+    def event_number(self) -> str | None: ...
+    @property
+    def dob(self) -> date | None: ...
+
+
+def block_keys(copy: Identity) -> set[tuple[str, object]]:
     """Keys under which copies can possibly match: copies sharing none never interact."""
     keys: set[tuple[str, object]] = set()
     if copy.file_number:

@@ -49,6 +49,7 @@ CHANNEL_ORDER: tuple[str, ...] = tuple(c.value for c in Channel)  # dedicated_fa
 PG_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('detainer-intake:write'))"
 OUTCOMES = ("not_acted_upon", "detained", "transferred")
 DEDUPE_KINDS = ("match", "cancellation")
+AUTO_RESOLUTIONS = ("superseded", "reprocessed")  # closed by the ledger itself, not by a person
 _IN_CHUNK = 500
 
 
@@ -255,8 +256,13 @@ class Ledger:
                 session.add(
                     schema.Quarantine(input_ref=ref, document_id=doc.id, reason=reason[:64], message=message[:512])
                 )
+            self._write_copies(session, doc, [])  # a reprocess that fails drops what an older read found
             return
         assert extraction is not None
+        if doc.parse_status == "quarantined" or doc.error_reason:
+            # A reprocess read what could not be read before: off the quarantine list.
+            session.execute(delete(schema.Quarantine).where(schema.Quarantine.input_ref == f"sha256:{doc.sha256}"))
+            self._close_review(session, f"quarantine:{doc.sha256}", "reprocessed")
         doc.parse_status, doc.error_reason = "parsed", None
         self._write_copies(session, doc, extraction.detainers)
 
@@ -507,7 +513,7 @@ class Ledger:
         rows = session.scalars(select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc_id))
         seed: set[tuple[str, object]] = set()
         for row in rows:
-            seed |= _row_blocks(row)
+            seed |= dedupe.block_keys(row)
             seed.add(("id", row.id))
         return seed
 
@@ -543,7 +549,7 @@ class Ledger:
                 keys = self._copy_keys(session, new_rows)
                 todo |= {("key", k) for k in self._decided_partners(session, list(keys.values()))}
                 for row in new_rows:
-                    todo |= _row_blocks(row)
+                    todo |= dedupe.block_keys(row)
             todo -= done
         return sorted(found.values(), key=lambda r: r.id)
 
@@ -598,15 +604,17 @@ class Ledger:
         session: Session,
         rows: Sequence[schema.DetainerCopy],
         extra_seed: set[tuple[str, object]] | None = None,
-    ) -> None:
-        """Recompute requests, links, cancellations and match reviews for the component of ``rows``."""
+    ) -> set[int]:
+        """Recompute requests, links, cancellations and match reviews for the component of ``rows``.
+
+        Returns the ids of the copies in the component."""
         seed: set[tuple[str, object]] = set(extra_seed or ())
         for row in rows:
-            seed |= _row_blocks(row)
+            seed |= dedupe.block_keys(row)
             seed.add(("id", row.id))
         component = self._component(session, seed)
-        if not component and not extra_seed:
-            return
+        if not component:
+            return set()
         keys = self._copy_keys(session, component)
         by_key = {keys[r.id]: r for r in component}
         firsts = self._first_arrivals(session, {r.document_id for r in component})
@@ -693,6 +701,7 @@ class Ledger:
         # Copies that are no longer in any request (became cancellations) lost their links above.
         session.flush()
         self._sync_match_reviews(session, result, keys, {keys[r.id]: firsts.get(r.document_id) for r in component})
+        return {r.id for r in component}
 
     def _migrate_dispositions(
         self,
@@ -768,7 +777,7 @@ class Ledger:
                     review.reason[:128],
                     review.default_decision,
                 )
-                if item.status == "resolved" and item.resolution == "superseded":
+                if item.status == "resolved" and item.resolution in AUTO_RESOLUTIONS:
                     item.status, item.resolution, item.resolved_at = "open", None, None
 
     def _ensure_review(
@@ -795,8 +804,16 @@ class Ledger:
                     received_at=received_at,
                 )
             )
-        elif received_at is not None and (item.received_at is None or received_at < item.received_at):
-            item.received_at = received_at
+        else:
+            if item.status == "resolved" and item.resolution in AUTO_RESOLUTIONS:
+                item.status, item.resolution, item.resolved_at = "open", None, None  # the problem is back
+            if received_at is not None and (item.received_at is None or received_at < item.received_at):
+                item.received_at = received_at
+
+    def _close_review(self, session: Session, key: str, resolution: str) -> None:
+        item = session.scalar(select(schema.ReviewItem).where(schema.ReviewItem.key == key))
+        if item is not None and item.status == "open":
+            item.status, item.resolution, item.resolved_at = "resolved", resolution, schema.utcnow()
 
     def rebuild(self) -> int:
         """Recompute every request from scratch (e.g. after changing dedupe settings). Returns copies seen."""
@@ -806,9 +823,7 @@ class Ledger:
             for row in rows:
                 if row.id in done:
                     continue
-                component = self._component(session, {("id", row.id), *_row_blocks(row)})
-                done |= {r.id for r in component}
-                self._reassign(session, component)
+                done |= self._reassign(session, [row])
             return len(rows)
 
     # ------------------------------------------------------------------ operator actions
@@ -837,7 +852,7 @@ class Ledger:
         with self._write() as session:
             row, key = self._copy_row(session, copy)
             sha = key.rpartition(":")[0]
-            before = _row_blocks(row) | {("id", row.id)}
+            before = dedupe.block_keys(row) | {("id", row.id)}
             effective = _apply(row.fields, self._corrections(session, sha).get(row.index, ()))
             encoded = json.dumps(_jsonable(new_value))
             candidate = _apply(effective, [(field, encoded)])
@@ -1054,17 +1069,6 @@ class Ledger:
         from ledger.lock import run_lock
 
         return run_lock(self.engine, name, wait_seconds)
-
-
-def _row_blocks(row: schema.DetainerCopy) -> set[tuple[str, object]]:
-    keys: set[tuple[str, object]] = set()
-    if row.file_number:
-        keys.add(("file", row.file_number))
-    if row.event_number:
-        keys.add(("event", row.event_number))
-    if row.dob:
-        keys.add(("dob", row.dob))
-    return keys
 
 
 def _slug(reason: str) -> str:

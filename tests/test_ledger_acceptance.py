@@ -30,7 +30,7 @@ TRUTH_KEYS = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def ledger_url(request, tmp_path):
     with testing.ledger_url(request.param, tmp_path) as url:
         yield url

@@ -24,7 +24,7 @@ from parsing.models import DetainerRequest, ExtractionResult, PageResult
 NY = "America/New_York"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def ledger_url(request, tmp_path):
     with testing.ledger_url(request.param, tmp_path) as url:
         yield url
@@ -165,6 +165,19 @@ def test_quarantined_inputs_are_counted_and_queued_for_review(ledger):
     assert sorted(i.reason for i in items) == ["encrypted", "unsupported_format"]
     m = ledger.metrics(2025, NY)
     assert (m["quarantined"], m["decoys"], m["unique_requests"], m["awaiting_review"]) == (2, 0, 0, 2)
+
+
+def test_reprocessing_a_quarantined_input_that_now_reads(ledger):
+    ledger.record(receipt("r1", "d1", T0), None, quarantine=("unreadable", "no page could be read"))
+    assert ledger.metrics(2025, NY)["quarantined"] == 1
+    ledger.reprocess(extraction("d1", detainer()))
+    m = ledger.metrics(2025, NY)
+    assert (m["quarantined"], m["unique_requests"], m["awaiting_review"]) == (0, 1, 0)
+    assert count(ledger, schema.Quarantine) == 0
+    ledger.reprocess(ExtractionResult(sha256=sha("d1"), error="cannot read", error_reason="unreadable"))
+    m = ledger.metrics(2025, NY)
+    assert (m["quarantined"], m["unique_requests"], m["awaiting_review"]) == (1, 0, 1)
+    assert count(ledger, schema.DetainerCopy) == 0 and count(ledger, schema.Request) == 0
 
 
 def test_pending_document_is_completed_by_a_later_record(ledger):
@@ -516,6 +529,7 @@ def test_run_lock_refuses_a_second_holder_and_is_released(ledger_url):
         second.close()
 
 
+@pytest.mark.postgres
 def test_run_lock_is_per_ledger(tmp_path):
     with testing.pg_schema_url() as a, testing.pg_schema_url() as b:
         la, lb = open_ledger(a), open_ledger(b)
