@@ -21,7 +21,14 @@ from ledger.reports import build_report
 from ledger.reports.cli import disposition_command, dispositions_command, report_command, review_correct_command
 from ledger.reports.definitions import DISPOSITION_KEYS, FIGURES, METRIC_KEYS
 from ledger.reports.report import CSV_COLUMNS, PII_COLUMNS
-from ledger.reports.testing import copy_ledger, leaked, settings_for, truth_ledger_file, truth_personal_values
+from ledger.reports.testing import (
+    copy_ledger,
+    leaked,
+    settings_for,
+    truth_copy_requests,
+    truth_ledger_file,
+    truth_personal_values,
+)
 
 YEAR = 2025
 
@@ -43,16 +50,6 @@ def env(truth_db, tmp_path):
 
 def read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-
-
-def truth_copy_requests(truth) -> dict[str, str]:
-    """Copy key ("<sha256>:<index>") -> truth request id, for every detainer copy that is not a cancellation."""
-    return {
-        f"{r['sha256']}:{i}": d["request_id"]
-        for r in truth["receipts"]
-        for i, d in enumerate(r["detainers"])
-        if d.get("request_id") and not d.get("cancels_previous")
-    }
 
 
 def truth_requests_of(truth, year: int) -> list[dict]:

@@ -21,7 +21,7 @@ from ledger.reports.definitions import (
     OUTCOME_LABELS,
     channel_label,
 )
-from ledger.reports.reconcile import LIST_ONLY_REASONS
+from ledger.reports.reconcile import LIST_ONLY_REASONS, RULE_LABELS
 from ledger.store import CHANNEL_ORDER
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ figcaption { font-size: .82rem; color: var(--muted); margin-top: 6px; }
 .defs .cmd { display: block; margin-top: 3px; color: var(--faint); }
 footer { margin-top: 40px; padding-top: 14px; border-top: 1px solid var(--rule); color: var(--faint);
          font-size: .8rem; }
-@media (max-width: 800px) {
+@media screen and (max-width: 800px) {
   .page { padding: 24px 18px; margin: 0; border-radius: 0; }
   .kpis { grid-template-columns: repeat(2, 1fr); }
   .two, .rate { grid-template-columns: 1fr; }
@@ -110,8 +110,9 @@ footer { margin-top: 40px; padding-top: 14px; border-top: 1px solid var(--rule);
   html { font-size: 10pt; }
   body { background: #fff; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .page { box-shadow: none; margin: 0; padding: 0; max-width: none; border-radius: 0; }
-  section, figure, .kpi, .rate, tr { break-inside: avoid; }
-  h2, h3 { break-after: avoid; }
+  figure, .kpis, .rate, .two, .note, tr { break-inside: avoid; }
+  h2, h3, .lede { break-after: avoid; }
+  section { margin-top: 22px; }
   thead { display: table-header-group; }
   section.list { break-before: page; }
   tbody tr:nth-child(even) td { background: #fff; }
@@ -220,9 +221,9 @@ def _key_figures(data: ReportData) -> str:
         ),
         _kpi("Copies received", f"{copies:,}", f"{m['duplicates_merged']:,} duplicates merged"),
         _kpi(
-            "Need attention",
-            f"{m['quarantined'] + m['awaiting_review']:,}",
-            f"{m['quarantined']:,} quarantined · {m['awaiting_review']:,} awaiting review",
+            "Awaiting review",
+            f"{m['awaiting_review']:,}",
+            f"open items · {m['quarantined']:,} documents quarantined",
         ),
     ]
     return f'<section class="kpis" aria-label="Key figures">{"".join(cards)}</section>'
@@ -368,7 +369,8 @@ def _reconciliation(data: ReportData) -> str:
             return ""
         e = entries[row]
         return (
-            f'<td class="mono">{_e(e.a_number)}</td><td class="mono">{_e(e.event_number)}</td><td>{_e(e.raw_date)}</td>'
+            f'<td class="mono">{_e(e.raw_a_number)}</td><td class="mono">{_e(e.raw_event_number)}</td>'
+            f"<td>{_e(e.raw_date)}</td>"
         )
 
     pii_heads = "<th>A-number</th><th>Event number</th><th>Date</th>" if data.include_pii else ""
@@ -392,7 +394,7 @@ def _reconciliation(data: ReportData) -> str:
     matched = (
         "".join(
             f'<tr><td class="num">{mt.row}</td><td class="mono">{_e(mt.request_id)}</td>'
-            f"<td>{_e(mt.rule.replace('_', ' '))}</td>"
+            f"<td>{_e(RULE_LABELS.get(mt.rule, mt.rule))}</td>"
             f'<td class="num">{"" if mt.days_apart is None else mt.days_apart}</td>'
             f"<td>{'' if mt.duplicate_of_row is None else f'same request as row {mt.duplicate_of_row}'}"
             f"{'' if mt.in_year else ' first received in another year'}</td></tr>"
@@ -406,6 +408,9 @@ def _reconciliation(data: ReportData) -> str:
         if r.unusable
         else ""
     )
+    not_found_sub = "never received or never recognised"
+    if c["unusable_rows"]:
+        not_found_sub += f" · {c['unusable_rows']:,} more without an identifier"
     return f"""<section>
 <h2>Reconciliation with {_e(r.list_name)}</h2>
 <p class="lede">Each entry of the external list was matched to a ledger request by event number, else by
@@ -414,7 +419,7 @@ by their spreadsheet row (the header is row 1).</p>
 <section class="kpis" aria-label="Reconciliation counts" style="margin-bottom:18px">
 {_kpi("Entries on the list", f"{c['list_rows']:,}")}
 {_kpi("Matched", f"{c['matched_rows']:,}", f"{c['matched_requests']:,} ledger requests", lead=True)}
-{_kpi("On the list only", f"{c['list_only'] + c['unusable_rows']:,}", "never received or never recognised")}
+{_kpi("On the list only", f"{c['list_only']:,}", not_found_sub)}
 {_kpi("In the ledger only", f"{c['ledger_only']:,}", f"of {c['ledger_requests']:,} requests received in {r.year}")}
 </section>
 <p class="note">For context, in {r.year}: {r.context.get("quarantined", 0):,} received documents could not be read

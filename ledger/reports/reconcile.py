@@ -87,6 +87,8 @@ class ListEntry:
     event_number: str | None  # normalised
     date: date | None
     raw_date: str | None
+    raw_a_number: str | None = None  # as written on the list (personal data)
+    raw_event_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class Reconciliation:
             if not include_pii:
                 return {}
             e = entries[row]
-            return {"a_number": e.a_number, "event_number": e.event_number, "date": e.raw_date}
+            return {"a_number": e.raw_a_number, "event_number": e.raw_event_number, "date": e.raw_date}
 
         ledger_only = []
         for r in self.ledger_only:
@@ -267,13 +269,12 @@ def read_list(
     for number, values in enumerate(rows[1:], start=2):
         if not any(v.strip() for v in values):
             continue
-        a_number = normalize_file_number(cell(values, a_col))
-        event = normalize_event_number(cell(values, e_col))
-        raw_date = cell(values, d_col)
+        raw_a_number, raw_event, raw_date = cell(values, a_col), cell(values, e_col), cell(values, d_col)
+        a_number, event = normalize_file_number(raw_a_number), normalize_event_number(raw_event)
         if a_number is None and event is None:
             unusable.append(number)
             continue
-        entries.append(ListEntry(number, a_number, event, parse_date(raw_date), raw_date))
+        entries.append(ListEntry(number, a_number, event, parse_date(raw_date), raw_date, raw_a_number, raw_event))
     return entries, unusable, columns
 
 
@@ -387,6 +388,11 @@ def reconcile(
     return result
 
 
+RULE_LABELS: dict[str, str] = {
+    "event_number": "event number",
+    "a_number_date": "A-number + date",
+    "a_number_only": "A-number only (no date on the list)",
+}
 LIST_ONLY_REASONS: dict[str, str] = {
     "not_in_ledger": "no request with this event number or A-number was ever recognised",
     "a_number_date_outside_window": "the A-number is known, but no request of it is dated within the window",

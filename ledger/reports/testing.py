@@ -55,6 +55,26 @@ def copy_ledger(source: Path, folder: Path) -> str:
     return f"sqlite:///{target}"
 
 
+def truth_copy_requests(truth: dict[str, Any]) -> dict[str, str]:
+    """Copy key (``<sha256>:<index>``) -> truth request id, for every copy that is not a cancellation."""
+    return {
+        f"{r['sha256']}:{i}": d["request_id"]
+        for r in truth["receipts"]
+        for i, d in enumerate(r["detainers"])
+        if d.get("request_id") and not d.get("cancels_previous")
+    }
+
+
+def ledger_ids_of_truth(ledger: Ledger, truth: dict[str, Any]) -> dict[str, str]:
+    """Truth request id -> ledger request id (each ledger request holds the copies of one truth request)."""
+    of_copy = truth_copy_requests(truth)
+    out = {}
+    for view in ledger.requests():
+        (truth_id,) = {of_copy[k] for k in view.copy_keys}
+        out[truth_id] = view.id
+    return out
+
+
 def truth_personal_values(truth: dict[str, Any]) -> set[str]:
     """Every personal value of truth.json in the forms it could be printed in (lower-case)."""
     values: set[str] = set()
