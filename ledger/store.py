@@ -20,7 +20,6 @@ the same inputs in any order give the same requests, links and metrics.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,8 +41,6 @@ from ingest.models import Receipt as ReceiptModel
 from ledger import dedupe, schema
 from ledger.dedupe import CopyFacts, DedupeConfig
 from parsing.models import DetainerRequest, ExtractionResult
-
-log = logging.getLogger(__name__)
 
 CHANNEL_ORDER: tuple[str, ...] = tuple(c.value for c in Channel)  # dedicated_fax, station_fax, bfs_email
 PG_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('detainer-intake:write'))"
