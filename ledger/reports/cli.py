@@ -10,6 +10,7 @@ only, never logged).
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -50,7 +51,10 @@ def _who(who: str) -> str:
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = max(console.width, 160)  # piped to a file or pager: do not fold values at 80 columns
+    return console
 
 
 # --------------------------------------------------------------------------- report
@@ -278,6 +282,10 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
     if not details:
         return ExitCode.ok
     target = out or settings.archive.path.parent / "review" / f"item-{entry.id}"
+    differs: set[str] = set()
+    if len(details) == 2:  # a match: mark the fields on which the two copies disagree
+        values = [{v.name: v.value for v in d.fields} for d in details]
+        differs = {name for name in values[0] if values[0][name] != values[1].get(name)}
     for n, copy in enumerate(details):
         sha = copy.key.rpartition(":")[0]
         console.print(f"\n[bold]copy {copy.key}[/bold]  request {copy.request_id or '–'} ({copy.rule or 'not linked'})")
@@ -293,7 +301,8 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
             table.add_column(name, overflow="fold", justify="right" if name in ("confidence", "page") else "left")
         for view in copy.fields:
             ev = view.evidence
-            if view.value in (None, [], False) and ev is None and not view.corrected and not view.flagged:
+            flags = [r.partition(":")[2] or r for r in view.flagged] + (["differs"] if view.name in differs else [])
+            if view.value in (None, [], False) and ev is None and not view.corrected and not flags:
                 continue
             corrected = ""
             if view.corrected:
@@ -305,7 +314,7 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
                 _fmt(view.ocr_value) if view.corrected else "",
                 f"{ev.confidence:.2f}" if ev else "",
                 str(ev.page) if ev else "",
-                ", ".join(r.partition(":")[2] or r for r in view.flagged),
+                ", ".join(flags),
                 view.crop.name if view.crop else "",
             )
         console.print(table)

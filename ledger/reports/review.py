@@ -56,7 +56,7 @@ SHOWN_FIELDS: tuple[str, ...] = (
     "fax_sender_number",
     "fax_sent_at",
 )
-CROP_MARGIN = 0.35  # of the box's width on each side (the label usually sits left of the value)
+CROP_MARGIN = 0.35  # at least this share of the box's width on each side
 _COPY_KEY = re.compile(r"^([0-9a-fA-F]{6,64})(?::(\d+))?$")
 
 
@@ -401,12 +401,13 @@ def render_page(content: bytes, page: int, text_layer: bool, settings: ParsingSe
 def crop_box(box: BBox, size: tuple[int, int]) -> tuple[int, int, int, int]:
     """The region to cut around a value: the box, a margin for context, clipped to the page."""
     width, height = size
-    dx = max(60, int(box.width * CROP_MARGIN), int(width * 0.12))
+    before = max(60, int(box.width * CROP_MARGIN), int(width * 0.22))  # the label sits left of the value
+    after = max(60, int(box.width * CROP_MARGIN), int(width * 0.06))
     dy = max(30, box.height * 2)
     return (
-        max(0, box.left - dx),
+        max(0, box.left - before),
         max(0, box.top - dy),
-        min(width, box.left + box.width + dx),
+        min(width, box.left + box.width + after),
         min(height, box.top + box.height + dy),
     )
 
