@@ -240,9 +240,11 @@ service imap-login {{
         return int(response.split(b"]")[0].split()[-1])
 
     def flags(self, folder: str = "INBOX") -> dict[int, set[bytes]]:
+        """Each message's flags, without the session-dependent ``\\Recent``."""
         with self.client(folder) as imap:
             uids = imap.search(["ALL"])
-            return {uid: set(data[b"FLAGS"]) for uid, data in imap.fetch(uids, ["FLAGS"]).items()} if uids else {}
+            fetched = imap.fetch(uids, ["FLAGS"]) if uids else {}
+            return {uid: set(data[b"FLAGS"]) - {b"\\Recent"} for uid, data in fetched.items()}
 
     def uids(self, folder: str = "INBOX") -> list[int]:
         with self.client(folder) as imap:
