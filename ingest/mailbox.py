@@ -8,11 +8,13 @@ Maildir files get CRLF line ends, as an IMAP server would serve them, so a messa
 from a Maildir and the same message served over IMAP give identical bytes and receipts.
 
 The post-commit action (``MailboxSession.complete`` / ``complete_message``) runs only after
-the orchestrator stored the message's documents and committed the ledger: add the keyword
-``flag``, or move to ``move_to`` (UID MOVE, else COPY + ``\\Deleted`` + UID EXPUNGE), or
-nothing. A handled message whose action did not happen (crash right after the commit) gets
-it on the next poll. In a Maildir, ``flag`` does nothing (the export stays as it was) and
-``move`` files the message under the Maildir++ folder ``.<move_to>``.
+the orchestrator stored the message's documents and committed the ledger (or recorded its
+quarantine): add the keyword ``flag``, or move to ``move_to`` (UID MOVE, else COPY +
+``\\Deleted`` + UID EXPUNGE), or nothing. It marks "the intake is done with this message";
+quarantined messages are listed by ``detainer-intake review list``. A handled message whose
+action did not happen (crash right after the commit) gets it on the next poll. In a
+Maildir, ``flag`` does nothing (the export stays as it was) and ``move`` files the message
+under the Maildir++ folder ``.<move_to>``.
 
 A message that cannot be fetched or parsed comes back with ``error`` set and is retried on
 later runs; the attempt reaching ``max_attempts`` is marked ``quarantined`` and the
@@ -102,7 +104,13 @@ class MailboxSession:
         yield from self._source.poll(state, _Builder(self.settings, ZoneInfo(tz), known))
 
     def complete(self, message: MailMessage) -> bool:
-        """Flag or move ``message`` as configured (after the ledger commit); True when done."""
+        """Flag or move ``message`` as configured (after the ledger commit); True when done.
+
+        A failed message that will be retried is left alone (moving it would end its retries).
+        """
+        if message.error is not None and not message.quarantined:
+            log.warning("bfs_email: %s failed and will be retried; no post-commit action", message.message_key)
+            return False
         if self.settings.action == "none":
             return True
         return self._source.complete(message)
@@ -160,8 +168,8 @@ class _Builder:
             received_at, received_from = delivered_at, "internaldate"
         if received_at is None:
             received_at, received_from = parsed.date_header_at, "date_header"
-        if received_at is None:
-            raise AssertionError("both sources always know the delivery time")
+        if received_at is None:  # a server that sent no INTERNALDATE: when we saw it
+            received_at, received_from = datetime.now(UTC), "internaldate"
         message = MailMessage(
             message_key=key, received_at=received_at, received_from=received_from,
             message_id=parsed.message_id, sender=parsed.sender, raw=raw, raw_sha256=sha256_hex(raw),

@@ -377,3 +377,15 @@ def test_oversized_attachment_is_rejected_not_dropped(tmp_path: Path) -> None:
     assert message.documents == []
     assert [(p.name, p.reason) for p in message.rejected_parts if p.reason != "body_text"] == [
         ("big.pdf", "too_large")]
+
+
+def test_a_message_that_will_be_retried_gets_no_post_commit_action(tmp_path: Path) -> None:
+    local = tmp_path / "mailbox"
+    broken = b"From: a@ice.example\r\nContent-Type: multipart/mixed\r\n\r\nno parts\r\n"
+    paths = write_maildir(local, {"broken": broken})
+    settings = MailChannelSettings(enabled=True, maildir=local, action="move", max_attempts=2)
+    with MailboxSession(settings) as session:
+        [message] = list(session.poll(MemoryState(), TZ))
+        assert message.error is not None and not message.quarantined
+        assert session.complete(message) is False
+    assert paths["broken"].exists()
