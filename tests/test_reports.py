@@ -202,13 +202,15 @@ def test_dispositions_show_up_and_unrecorded_ones_are_not_zero(env, tmp_path, ca
     ("status", "amount"), [("released", None), ("detained", "-5"), ("detained", "ten"), ("detained", "1.234")]
 )
 def test_disposition_rejects_bad_values(env, status, amount):
-    from ledger.reports.cli import BadArgument
+    from ledger.reports.review import BadArgument
 
     settings, ledger = env
     with pytest.raises(BadArgument):
         disposition_command(settings, ledger.requests()[0].id, status, "Lt. One", reimbursement=amount)
     with pytest.raises(BadArgument):
         disposition_command(settings, ledger.requests()[0].id, "detained", "  ")
+    with pytest.raises(BadArgument):
+        disposition_command(settings, "REQ-000000000000", "detained", "Lt. One")
 
 
 def _split_candidate(ledger):

@@ -14,7 +14,6 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from detainer_intake.errors import LedgerError
 from ingest.archive import Archive
 from ingest.models import Receipt
 from ledger import schema
@@ -27,7 +26,7 @@ from ledger.reports.cli import (
     review_show_command,
     review_split_command,
 )
-from ledger.reports.review import copy_details, crop_box, parse_value, render_page, resolve_copy
+from ledger.reports.review import BadArgument, copy_details, crop_box, parse_value, render_page, resolve_copy
 from ledger.reports.testing import settings_for
 from parsing.models import BBox, DetainerRequest, ExtractionResult, FieldEvidence, PageResult
 
@@ -219,7 +218,7 @@ def test_review_show_of_a_quarantined_input_and_of_a_match(env, capsys, tmp_path
     printed = capsys.readouterr().out
     assert keys["flagged"] in printed and keys["noisy"] in printed and "LOPEK" in printed
     assert sum("differs" in line for line in printed.splitlines() if "subject_name" in line) == 2
-    with pytest.raises(LedgerError):
+    with pytest.raises(BadArgument):
         review_show_command(settings, 9999, tmp_path / "x")
 
 
@@ -267,7 +266,7 @@ def test_naming_copies(env):
     assert resolve_copy(ledger, request_id.lower()) in (flagged, keys["noisy"])
     match = next(i for i in ledger.review_items() if i.kind == "match")
     for bad in (str(match.id), "9999", flagged[:64] + ":5", "REQ-000000000000", "zz", "abc"):
-        with pytest.raises(LedgerError):
+        with pytest.raises(BadArgument):
             resolve_copy(ledger, bad)
 
 
@@ -291,21 +290,21 @@ def test_typed_values_for_corrections(field, text, value):
 
 def test_bad_values_and_unknown_fields_are_refused(env):
     settings, _, keys = env
-    with pytest.raises(LedgerError):
+    with pytest.raises(BadArgument):
         parse_value("no_such_field", "x")
-    with pytest.raises(LedgerError):
+    with pytest.raises(BadArgument):
         parse_value("issued_date", "soon")
-    with pytest.raises(LedgerError):
+    with pytest.raises(BadArgument):
         review_correct_command(settings, keys["flagged"], "warrant_form", "I-999", "Officer Reyes")
-    from ledger.reports.cli import BadArgument
-
     with pytest.raises(BadArgument):
         review_correct_command(settings, keys["flagged"], "warrant_form", "I-205", " ")
+    with pytest.raises(BadArgument):
+        review_accept_command(settings, 9999, "Officer Reyes")
 
 
 def test_render_page_refuses_a_page_the_document_does_not_have(env):
     settings, _, keys = env
     content = Archive(settings.archive.path).load(keys["flagged"][:64])
-    with pytest.raises(LedgerError):
+    with pytest.raises(BadArgument):
         render_page(content, 2, False)
     assert Path(settings.archive.path).is_dir()

@@ -21,20 +21,14 @@ from rich.console import Console
 from rich.table import Table
 
 from detainer_intake.config import Settings
-from detainer_intake.errors import ExitCode, IntakeError
+from detainer_intake.errors import ExitCode
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
 from ledger.reports.definitions import DISPOSITION_KEYS, FIGURE_BY_KEY, OUTCOME_LABELS
+from ledger.reports.review import BadArgument
 from ledger.store import Ledger
 
 STATUSES: dict[str, str] = {o.replace("_", "-"): o for o in OUTCOME_LABELS}  # CLI spelling -> stored outcome
-
-
-class BadArgument(IntakeError):
-    """A command-line value is not valid."""
-
-    exit_code = ExitCode.bad_args
-    remedy = "See the command's --help."
 
 
 def _open(settings: Settings) -> Ledger:
@@ -350,9 +344,12 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
 
 def review_accept_command(settings: Settings, item_id: int, who: str, resolution: str = "accept") -> int:
     """Resolve a review item (matches: the suggested decision becomes the operator's); audited."""
+    from ledger.reports.review import review_entry
+
     who = _who(who)
     ledger = _open(settings)
     try:
+        review_entry(ledger, item_id)  # BadArgument when there is no such item
         ledger.resolve_review(item_id, resolution, who)
     finally:
         ledger.close()
@@ -413,20 +410,30 @@ def disposition_command(
             raise BadArgument("--reimbursement must be an amount such as 1250.00") from None
         if amount < 0 or amount != amount.quantize(Decimal("0.01")):
             raise BadArgument("--reimbursement must be a non-negative amount in dollars and cents")
+    request_id = request_id.strip().upper()
     ledger = _open(settings)
     try:
-        ledger.set_disposition(request_id.strip().upper(), outcome, who, reimbursement=amount, note=note)
-        recorded = ledger.disposition(request_id.strip().upper())
+        if not _request_exists(ledger, request_id):
+            raise BadArgument(f"no request {request_id} in the ledger")
+        ledger.set_disposition(request_id, outcome, who, reimbursement=amount, note=note)
+        recorded = ledger.disposition(request_id)
     finally:
         ledger.close()
     assert recorded is not None
     money = f", reimbursement ${recorded['reimbursement']:,.2f}" if recorded["reimbursement"] is not None else ""
-    at: datetime = recorded["at"]
+    at: datetime = recorded["at"].astimezone(ZoneInfo(settings.department.timezone))
     _console().print(
-        f"{recorded['request_id']}: {OUTCOME_LABELS[outcome].lower()}{money}; "
-        f"recorded by {who} at {at:%Y-%m-%d %H:%M %Z}"
+        f"{recorded['request_id']}: {OUTCOME_LABELS[outcome]}{money}; recorded by {who} at {at:%Y-%m-%d %H:%M %Z}"
     )
     return ExitCode.ok
+
+
+def _request_exists(ledger: Ledger, request_id: str) -> bool:
+    from ledger import schema
+    from ledger.reports.data import read_session
+
+    with read_session(ledger) as session:
+        return session.get(schema.Request, request_id) is not None
 
 
 def dispositions_command(settings: Settings, year: int, as_json: bool = False) -> int:

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
 from detainer_intake.config import ParsingSettings
-from detainer_intake.errors import LedgerError
+from detainer_intake.errors import ExitCode, IntakeError
 from ledger import dedupe, schema
 from ledger.reports.data import read_session
 from ledger.store import Ledger
@@ -60,6 +61,13 @@ CROP_MARGIN = 0.35  # at least this share of the box's width on each side
 _COPY_KEY = re.compile(r"^([0-9a-fA-F]{6,64})(?::(\d+))?$")
 
 
+class BadArgument(IntakeError):
+    """An operator's value cannot be used: an unknown id or copy, a malformed value."""
+
+    exit_code = ExitCode.bad_args
+    remedy = "Item numbers and copy keys are listed by `detainer-intake review list`; request ids are in the report."
+
+
 # --------------------------------------------------------------------------- naming copies
 
 
@@ -77,50 +85,51 @@ def resolve_copy(ledger: Ledger, ref: str) -> str:
                 .where(schema.Request.id == ref.upper())
             ).first()
             if row is None:
-                raise LedgerError("unknown request id")
+                raise BadArgument("unknown request id")
             return dedupe.copy_key(row[0], row[1])
         if ref.isdigit():
             item = session.get(schema.ReviewItem, int(ref))
             if item is None:
-                raise LedgerError(f"no review item {ref}")
+                raise BadArgument(f"no review item {ref}")
             if not item.copy_key:
-                raise LedgerError(f"review item {ref} is not about a detainer copy")
+                raise BadArgument(f"review item {ref} is not about a detainer copy")
             if item.other_copy_key:
-                raise LedgerError(
+                raise BadArgument(
                     f"review item {ref} concerns two copies: name one by its copy key (see `review show {ref}`)"
                 )
             return item.copy_key
         match = _COPY_KEY.match(ref)
         if match is None:
-            raise LedgerError("not a copy key, request id or review item number")
+            raise BadArgument("not a copy key, request id or review item number")
         prefix, index = match.group(1).lower(), match.group(2)
         escaped = prefix  # hex only: nothing to escape for LIKE
         docs = session.execute(
             select(schema.Document.id, schema.Document.sha256).where(schema.Document.sha256.like(escaped + "%"))
         ).all()
         if len(docs) != 1:
-            raise LedgerError("no document with that SHA-256" if not docs else "SHA-256 prefix is ambiguous")
+            raise BadArgument("no document with that SHA-256" if not docs else "SHA-256 prefix is ambiguous")
         doc_id, sha = docs[0]
         indexes = list(
             session.scalars(select(schema.DetainerCopy.index).where(schema.DetainerCopy.document_id == doc_id))
         )
         if index is None:
             if len(indexes) != 1:
-                raise LedgerError("the document holds several detainer copies: add ':<index>'")
+                raise BadArgument("the document holds several detainer copies: add ':<index>'")
             return dedupe.copy_key(sha, indexes[0])
         if int(index) not in indexes:
-            raise LedgerError("the document has no detainer copy with that index")
+            raise BadArgument("the document has no detainer copy with that index")
         return dedupe.copy_key(sha, int(index))
 
 
 def parse_value(field_name: str, text: str) -> Any:
     """An operator's typed value for ``field_name`` in the form ``Ledger.correct`` takes."""
     if field_name not in DetainerRequest.model_fields:
-        raise LedgerError(f"cannot correct unknown field {field_name!r}")
+        raise BadArgument(f"cannot correct unknown field {field_name!r}")
     stripped = text.strip()
     if stripped.lower() in ("", "null", "none", "-"):
         return None
     annotation = DetainerRequest.model_fields[field_name].annotation
+    assert annotation is not None
     kinds = set(typing.get_args(annotation)) | {annotation}
     origins = {typing.get_origin(k) for k in kinds}
     if list in origins or list in kinds:
@@ -133,15 +142,18 @@ def parse_value(field_name: str, text: str) -> Any:
             return True
         if lowered in ("no", "n", "false", "0", "unchecked"):
             return False
-        raise LedgerError(f"{field_name} takes yes or no")
+        raise BadArgument(f"{field_name} takes yes or no")
     if date in kinds:
         parsed = parse_date(stripped)
         if parsed is None:
-            raise LedgerError(f"{field_name} takes a date (YYYY-MM-DD or MM/DD/YYYY)")
+            raise BadArgument(f"{field_name} takes a date (YYYY-MM-DD or MM/DD/YYYY)")
         return parsed
-    if datetime in kinds:
-        return stripped  # ISO 8601, validated by the ledger
-    return stripped
+    value: Any = stripped
+    try:  # the value the ledger will validate, checked here for a clear message
+        TypeAdapter(annotation).validate_python(value)
+    except ValidationError:
+        raise BadArgument(f"{value!r} is not a valid {field_name}") from None
+    return value
 
 
 # --------------------------------------------------------------------------- the queue
@@ -271,7 +283,7 @@ def review_entry(ledger: Ledger, item_id: int) -> ReviewEntry:
     for entry in review_entries(ledger, status=None):
         if entry.id == item_id:
             return entry
-    raise LedgerError(f"no review item {item_id}")
+    raise BadArgument(f"no review item {item_id}")
 
 
 # --------------------------------------------------------------------------- one copy, in detail
@@ -304,7 +316,7 @@ def copy_details(ledger: Ledger, copy_key: str) -> CopyDetails:
     index = int(index_text)
     copies = {c["index"]: c for c in ledger.copies(sha)}
     if index not in copies:
-        raise LedgerError("unknown detainer copy")
+        raise BadArgument("unknown detainer copy")
     stored = copies[index]
     extraction = ledger.extraction_for(sha)
     detainer = extraction.detainers[index] if extraction and index < len(extraction.detainers) else None
@@ -395,7 +407,7 @@ def render_page(content: bytes, page: int, text_layer: bool, settings: ParsingSe
                 image, dpi, _ = P.load_image(ref)
                 return normalize(image, dpi).to_image().convert("L")
             offset += info.page_count
-    raise LedgerError(f"the document has no page {page}")
+    raise BadArgument(f"the document has no page {page}")
 
 
 def crop_box(box: BBox, size: tuple[int, int]) -> tuple[int, int, int, int]:
