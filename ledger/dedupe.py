@@ -244,25 +244,32 @@ def _days_apart(a: date, dates: Iterable[date]) -> int | None:
     return min(gaps) if gaps else None
 
 
-def _near_file_numbers(a: str, b: str) -> bool:
-    return len(a) == len(b) and Levenshtein.distance(a, b) <= 1
+def _one_apart(a: str, b: str) -> bool:
+    """Identifiers one OCR slip apart (a character misread, dropped or doubled)."""
+    return Levenshtein.distance(a, b) <= 1
 
 
 def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
     """How well ``copy`` matches ``request``; None when it cannot be the same request."""
     events, files = request.events, request.files
-    if copy.event_number and events and copy.event_number not in events:
-        return None  # different event numbers: two requests, always
     gap = _days_apart(copy.issued_date, request.issued) if copy.issued_date else None
     if gap is not None and gap > config.issued_window_days:
         return None  # clearly different issue dates: two requests, always
     same_file = bool(copy.file_number and copy.file_number in files)
-    if same_file and copy.event_number and copy.event_number in events:
+    if copy.event_number and events and copy.event_number not in events:
+        # Different event numbers: two requests, always. One character apart on the same A-number and
+        # issue date may be an OCR slip, though: kept apart, and a person is asked.
+        if same_file and not gap and any(_one_apart(copy.event_number, e) for e in events):
+            return Match(RULE_FUZZY, 80.0, False, "same_file_number+event_near")
+        return None
+    same_event = bool(copy.event_number and copy.event_number in events)
+    if same_file and same_event:
         return Match(RULE_SAME_IDENTITY, 100.0, True, "same_identity")
 
     names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
     best_name = max(names) if names else None
     dobs = {m.dob for m in request.members if m.dob}
+    near_file = bool(copy.file_number and any(_one_apart(copy.file_number, f) for f in files))
     reasons: list[str] = []
     score = 100.0
 
@@ -271,15 +278,18 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
         score = min(score, limit)
         reasons.append(reason)
 
-    if same_file:
-        reasons.append("same_file_number")
+    if same_file or (same_event and (near_file or not (copy.file_number and files))):
+        # One identifier agrees and the other is missing on one side (or an OCR slip apart).
+        reasons.append("same_file_number" if same_file else "same_event")
+        if near_file and not same_file:
+            cap(90.0, "file_number_near")
         if best_name is None:
             cap(97.0, "name_unknown")
         elif best_name < 100.0:
             cap(max(best_name, 60.0), "name_differs")
         if copy.dob and dobs and copy.dob not in dobs:
             cap(80.0, "dob_differs")
-        if not (copy.event_number and events):
+        if same_file and not (copy.event_number and events):
             reasons.append("event_missing")
     else:
         if not (copy.dob and copy.dob in dobs) or best_name is None:
@@ -291,11 +301,11 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
             return None
         if copy.file_number and files:
             # Different A-numbers with the same name and birth date: an OCR slip at most.
-            if any(_near_file_numbers(copy.file_number, f) for f in files):
+            if near_file:
                 return Match(RULE_FUZZY, min(best_name, 80.0), False, "same_name_dob+file_number_near")
             return None
         reasons.append("same_name_dob")
-        score = max(best_name, 97.0) if copy.event_number and copy.event_number in events else best_name
+        score = best_name
     if gap is None:
         cap(92.0, "issued_unknown")
     elif gap > 0:

@@ -333,9 +333,7 @@ def _population(seed: int) -> list[CopyFacts]:
     rng = random.Random(seed)
     people = [
         (f"A{rng.randint(10**8, 10**9 - 1):09d}", name, date(1970 + i, 1 + i % 12, 1 + i % 28))
-        for i, name in enumerate(
-            ["ANA RUIZ", "JOSE PEREZ", "LI WEI", "OMAR HASSAN", "MARIA LOPEZ", "ANA RUIZ"]
-        )
+        for i, name in enumerate(["ANA RUIZ", "JOSE PEREZ", "LI WEI", "OMAR HASSAN", "MARIA LOPEZ", "ANA RUIZ"])
     ]
     out = []
     n = 0
@@ -406,3 +404,35 @@ def test_assignment_is_fast_for_thousands_of_copies():
     result = assign(copies, CONFIG)
     assert len(result.requests) == 1500
     assert time.perf_counter() - start < 5.0
+
+
+# --------------------------------------------------------------------------- OCR slips in identifiers
+
+
+def test_same_event_with_an_a_number_one_digit_off_merges_for_review():
+    result = assign([facts("a"), facts("b", 5, file="A012345679")], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    [review] = result.reviews
+    assert review.default_decision == "merge" and "file_number_near" in review.reason
+
+
+def test_same_event_with_the_a_number_unread_merges():
+    result = assign([facts("a"), facts("b", 5, file=None)], CONFIG)
+    assert groups(result) == {frozenset({"a", "b"})}
+    assert result.links["b"].rule == RULE_FUZZY and result.reviews == []
+
+
+def test_same_event_but_a_different_a_number_is_never_merged():
+    assert len(assign([facts("a"), facts("b", 5, file="A987654321")], CONFIG).requests) == 2
+
+
+def test_event_number_one_character_off_is_kept_apart_for_review():
+    result = assign([facts("a"), facts("b", 5, event="BOS2503000117")], CONFIG)
+    assert len(result.requests) == 2
+    [review] = result.reviews
+    assert (review.default_decision, review.reason) == ("separate", "same_file_number+event_near")
+
+
+def test_event_number_one_character_off_on_another_issue_date_is_simply_another_request():
+    result = assign([facts("a"), facts("b", 5, event="BOS2503000117", issued=date(2025, 3, 2))], CONFIG)
+    assert len(result.requests) == 2 and result.reviews == []
