@@ -95,12 +95,16 @@ def fax_page(clean: Image.Image, rng: random.Random, nrng: np.random.Generator, 
         draw_header(img, header)
     if resolution == "standard":
         img = img.resize((WIDTH, img.height // 2), Image.Resampling.BOX)
-    a = np.asarray(img, dtype=np.float32)
+    # the sender's optics: a little blur, so the threshold below makes strokes heavier or lighter
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.1)))
+    a = np.array(img, dtype=np.float32)
     # ragged edges: per-pixel noise before the threshold, a bit of low-frequency variation
-    a = a + nrng.normal(0.0, 16.0 + 6.0 * noise, a.shape).astype(np.float32)
-    thr = rng.uniform(135, 170)
+    h, w = a.shape
+    thr = rng.uniform(155, 195)
+    sigma = min(16.0 + 6.0 * noise, (255.0 - thr) / 4.6)  # ragged edges, but no grey haze on white paper
+    tile = nrng.standard_normal((331, w), dtype=np.float32) * np.float32(sigma)
+    a += np.tile(tile, (h // 331 + 1, 1))[:h]
     black = a < thr
-    h, w = black.shape
     # speckle: isolated dots and a few small clumps
     n = int(h * w * rng.uniform(0.00008, 0.0004) * noise)
     ys, xs = nrng.integers(0, h, n), nrng.integers(0, w, n)

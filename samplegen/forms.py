@@ -34,6 +34,7 @@ FONT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "sans_italic": ("liberation/LiberationSans-Italic.ttf", "dejavu/DejaVuSans-Oblique.ttf"),
     "serif": ("liberation/LiberationSerif-Regular.ttf", "dejavu/DejaVuSerif.ttf"),
     "serif_bold": ("liberation/LiberationSerif-Bold.ttf", "dejavu/DejaVuSerif-Bold.ttf"),
+    "sans_narrow": ("liberation/LiberationSansNarrow-Regular.ttf", "dejavu/DejaVuSansCondensed.ttf"),
     "mono": ("liberation/LiberationMono-Regular.ttf", "dejavu/DejaVuSansMono.ttf"),
     "mono_bold": ("liberation/LiberationMono-Bold.ttf", "dejavu/DejaVuSansMono-Bold.ttf"),
     "uni": ("dejavu/DejaVuSans.ttf",),  # notices in languages with diacritics (Vietnamese)
@@ -325,16 +326,16 @@ def draw_detainer_p1(s: Surface, d: Detainer, rng: random.Random) -> None:
     s.text(330, y, "Date:", "sans_bold", 8)
     f.value(370, y, fmt_date(d.issued_date, d.date_style))
     y += 8
-    s.rect(L, y, R - L, 64, lw=0.7)
-    s.line(306, y, 306, y + 64, 0.7)
+    s.rect(L, y, R - L, 70, lw=0.7)
+    s.line(306, y, 306, y + 70, 0.7)
     s.text(L + 3, y + 9, "TO: (Name and Title of Institution - OR Any Subsequent Law", "sans", 6.6)
     s.text(L + 3, y + 17, "Enforcement Agency)", "sans", 6.6)
     s.text(309, y + 9, "FROM: (DHS Office Address)", "sans", 6.6)
     for i, ln in enumerate(d.to_lines):
-        f.value(L + 6, y + 29 + i * 11, ln, 8.2)
+        f.value(L + 6, y + 29 + i * 10.5, ln, 8.2)
     for i, ln in enumerate((d.office.from_office, *d.office.address)):
-        f.value(312, y + 29 + i * 11, ln, 8.2)
-    y += 80
+        f.value(312, y + 27 + i * 10.5, ln, 8.2)
+    y += 86
     name_label = "Name of Subject:" if older else "Name of Alien:"
     s.text(L, y, name_label, "sans_bold", 8)
     f.value(L + 72, y, d.person.printed_name, 9.5)

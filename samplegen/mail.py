@@ -13,6 +13,7 @@ Boundaries are set explicitly so the bytes are reproducible.
 
 from __future__ import annotations
 
+import copy
 import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -51,18 +52,25 @@ def _add_attachment(msg: EmailMessage, r: ReceiptPlan, data: bytes) -> None:
 
 
 def _fix_boundaries(msg: EmailMessage, tag: str) -> None:
-    i = 0
-    for part in msg.walk():
-        if part.is_multipart():
-            part.set_boundary(f"----=_Part_{tag}_{i}")
-            i += 1
+    """Fixed boundaries for this message's multiparts (a forwarded message keeps its own)."""
+    counter = [0]
+
+    def visit(part: EmailMessage) -> None:
+        if part.get_content_type() == "message/rfc822" or not part.is_multipart():
+            return
+        part.set_boundary(f"----=_Part_{tag}_{counter[0]}")
+        counter[0] += 1
+        for sub in part.get_payload():
+            visit(sub)
+
+    visit(msg)
 
 
 def build_message(mp: MessagePlan, n: int, receipts: dict[str, ReceiptPlan], data: dict[str, bytes],
                   originals: dict[str, EmailMessage]) -> EmailMessage:
     """One message; ``originals`` holds already-built messages (for forwarding)."""
     if mp.forwarded_of:
-        orig = originals[mp.forwarded_of]
+        orig = copy.deepcopy(originals[mp.forwarded_of])
         msg = _base(mp, n)
         msg.set_content(mp.forwarder_note + "\n-----Original Message-----\n(attached)\n")
         msg.add_attachment(orig)  # message/rfc822, inline, headers and bytes of the original

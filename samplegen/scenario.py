@@ -384,7 +384,7 @@ class _Builder:
             warrant_form=warrant,
             a_style=rng.choice([0, 0, 1, 2, 3]),
             date_style=rng.choice([0, 0, 1]),
-            fill_font=rng.choice(["mono", "mono", "mono_bold", "serif"]),
+            fill_font=rng.choice(["serif", "serif", "sans_narrow", "sans_narrow", "mono", "mono_bold"]),
             mark=rng.choice(["x", "x", "check", "fill"]),
             notice_langs=tuple(rng.sample(["es", "zh", "fr", "pt", "vi", "ht"], 5)),
         )
