@@ -1,0 +1,195 @@
+"""Pages -> packets -> DetainerRequest records, with validation and review flags.
+
+A packet is one detainer form's page 1 plus the pages that travel with it: its
+notice-to-detainee pages and its warrant (I-200 / I-205). Cover sheets and unrelated
+pages belong to no packet. Pages may come out of order or be missing: a page joins
+the packet whose A-number it prints, else the nearest page 1 before it, else the
+first page 1 after it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, get_args
+
+from parsing.formread import FieldValue
+from parsing.models import (
+    DetainerRequest,
+    FieldEvidence,
+    FormType,
+    PageKind,
+    PageResult,
+    ProbableCause,
+    RequestedAction,
+)
+from parsing.pipeline import PageOutput
+from parsing.templates import templates
+
+ATTACHED = (PageKind.detainee_notice, PageKind.i200, PageKind.i205)
+WARRANT_FORMS = {PageKind.i200: "I-200", PageKind.i205: "I-205"}
+PC_ORDER: tuple[str, ...] = get_args(ProbableCause)
+ACTION_ORDER: tuple[str, ...] = get_args(RequestedAction)
+FORM_TYPES: tuple[str, ...] = get_args(FormType)
+SCALAR_FIELDS = (
+    "subject_id", "event_number", "file_number", "issued_date", "to_institution", "from_office", "subject_name",
+    "date_of_birth", "citizenship", "sex", "cancelled_detainer_date", "officer_name",
+)
+LOW_CONFIDENCE = 0.45
+EARLIEST_FORM_DATE = date(2011, 1, 1)  # the oldest I-247 edition still seen
+
+
+def page_result(out: PageOutput) -> PageResult:
+    return PageResult(
+        page=out.number,
+        kind=out.kind,
+        rotation=out.rotation,
+        text_layer=out.text_layer,
+        mean_confidence=out.mean_confidence,
+        fax_sender_number=out.sender_number,
+        fax_sent_at=out.sent_at,
+    )
+
+
+def group_packets(pages: list[PageOutput]) -> list[list[PageOutput]]:
+    """Each packet starts with its page 1; attached pages follow in page order."""
+    anchors = [p for p in pages if p.kind is PageKind.detainer_p1]
+    if not anchors:
+        return []
+    members: dict[int, list[PageOutput]] = {a.number: [a] for a in anchors}
+    numbers = {a.number: _value(a, "file_number") for a in anchors}
+    for page in pages:
+        if page.kind not in ATTACHED:
+            continue
+        owner = next((n for n, fn in numbers.items() if fn and fn in page.a_numbers), None)
+        if owner is None:
+            before = [a.number for a in anchors if a.number < page.number]
+            owner = before[-1] if before else anchors[0].number
+        members[owner].append(page)
+    return [sorted(members[a.number], key=lambda p: p.number) for a in anchors]
+
+
+def _value(page: PageOutput, name: str) -> Any:
+    found = page.fields.get(name)
+    return found.value if found is not None else None
+
+
+def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: date | None = None) -> DetainerRequest:
+    p1 = packet[0]
+    fields: dict[str, FieldValue] = dict(p1.fields)
+    form_type = p1.form_type if p1.form_type in FORM_TYPES else "I-247A"
+    values: dict[str, Any] = {}
+    evidence: dict[str, FieldEvidence] = {}
+    unparsed: list[str] = []
+    for name in SCALAR_FIELDS:
+        found = fields.get(name)
+        if found is None:
+            continue
+        if found.value is None:
+            unparsed.append(name)
+        else:
+            values[name] = found.value
+        evidence[name] = found.evidence
+    _fill_from_notices(packet, values, evidence, unparsed)
+    probable: list[str] = []
+    actions: list[str] = []
+    for key, found in fields.items():
+        if ":" not in key and key not in ("transferred_for_proceeding", "cancels_previous"):
+            continue
+        evidence[key] = found.evidence
+        if not found.value:
+            continue
+        group, _, option = key.partition(":")
+        if group == "probable_cause":
+            probable.append(option)
+        elif group == "requested_actions":
+            actions.append(option)
+        else:
+            values[group] = True
+    values["probable_cause"] = sorted(probable, key=PC_ORDER.index)
+    values["requested_actions"] = sorted(actions, key=ACTION_ORDER.index)
+    if not values.get("cancels_previous"):
+        values.pop("cancelled_detainer_date", None)
+    warrants = [WARRANT_FORMS[p.kind] for p in packet if p.kind in WARRANT_FORMS]
+    header_page = next((p for p in [p1, *packet, *all_pages] if p.header and p.header.sender_number), None)
+    request = DetainerRequest(
+        form_type=form_type,  # type: ignore[arg-type]
+        form_revision=p1.form_revision,
+        warrant_form=warrants[0] if warrants else None,  # type: ignore[arg-type]
+        fax_sender_number=header_page.sender_number if header_page else None,
+        fax_sent_at=header_page.sent_at if header_page else None,
+        source_pages=[p.number for p in packet],
+        evidence=evidence,
+        **values,
+    )
+    reasons = validate(request, p1, unparsed, today=today)
+    request.needs_review = bool(reasons)
+    request.review_reasons = reasons
+    return request
+
+
+def _fill_from_notices(
+    packet: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence], unparsed: list[str]
+) -> None:
+    """The notice pages repeat the A-number: use it when page 1's could not be read."""
+    if "file_number" in values:
+        return
+    for page in packet[1:]:
+        if page.kind is PageKind.detainee_notice and len(page.a_numbers) == 1:
+            values["file_number"] = page.a_numbers[0]
+            evidence["file_number"] = FieldEvidence(page=page.number, confidence=0.6, raw=None)
+            if "file_number" in unparsed:
+                unparsed.remove("file_number")
+            return
+
+
+def required_fields(form_type: str) -> tuple[str, ...]:
+    for template in templates():
+        if template.form_type == form_type and template.required:
+            return template.required
+    return ("file_number", "issued_date", "subject_name", "date_of_birth")
+
+
+def validate(
+    request: DetainerRequest, p1: PageOutput, unparsed: list[str], today: date | None = None
+) -> list[str]:
+    """Rule slugs and field names only: review reasons are logged and must hold no values."""
+    today = today or date.today()
+    reasons: list[str] = []
+    for name in required_fields(request.form_type):
+        if getattr(request, name) is None:
+            reasons.append(f"{name}:invalid" if name in unparsed else f"{name}:missing")
+    for name in unparsed:
+        slug = f"{name}:invalid"
+        if slug not in reasons:
+            reasons.append(slug)
+    issued, dob = request.issued_date, request.date_of_birth
+    if issued is not None and not (EARLIEST_FORM_DATE <= issued <= today + timedelta(days=1)):
+        reasons.append("issued_date:impossible")
+    if dob is not None and not (date(1900, 1, 1) <= dob <= today):
+        reasons.append("date_of_birth:impossible")
+    if dob is not None and issued is not None and dob >= issued:
+        reasons.append("date_of_birth:after_issued_date")
+    if not request.cancels_previous:
+        if request.form_type == "I-247A" and not request.probable_cause and not request.transferred_for_proceeding:
+            reasons.append("probable_cause:no_box_checked")
+        if request.probable_cause and request.transferred_for_proceeding:
+            reasons.append("probable_cause:box_1_and_box_2")
+        if not request.requested_actions and request.form_type in ("I-247A", "I-247D"):
+            reasons.append("requested_actions:none_checked")
+    elif request.cancelled_detainer_date is None:
+        reasons.append("cancelled_detainer_date:missing")
+    for name, ev in request.evidence.items():
+        if ev.confidence < LOW_CONFIDENCE and getattr(request, name.partition(":")[0], None) not in (None, [], False):
+            reasons.append(f"{name}:low_confidence")
+    if p1.mean_confidence is not None and p1.mean_confidence < 0.55:
+        reasons.append("page:low_ocr_confidence")
+    return reasons
+
+
+def assemble(pages: list[PageOutput], today: date | None = None) -> tuple[list[PageResult], list[DetainerRequest]]:
+    pages = sorted(pages, key=lambda p: p.number)
+    results = [page_result(p) for p in pages]
+    requests = [build_request(packet, pages, today) for packet in group_packets(pages)]
+    return results, requests
+
+

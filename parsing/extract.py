@@ -1,0 +1,247 @@
+"""Public API of the parsing stage: bytes in, ``ExtractionResult`` out. No database.
+
+``extract_document`` reads one input; ``extract_many`` streams many through one
+process pool so both cores run a single-threaded Tesseract each, across pages and
+documents. Pages are handed out as small jobs (file path + page index); a worker
+loads, normalises and OCRs one page at a time and returns only words-derived
+results, so memory stays flat however long a fax is.
+
+Bad input never raises: the result carries ``error`` / ``error_reason`` from the
+typed ``InputError`` (empty, truncated, encrypted, unsupported_format, too_large,
+malformed_message). Only bugs raise.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from detainer_intake.config import ParsingSettings
+from detainer_intake.errors import InputError, TruncatedInput
+from parsing import pages as P
+from parsing.assemble import assemble
+from parsing.models import ExtractionResult
+from parsing.pipeline import PageJob, PageOutput, process_page
+from parsing.sniff import Format, sniff
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+# --------------------------------------------------------------------------- worker pool
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_SIZE = 0
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def worker_count(settings: ParsingSettings) -> int:
+    return settings.workers if settings.workers > 0 else (os.cpu_count() or 1)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE != workers:
+        shutdown_pool()
+        # fork is cheapest and needs no __main__ guard in the caller, but is unsafe in a
+        # process that already runs threads (Prefect, dask): use forkserver there.
+        context: multiprocessing.context.BaseContext
+        if threading.active_count() == 1:
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["parsing.pipeline"])
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+        _POOL_SIZE = workers
+    return _POOL
+
+
+def shutdown_pool() -> None:
+    global _POOL, _POOL_SIZE
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL, _POOL_SIZE = None, 0
+
+
+atexit.register(shutdown_pool)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@dataclass
+class _Part:
+    """One page-bearing input (the file itself, or one document inside an e-mail)."""
+
+    path: Path
+    info: P.InputInfo
+    offset: int  # pages of earlier parts of the same input
+
+
+@dataclass
+class _Doc:
+    index: int
+    name: str
+    sha256: str
+    workdir: Path | None = None
+    parts: list[_Part] = field(default_factory=list)
+    error: InputError | None = None
+    outputs: list[PageOutput] = field(default_factory=list)
+    pending: int = 0
+
+    @property
+    def page_total(self) -> int:
+        return sum(part.info.page_count for part in self.parts)
+
+
+def _prepare(index: int, name: str, content: bytes, settings: ParsingSettings) -> _Doc:
+    doc = _Doc(index, name, hashlib.sha256(content).hexdigest())
+    try:
+        P.check_size(content, settings)
+        fmt = sniff(content)
+        doc.workdir = Path(tempfile.mkdtemp(prefix="parse-"))
+        if fmt is Format.eml:
+            from ingest.mime import iter_documents  # the ingest stage owns the MIME walker
+
+            offset = 0
+            for number, document in enumerate(iter_documents(content)):
+                offset = _add_part(doc, document.content, number, offset, settings)
+        else:
+            _add_part(doc, content, 0, 0, settings)
+        if doc.page_total > settings.max_pages:
+            raise P.InputTooLarge(f"the input has {doc.page_total} pages, over the limit of {settings.max_pages}")
+    except InputError as exc:
+        doc.error = exc
+        doc.parts = []
+    return doc
+
+
+def _add_part(doc: _Doc, content: bytes, number: int, offset: int, settings: ParsingSettings) -> int:
+    assert doc.workdir is not None
+    path = doc.workdir / f"part{number:03d}"
+    path.write_bytes(content)
+    info = P.open_input(content, path, settings)
+    doc.parts.append(_Part(path, info, offset))
+    return offset + info.page_count
+
+
+def _jobs(doc: _Doc, settings: ParsingSettings, tz: str) -> Iterator[PageJob]:
+    for part in doc.parts:
+        for ref in part.info.pages:
+            yield PageJob(ref, part.offset + ref.index + 1, settings.tesseract_lang, settings.ocr_timeout_seconds, tz)
+
+
+def _finish(doc: _Doc, today: date | None) -> ExtractionResult:
+    if doc.workdir is not None:
+        shutil.rmtree(doc.workdir, ignore_errors=True)
+    if doc.error is None:
+        broken = next((o for o in doc.outputs if o.error), None)
+        if broken is not None:
+            doc.error = TruncatedInput(broken.error_message or "a page cannot be decoded")
+    if doc.error is not None:
+        return ExtractionResult(sha256=doc.sha256, error=doc.error.message, error_reason=doc.error.reason)
+    pages, detainers = _assemble_parts(doc, today)
+    return ExtractionResult(sha256=doc.sha256, pages=pages, detainers=detainers)
+
+
+def _assemble_parts(doc: _Doc, today: date | None) -> tuple[list, list]:
+    """Packets never span two documents of one e-mail: assemble each part on its own."""
+    pages, detainers = [], []
+    for part in doc.parts:
+        first, last = part.offset + 1, part.offset + part.info.page_count
+        outputs = [o for o in doc.outputs if first <= o.number <= last]
+        part_pages, part_detainers = assemble(outputs, today)
+        pages.extend(part_pages)
+        detainers.extend(part_detainers)
+    return pages, detainers
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def extract_document(
+    content: bytes,
+    *,
+    file_name: str | None = None,
+    settings: ParsingSettings | None = None,
+    tz: str = "America/New_York",
+) -> ExtractionResult:
+    """Everything parsing can learn from one input. Never raises for bad input."""
+    for _, result in extract_many([(file_name or "input", content)], settings=settings, tz=tz):
+        return result
+    raise AssertionError("extract_many yielded nothing")  # pragma: no cover
+
+
+def extract_many(
+    items: Iterable[tuple[str, bytes]],
+    *,
+    settings: ParsingSettings | None = None,
+    tz: str = "America/New_York",
+    today: date | None = None,
+) -> Iterator[tuple[str, ExtractionResult]]:
+    """Extract many inputs through one pool; results come back in input order, each as
+    soon as it and all inputs before it are done. At most ``2 x workers`` pages are in
+    flight, so memory does not grow with the number or length of the inputs."""
+    settings = settings or ParsingSettings()
+    workers = worker_count(settings)
+    window = max(2, 2 * workers)
+    items_iter = iter(enumerate(items))
+    docs: deque[_Doc] = deque()
+    in_flight: deque[tuple[_Doc, Future[PageOutput] | PageOutput]] = deque()
+    job_source: Iterator[tuple[_Doc, PageJob]] = iter(())
+    inline = workers <= 1
+
+    def next_jobs() -> Iterator[tuple[_Doc, PageJob]]:
+        for index, (name, content) in items_iter:
+            doc = _prepare(index, name, content, settings)
+            docs.append(doc)
+            for job in _jobs(doc, settings, tz):
+                doc.pending += 1
+                yield doc, job
+
+    job_source = next_jobs()
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < window:
+            try:
+                doc, job = next(job_source)
+            except StopIteration:
+                exhausted = True
+                break
+            if inline:
+                in_flight.append((doc, process_page(job)))
+            else:
+                in_flight.append((doc, _pool(workers).submit(process_page, job)))
+        # Yield every finished document at the head of the queue.
+        while docs and docs[0].pending == 0 and (exhausted or docs[0] is not _last_doc(docs, in_flight)):
+            doc = docs.popleft()
+            yield doc.name, _finish(doc, today)
+        if not in_flight:
+            if exhausted:
+                while docs:
+                    doc = docs.popleft()
+                    yield doc.name, _finish(doc, today)
+                return
+            continue
+        doc, pending = in_flight.popleft()
+        output = pending if isinstance(pending, PageOutput) else pending.result()
+        doc.outputs.append(output)
+        doc.pending -= 1
+
+
+def _last_doc(docs: deque[_Doc], in_flight: deque) -> _Doc | None:
+    """The document still being expanded into jobs (it may get more pages)."""
+    return docs[-1] if docs else None

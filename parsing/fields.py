@@ -1,0 +1,172 @@
+"""Field parsers: OCR text -> normalised values. Pure functions, no I/O.
+
+Each returns None when the text does not hold a valid value; callers flag the field
+for review instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# Characters Tesseract commonly reads instead of digits inside numeric fields.
+_DIGIT_LOOKALIKES = str.maketrans({
+    "O": "0", "o": "0", "Q": "0", "D": "0", "U": "0",
+    "I": "1", "l": "1", "i": "1", "|": "1", "!": "1", "L": "1", "J": "1",
+    "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9", "q": "9", "T": "7",
+})
+
+
+def digits_of(text: str) -> str:
+    """Lookalike-corrected digits of a numeric token."""
+    return re.sub(r"\D", "", text.translate(_DIGIT_LOOKALIKES))
+
+
+# --------------------------------------------------------------------------- A-number
+
+_A_NUMBER = re.compile(r"^[A4]?\s*[-:#.]?\s*([0-9OoIlSBZ|][0-9OoIlSBZ|\s\-.]{5,14}[0-9OoIlSBZ|])$")
+
+
+def normalize_a_number(text: str | None) -> str | None:
+    """``A`` + 9 digits from any common spelling (A012345678, A 012 345 678, A012-345-678,
+    012-345-678, 7-9 digits); None when the text is not an A-number."""
+    if not text:
+        return None
+    cleaned = text.strip().strip(".,;:").upper().replace("NO.", "").replace("#", "")
+    cleaned = re.sub(r"^(FILE\s*N[O0]?\s*:?)", "", cleaned).strip()
+    # A leading 'A' may be read as '4' only when that leaves 7-9 digits after it.
+    body = cleaned
+    if body[:1] == "A":
+        body = body[1:]
+    body = body.strip(" -:.")
+    if not re.fullmatch(r"[0-9OIlSBZ|\s\-.]+", body):
+        return None
+    digits = digits_of(body)
+    if len(digits) == 10 and cleaned[:1] == "4":  # 'A' misread as '4'
+        digits = digits[1:]
+    if not 7 <= len(digits) <= 9:
+        return None
+    return "A" + digits.zfill(9)
+
+
+# --------------------------------------------------------------------------- dates
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+            ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+            ("oct", "october"), ("nov", "november"), ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NUMERIC_DATE = re.compile(
+    r"(?<![\dA-Za-z])([0-9OoIl|]{1,4})\s*[/\-.]\s*([0-9OoIl|]{1,2})\s*[/\-.]\s*([0-9OoIl|]{2,4})(?![\d])"
+)
+_WORD_DATE_MDY = re.compile(rf"(?i)\b({_MONTH_RE})\.?\s+([0-9OoIl]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9OoIl]{{4}})\b")
+_WORD_DATE_DMY = re.compile(rf"(?i)\b([0-9OoIl]{{1,2}})[\s\-]+({_MONTH_RE})\.?[\s\-,]+([0-9OoIl]{{2,4}})\b")
+
+
+def _year(text: str, *, pivot: int = 40) -> int:
+    value = int(digits_of(text))
+    if len(digits_of(text)) <= 2:
+        value += 2000 if value < pivot else 1900
+    return value
+
+
+def _make(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str | None) -> date | None:
+    """The first date in ``text`` (US order for numeric dates; ISO accepted)."""
+    if not text:
+        return None
+    match = _NUMERIC_DATE.search(text)
+    if match:
+        a, b, c = match.groups()
+        da, db = digits_of(a), digits_of(b)
+        if len(da) == 4:  # ISO yyyy-mm-dd
+            return _make(int(da), int(db), int(digits_of(c)))
+        if da and db and digits_of(c):
+            return _make(_year(c), int(da), int(db))
+    match = _WORD_DATE_MDY.search(text)
+    if match:
+        return _make(_year(match.group(3)), _MONTHS[match.group(1).lower()], int(digits_of(match.group(2))))
+    match = _WORD_DATE_DMY.search(text)
+    if match:
+        return _make(_year(match.group(3)), _MONTHS[match.group(2).lower()], int(digits_of(match.group(1))))
+    return None
+
+
+# --------------------------------------------------------------------------- people
+
+_SEX = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
+
+
+def normalize_sex(text: str | None) -> str | None:
+    """The sex code as the form prints it: M, F, U (unknown) or X."""
+    if not text or not text.strip():
+        return None
+    token = re.sub(r"[^a-z]", "", text.strip().lower().split()[0])
+    if token in _SEX:
+        return _SEX[token]
+    for key in ("female", "male", "unknown"):  # OCR noise around a full word
+        if key in text.lower():
+            return _SEX[key]
+    return None
+
+
+def clean_text(text: str | None) -> str | None:
+    """Collapse whitespace and strip stray punctuation that OCR leaves at the edges."""
+    if not text:
+        return None
+    value = re.sub(r"\s+", " ", text).strip(" \t_:;|,.-—–")
+    return value or None
+
+
+def normalize_name(text: str | None) -> str | None:
+    value = clean_text(text)
+    if not value:
+        return None
+    value = re.sub(r"\s*,\s*", ", ", value)
+    return value if re.search(r"[A-Za-z]{2}", value) else None
+
+
+def normalize_citizenship(text: str | None) -> str | None:
+    value = clean_text(text)
+    if not value or not re.search(r"[A-Za-z]{3}", value):
+        return None
+    return value.upper()
+
+
+def normalize_identifier(text: str | None) -> str | None:
+    """Subject ID / Event #: opaque alphanumerics; spaces inside are OCR artefacts."""
+    value = clean_text(text)
+    if not value:
+        return None
+    value = re.sub(r"\s+", "", value)
+    return value if re.search(r"[0-9A-Za-z]", value) else None
+
+
+# --------------------------------------------------------------------------- phones
+
+def normalize_phone(text: str | None) -> str | None:
+    """A North American number as E.164 ``+1XXXXXXXXXX``; other international numbers as ``+digits``."""
+    if not text:
+        return None
+    digits = digits_of(text) if re.fullmatch(r"[+\d\s().\-OoIl]+", text.strip()) else re.sub(r"\D", "", text)
+    if len(digits) == 10:
+        return "+1" + digits
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+" + digits
+    if text.strip().startswith("+") and 8 <= len(digits) <= 15:
+        return "+" + digits
+    return None

@@ -1,0 +1,193 @@
+"""Apply a form template to one page: label-anchored field values and checkbox ink."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from parsing import fields as F
+from parsing.checkbox import read_box
+from parsing.layout import Line, Span, find_in_line, span_words, union_box
+from parsing.models import FieldEvidence
+from parsing.ocr import Word
+from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label
+
+PARSERS = {
+    "text": F.clean_text,
+    "name": F.normalize_name,
+    "a_number": F.normalize_a_number,
+    "date": F.parse_date,
+    "sex": F.normalize_sex,
+    "citizenship": F.normalize_citizenship,
+    "identifier": F.normalize_identifier,
+}
+
+
+@dataclass
+class FieldValue:
+    value: Any
+    evidence: FieldEvidence
+
+
+def read_fields(
+    lines: list[Line], template: Template, page: int, ink: np.ndarray | None
+) -> dict[str, FieldValue]:
+    """Every template field and checkbox found on the page (absent ones are left out)."""
+    found: dict[str, FieldValue] = {}
+    label_spans = _label_spans(lines, template)
+    for spec in template.fields:
+        span = label_spans.get(spec.name)
+        if span is None:
+            continue
+        value = _read_value(lines, span, spec, label_spans, template, page)
+        if value is not None:
+            found[spec.name] = value
+    if ink is not None:
+        found.update(_read_checkboxes(lines, template, page, ink))
+    return found
+
+
+def _label_spans(lines: list[Line], template: Template) -> dict[str, Span]:
+    spans = {}
+    for spec in template.fields:
+        span = find_label(lines, spec.labels, spec.min_score)
+        if span is not None:
+            spans[spec.name] = span
+    return spans
+
+
+def _next_label_start(line: Line, after: int, template: Template, own: tuple[str, ...]) -> int:
+    """Char offset of the first other label on ``line`` starting at or after ``after``."""
+    rest_start = len(line.text)
+    tail = Line(
+        [w for w, s in zip(line.words, line.starts, strict=True) if s >= after]
+    ) if after < len(line.text) else None
+    if tail is None or not tail.words:
+        return rest_start
+    base = line.starts[len(line.words) - len(tail.words)]
+    for label in template.all_labels:
+        if label in own:
+            continue
+        span = find_in_line(tail, label, 82.0)
+        if span is not None and base + span.start < rest_start:
+            rest_start = base + span.start
+    return rest_start
+
+
+def _words_conf(words: list[Word]) -> float:
+    if not words:
+        return 0.0
+    return sum(w.conf for w in words) / len(words) / 100.0
+
+
+def _read_value(
+    lines: list[Line], span: Span, spec: FieldSpec, spans: dict[str, Span], template: Template, page: int
+) -> FieldValue | None:
+    line = lines[span.line]
+    parser = PARSERS[spec.parser]
+    words: list[Word] = []
+    if spec.layout == "right":
+        end = _next_label_start(line, span.end, template, spec.labels)
+        words = span_words(line, span.end, end)
+        raw = line.text[span.end:end]
+        # A label glued to its value ("No:A012345678") leaves the value inside the label's last word.
+        if raw.strip() == "" and words == []:
+            raw = ""
+    elif spec.layout == "above":
+        raw, words = _above(lines, span)
+    else:
+        raw, words = _below(lines, span, spec, template)
+    raw = raw.strip()
+    if spec.pattern:
+        match = re.search(spec.pattern, raw, re.IGNORECASE)
+        raw = (match.group(1) if match and match.groups() else match.group(0)) if match else ""
+    if not raw or (spec.parser == "date" and not any(c.isdigit() for c in raw)):
+        return None
+    value = parser(raw)
+    if value is None:
+        return FieldValue(None, FieldEvidence(page=page, bbox=union_box(words), confidence=0.0, raw=raw))
+    # Tesseract's per-word confidences are noisy (a correctly read A-number may score 0):
+    # a value that passed its format check is worth at least half.
+    confidence = round(min(1.0, (0.5 + 0.5 * _words_conf(words)) * (span.score / 100.0)), 3)
+    return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw))
+
+
+def _below(lines: list[Line], span: Span, spec: FieldSpec, template: Template) -> tuple[str, list[Word]]:
+    line = lines[span.line]
+    label_words = span_words(line, span.start, span.end)
+    left = min(w.left for w in label_words) - 0.5 * line.height
+    # The column ends where the next label on the label's line starts.
+    next_start = _next_label_start(line, span.end, template, spec.labels)
+    right_words = span_words(line, next_start, len(line.text))
+    right = min((w.left for w in right_words), default=10**9) - 0.5 * line.height
+    texts: list[str] = []
+    chosen: list[Word] = []
+    for below in lines[span.line + 1:]:
+        if len(texts) >= spec.lines:
+            break
+        in_column = [w for w in below.words if w.left >= left and w.right <= right + line.height]
+        if not in_column:
+            if below.top - line.bottom > 4 * line.height:
+                break
+            continue
+        column_line = Line(list(in_column))
+        if any(find_in_line(column_line, skip, 85.0) for skip in spec.skip_lines):
+            continue
+        if any(find_in_line(column_line, label, 90.0) for label in template.all_labels if label not in spec.labels):
+            break
+        texts.append(column_line.text)
+        chosen.extend(in_column)
+    return " ".join(texts), chosen
+
+
+def _above(lines: list[Line], span: Span) -> tuple[str, list[Word]]:
+    """The text written on the rule above a caption such as "(Name and title of Immigration Officer)"."""
+    line = lines[span.line]
+    label_words = span_words(line, span.start, span.end)
+    left = min(w.left for w in label_words) - 0.5 * line.height
+    right = max(w.right for w in label_words) + 2 * line.height
+    for above in reversed(lines[: span.line]):
+        if line.top - above.bottom > 3 * line.height:
+            break
+        in_column = [w for w in above.words if w.left >= left and w.left <= right]
+        if in_column:
+            column_line = Line(list(in_column))
+            return column_line.text, in_column
+    return "", []
+
+
+def _read_checkboxes(lines: list[Line], template: Template, page: int, ink: np.ndarray) -> dict[str, FieldValue]:
+    results: dict[str, FieldValue] = {}
+    for spec in template.checkboxes:
+        reading = _read_checkbox(lines, spec, ink)
+        if reading is None:
+            continue
+        checked, evidence = reading
+        evidence = evidence.model_copy(update={"page": page})
+        key = f"{spec.field}:{spec.value}" if spec.value else spec.field
+        results[key] = FieldValue(checked, evidence)
+    return results
+
+
+def _read_checkbox(lines: list[Line], spec: CheckboxSpec, ink: np.ndarray) -> tuple[bool, FieldEvidence] | None:
+    span = find_label(lines, spec.anchors, spec.min_score)
+    if span is None:
+        return None
+    line = lines[span.line]
+    words = span_words(line, span.start, span.end)
+    if not words:
+        return None
+    first = words[0]
+    skipped = span.start - line.starts[line.words.index(first)]
+    if skipped > 0:  # OCR glued the box (or the mark) to the label's first word
+        shift = round(first.width * skipped / max(1, len(first.text)))
+        first = Word(first.text[skipped:], first.left + shift, first.top, first.width - shift, first.height, first.conf)
+    reading = read_box(ink, first, line.height)
+    evidence = FieldEvidence(
+        page=0, bbox=reading.bbox, confidence=round(reading.confidence * span.score / 100.0, 3),
+        raw=f"ink={reading.density:.3f}",
+    )
+    return reading.checked, evidence

@@ -1,0 +1,245 @@
+"""Open an input and hand out its pages one at a time.
+
+``open_input`` checks the limits and the container (format, encryption, truncation,
+page count) without decoding any page; ``load_image`` decodes or renders exactly one
+page, so a 200-page fax never holds more than one page image per worker.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+
+from detainer_intake.config import ParsingSettings
+from detainer_intake.errors import (
+    EncryptedInput,
+    InputError,
+    InputTooLarge,
+    TruncatedInput,
+    UnsupportedFormat,
+)
+from parsing.sniff import Format, sniff
+
+# PDF pages without a usable text layer are rendered at this resolution for OCR.
+OCR_DPI = 200
+# Born-digital pages are rendered only to read checkbox ink, at this cheaper resolution.
+INK_DPI = 150
+_PDF_POINTS = 72.0
+
+# Pillow's own bomb check would fire on our legitimately large pages first; we check
+# every page against Settings.parsing.max_pixels ourselves before decoding it.
+Image.MAX_IMAGE_PIXELS = None
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One page of an input stored in a (temporary) file: what a worker needs to load it."""
+
+    path: str
+    fmt: Format
+    index: int  # 0-based page / frame index
+    dpi: tuple[float, float] | None = None  # resolution tags (TIFF, PNG, JPEG), if any
+    size: tuple[int, int] | None = None  # pixels as stored (images) or points (PDF)
+    max_pixels: int = 60_000_000
+
+
+@dataclass
+class InputInfo:
+    fmt: Format
+    page_count: int
+    pages: list[PageRef] = field(default_factory=list)
+
+
+def check_size(content: bytes, settings: ParsingSettings) -> None:
+    if len(content) > settings.max_input_bytes:
+        raise InputTooLarge(
+            f"the input is {len(content)} bytes, over the limit of {settings.max_input_bytes} bytes"
+        )
+
+
+def open_input(content: bytes, path: Path, settings: ParsingSettings, fmt: Format | None = None) -> InputInfo:
+    """Validate an input already written to ``path`` and describe its pages (no page decoded)."""
+    check_size(content, settings)
+    fmt = fmt or sniff(content)
+    if fmt is Format.pdf:
+        info = _open_pdf(content, path, settings)
+    elif fmt in (Format.tiff, Format.png, Format.jpeg):
+        info = _open_image(content, path, fmt, settings)
+    else:  # e-mail messages are walked by the caller
+        raise UnsupportedFormat(f"{fmt} inputs have no pages of their own")
+    if info.page_count == 0:
+        raise TruncatedInput("the input holds no pages")
+    if info.page_count > settings.max_pages:
+        raise InputTooLarge(f"the input has {info.page_count} pages, over the limit of {settings.max_pages}")
+    return info
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _open_pdf(content: bytes, path: Path, settings: ParsingSettings) -> InputInfo:
+    import pikepdf
+
+    if b"%%EOF" not in content[-2048:]:
+        raise TruncatedInput("the PDF ends without its end-of-file marker (truncated)")
+    try:
+        with pikepdf.open(io.BytesIO(content)) as pdf:
+            sizes = []
+            for page in pdf.pages:
+                box = page.mediabox
+                width = abs(float(box[2]) - float(box[0]))
+                height = abs(float(box[3]) - float(box[1]))
+                if int(page.obj.get("/Rotate", 0)) % 180 == 90:
+                    width, height = height, width
+                sizes.append((width, height))
+    except pikepdf.PasswordError as exc:
+        raise EncryptedInput("the PDF is password-protected") from exc
+    except (pikepdf.PdfError, ValueError, KeyError, TypeError) as exc:
+        raise TruncatedInput("the PDF structure is damaged and cannot be read") from exc
+    pages = []
+    for index, (width, height) in enumerate(sizes):
+        pixels = width / _PDF_POINTS * OCR_DPI * height / _PDF_POINTS * OCR_DPI
+        if pixels > settings.max_pixels:
+            raise InputTooLarge(f"page {index + 1} would render to {int(pixels)} pixels, over the limit")
+        pages.append(PageRef(str(path), Format.pdf, index, None, (int(width), int(height)), settings.max_pixels))
+    return InputInfo(Format.pdf, len(pages), pages)
+
+
+def pdf_text_words_xml(ref: PageRef) -> str:
+    """``pdftotext -bbox-layout`` output (XHTML) for one PDF page."""
+    proc = subprocess.run(
+        ["pdftotext", "-q", "-bbox-layout", "-f", str(ref.index + 1), "-l", str(ref.index + 1), ref.path, "-"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return proc.stdout.decode("utf-8", errors="replace")
+
+
+def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Image:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    try:
+        images = convert_from_path(
+            ref.path, dpi=dpi, first_page=ref.index + 1, last_page=ref.index + 1, grayscale=grayscale, timeout=120
+        )
+    except (PDFPageCountError, PDFSyntaxError) as exc:
+        raise TruncatedInput("a PDF page cannot be rendered") from exc
+    if not images:
+        raise TruncatedInput("a PDF page cannot be rendered")
+    return images[0]
+
+
+# --------------------------------------------------------------------------- images
+
+_STRIP_TAGS = ((273, 279), (324, 325))  # StripOffsets/StripByteCounts, TileOffsets/TileByteCounts
+
+
+def _open_image(content: bytes, path: Path, fmt: Format, settings: ParsingSettings) -> InputInfo:
+    try:
+        image = Image.open(io.BytesIO(content))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise TruncatedInput(f"the {fmt} image header cannot be read") from exc
+    pages: list[PageRef] = []
+    try:
+        frames = getattr(image, "n_frames", 1) if fmt is Format.tiff else 1
+        for index in range(frames):
+            if index:
+                image.seek(index)
+            width, height = image.size
+            if width * height > settings.max_pixels:
+                raise InputTooLarge(f"page {index + 1} has {width * height} pixels, over the limit")
+            if fmt is Format.tiff:
+                _check_tiff_strips(image, len(content), index)
+            dpi = _dpi_of(image)
+            pages.append(PageRef(str(path), fmt, index, dpi, (width, height), settings.max_pixels))
+    except InputError:
+        raise
+    except (OSError, EOFError, SyntaxError, ValueError, struct_error()) as exc:
+        raise TruncatedInput(f"the {fmt} image is damaged or truncated") from exc
+    finally:
+        image.close()
+    if fmt is Format.jpeg and not content.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise TruncatedInput("the JPEG image ends before its end marker (truncated)")
+    if fmt is Format.png and b"IEND" not in content[-64:]:
+        raise TruncatedInput("the PNG image ends before its end chunk (truncated)")
+    return InputInfo(fmt, len(pages), pages)
+
+
+def struct_error() -> type[Exception]:
+    import struct
+
+    return struct.error
+
+
+def _check_tiff_strips(image: Image.Image, total: int, index: int) -> None:
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return
+    for offsets_tag, counts_tag in _STRIP_TAGS:
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        end = max((int(o) + int(c) for o, c in zip(offsets, counts, strict=False)), default=0)
+        if end > total:
+            raise TruncatedInput(f"TIFF page {index + 1} points past the end of the file (truncated)")
+
+
+def _dpi_of(image: Image.Image) -> tuple[float, float] | None:
+    dpi = image.info.get("dpi")
+    if isinstance(image, TiffImagePlugin.TiffImageFile):
+        tags = image.tag_v2
+        xres, yres, unit = tags.get(282), tags.get(283), tags.get(296, 2)
+        if xres and yres:
+            factor = 2.54 if unit == 3 else 1.0  # 3 = centimetres
+            return (float(xres) * factor, float(yres) * factor)
+    if dpi and dpi[0] and dpi[1]:
+        return (float(dpi[0]), float(dpi[1]))
+    return None
+
+
+def load_image(ref: PageRef) -> tuple[Image.Image, tuple[float, float] | None, int]:
+    """Decode one page: (image, resolution, EXIF rotation already undone in degrees clockwise)."""
+    if ref.fmt is Format.pdf:
+        return render_pdf_page(ref, OCR_DPI), (float(OCR_DPI), float(OCR_DPI)), 0
+    try:
+        with Image.open(ref.path) as image:
+            if ref.index:
+                image.seek(ref.index)
+            if image.size[0] * image.size[1] > ref.max_pixels:
+                raise InputTooLarge(f"page {ref.index + 1} is over the pixel limit")
+            exif_rotation = _exif_rotation(image) if ref.fmt is Format.jpeg else 0
+            image.load()
+            page = image.copy()
+    except InputError:
+        raise
+    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+        raise TruncatedInput(f"{ref.fmt} page {ref.index + 1} cannot be decoded (damaged or truncated)") from exc
+    if exif_rotation:
+        page = ImageOps.exif_transpose(page) or page
+    return page, ref.dpi, exif_rotation
+
+
+def _exif_rotation(image: Image.Image) -> int:
+    """Clockwise rotation (as stored) that the EXIF orientation tag says to undo."""
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except (AttributeError, OSError, ValueError):
+        return 0
+    return {3: 180, 6: 90, 8: 270}.get(int(orientation), 0)
+
+
+def pdf_page_count(path: str) -> int:
+    proc = subprocess.run(["pdfinfo", path], capture_output=True, timeout=60, check=False)
+    match = re.search(rb"^Pages:\s+(\d+)", proc.stdout, re.MULTILINE)
+    return int(match.group(1)) if match else 0

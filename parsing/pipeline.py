@@ -1,0 +1,152 @@
+"""One page, start to finish, inside a worker process: load -> normalise -> OCR (or text
+layer) -> classify -> header -> template fields and checkbox ink.
+
+The page image lives only inside :func:`process_page`; what leaves the worker is a
+small :class:`PageOutput` (words for later grouping are reduced to what assembly needs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from detainer_intake.errors import InputError
+from parsing import pages as P
+from parsing.fields import normalize_a_number
+from parsing.formread import FieldValue, read_fields
+from parsing.header import FaxHeader, parse_header
+from parsing.layout import Line, group_lines, page_text
+from parsing.models import PageKind
+from parsing.normalize import binarize, normalize, to_gray
+from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
+from parsing.templates import Template, classify_lines, find_form_type, find_revision, templates
+
+HEADER_BAND = 0.06  # the fax header line sits in the top 6% of the page
+
+
+@dataclass(frozen=True)
+class PageJob:
+    ref: P.PageRef
+    number: int  # 1-based page number within the input
+    lang: str = "eng"
+    ocr_timeout: float = 120.0
+    tz: str = "America/New_York"
+
+
+@dataclass
+class PageOutput:
+    number: int
+    kind: PageKind = PageKind.other
+    template: str | None = None
+    form_type: str | None = None
+    form_revision: str | None = None
+    rotation: int = 0
+    text_layer: bool = False
+    mean_confidence: float | None = None
+    header: FaxHeader | None = None
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    a_numbers: list[str] = field(default_factory=list)  # A-numbers printed anywhere on the page
+    footer: tuple[int, int] | None = None  # "Page x of y" of the form itself
+    error: str | None = None  # InputError class name when this page could not be read
+    error_message: str | None = None
+
+    @property
+    def sender_number(self) -> str | None:
+        return self.header.sender_number if self.header else None
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.header.sent_at if self.header else None
+
+
+def process_page(job: PageJob) -> PageOutput:
+    try:
+        return _process(job)
+    except InputError as exc:
+        return PageOutput(job.number, error=type(exc).__name__, error_message=exc.message)
+
+
+def _process(job: PageJob) -> PageOutput:
+    ref = job.ref
+    if ref.fmt is P.Format.pdf:
+        words = text_layer_words(P.pdf_text_words_xml(ref), P.INK_DPI / 72.0)
+        if usable_text_layer(words):
+            return _from_text_layer(job, words)
+    image, dpi, exif_rotation = P.load_image(ref)
+    page = normalize(image, dpi)
+    del image
+    ocr_words = tesseract_words(page.ocr_image(), lang=job.lang, timeout=job.ocr_timeout)
+    out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
+    out.rotation = (page.rotation + exif_rotation) % 360
+    return out
+
+
+def _from_text_layer(job: PageJob, words: list[Word]) -> PageOutput:
+    lines = group_lines(words)
+    match = classify_lines(lines)
+    ink = None
+    if match is not None and match.template.checkboxes:
+        image = P.render_pdf_page(job.ref, P.INK_DPI)
+        ink = binarize(to_gray(image))
+    height = ink.shape[0] if ink is not None else int((job.ref.size or (612, 792))[1] * P.INK_DPI / 72.0)
+    out = _analyse(job, words, ink, height, lines=lines, match_done=(match,))
+    out.text_layer = True
+    out.mean_confidence = 1.0
+    return out
+
+
+def _analyse(
+    job: PageJob,
+    words: list[Word],
+    ink: np.ndarray | None,
+    height: int,
+    *,
+    lines: list[Line] | None = None,
+    match_done: tuple | None = None,
+) -> PageOutput:
+    lines = lines if lines is not None else group_lines(words)
+    match = match_done[0] if match_done is not None else classify_lines(lines)
+    out = PageOutput(job.number)
+    if words:
+        out.mean_confidence = round(sum(w.conf for w in words) / len(words) / 100.0, 3)
+    out.header = _header(lines, height, job.tz)
+    text = page_text(lines)
+    out.a_numbers = _a_numbers(text)
+    if match is None:
+        return out
+    template: Template = match.template
+    out.kind = PageKind(template.page_kind)
+    out.template = template.name
+    out.form_type = find_form_type(text, template)
+    out.form_revision = find_revision(text, template)
+    if template.fields or template.checkboxes:
+        out.fields = read_fields(lines, template, job.number, ink)
+    return out
+
+
+def _header(lines: list[Line], height: int, tz: str) -> FaxHeader | None:
+    band = [line for line in lines if line.top < height * HEADER_BAND]
+    for candidate in (" ".join(line.text for line in band), *(line.text for line in band)):
+        header = parse_header(candidate, tz)
+        if header is not None:
+            return header
+    return None
+
+
+_A_NUMBER_TEXT = re.compile(r"\b(A\s?[\d\s\-]{8,13}\d|\d{3}-\d{3}-\d{3})\b")
+
+
+def _a_numbers(text: str) -> list[str]:
+    found = []
+    for match in _A_NUMBER_TEXT.finditer(text):
+        number = normalize_a_number(match.group(1))
+        if number and number not in found:
+            found.append(number)
+    return found
+
+
+def known_templates() -> tuple[Template, ...]:
+    return templates()

@@ -1,0 +1,204 @@
+"""Declarative form templates (``parsing/templates/*.toml``) and the engine that applies them.
+
+A template says how to recognise a page (``keywords`` that must all appear,
+``exclude_keywords`` that must not, ``min_labels`` field labels that must be found so
+a letter quoting a form title is not taken for the form) and, for the detainer forms,
+where each field's value sits relative to its printed label, which checkbox options
+exist (by the label printed right of each box), and which fields are required. A new
+form revision is a new or edited TOML file, not code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from parsing.layout import Line, Span, find_in_line, fold
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    labels: tuple[str, ...]
+    parser: str = "text"
+    layout: str = "right"  # right: after the label on its line; below: the next line(s) in the label's column
+    lines: int = 1  # how many lines a "below" value may span
+    min_score: float = 82.0
+    pattern: str | None = None  # optional regex applied to the value text (group 1 or whole match)
+    skip_lines: tuple[str, ...] = ()  # label continuation lines to step over ("below" layout)
+
+
+@dataclass(frozen=True)
+class CheckboxSpec:
+    field: str  # DetainerRequest field: a list (value appended) or a bool (set True)
+    value: str | None
+    anchors: tuple[str, ...]  # printed option text right of the box (its first words suffice)
+    min_score: float = 80.0
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    page_kind: str
+    form_type: str | None
+    priority: int
+    keywords: tuple[str, ...]
+    any_keywords: tuple[str, ...]
+    exclude_keywords: tuple[str, ...]
+    keyword_score: float
+    min_labels: int
+    revision_patterns: tuple[str, ...]
+    form_type_pattern: str | None
+    fields: tuple[FieldSpec, ...]
+    checkboxes: tuple[CheckboxSpec, ...]
+    stop_labels: tuple[str, ...]
+    required: tuple[str, ...]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def all_labels(self) -> tuple[str, ...]:
+        return tuple(label for spec in self.fields for label in spec.labels) + self.stop_labels
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def load_template(path: Path) -> Template:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    match = data.get("match", {})
+    fields = tuple(
+        FieldSpec(
+            name=name,
+            labels=_tuple(spec.get("labels", spec.get("label"))),
+            parser=spec.get("parser", "text"),
+            layout=spec.get("layout", "right"),
+            lines=int(spec.get("lines", 1)),
+            min_score=float(spec.get("min_score", 82.0)),
+            pattern=spec.get("pattern"),
+            skip_lines=_tuple(spec.get("skip_lines")),
+        )
+        for name, spec in data.get("fields", {}).items()
+    )
+    boxes = tuple(
+        CheckboxSpec(
+            field=box["field"],
+            value=box.get("value"),
+            anchors=_tuple(box.get("anchors", box.get("anchor"))),
+            min_score=float(box.get("min_score", 80.0)),
+        )
+        for box in data.get("checkboxes", [])
+    )
+    return Template(
+        name=data["name"],
+        page_kind=data["page_kind"],
+        form_type=data.get("form_type"),
+        priority=int(data.get("priority", 0)),
+        keywords=_tuple(match.get("keywords")),
+        any_keywords=_tuple(match.get("any_keywords")),
+        exclude_keywords=_tuple(match.get("exclude_keywords")),
+        keyword_score=float(match.get("score", 85.0)),
+        min_labels=int(match.get("min_labels", 0)),
+        revision_patterns=_tuple(data.get("revision", {}).get("patterns")),
+        form_type_pattern=data.get("revision", {}).get("form_type_pattern"),
+        fields=fields,
+        checkboxes=boxes,
+        stop_labels=_tuple(data.get("stop_labels")),
+        required=_tuple(data.get("validation", {}).get("required")),
+        defaults=dict(data.get("defaults", {})),
+    )
+
+
+@cache
+def templates(directory: str = str(TEMPLATE_DIR)) -> tuple[Template, ...]:
+    found = [load_template(path) for path in sorted(Path(directory).glob("*.toml"))]
+    return tuple(sorted(found, key=lambda t: -t.priority))
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def keyword_present(lines: list[Line], keyword: str, min_score: float) -> bool:
+    needle = fold(keyword)
+    for line in lines:
+        hay = fold(line.text)
+        if needle in hay:
+            return True
+        if len(hay) >= len(needle) * 0.6 and fuzz.partial_ratio(needle, hay) >= min_score:
+            return True
+    return False
+
+
+def find_label(lines: list[Line], labels: tuple[str, ...], min_score: float) -> Span | None:
+    """Best occurrence of any of ``labels`` on the page."""
+    best: Span | None = None
+    for index, line in enumerate(lines):
+        for label in labels:
+            span = find_in_line(line, label, min_score)
+            if span is not None and (best is None or span.score > best.score):
+                best = Span(index, span.start, span.end, span.score)
+                if span.score >= 100.0:
+                    return best
+    return best
+
+
+@dataclass
+class TemplateMatch:
+    template: Template
+    labels_found: int
+    score: float
+
+
+def match_template(lines: list[Line], template: Template) -> TemplateMatch | None:
+    if not all(keyword_present(lines, k, template.keyword_score) for k in template.keywords):
+        return None
+    if template.any_keywords and not any(
+        keyword_present(lines, k, template.keyword_score) for k in template.any_keywords
+    ):
+        return None
+    if any(keyword_present(lines, k, 92.0) for k in template.exclude_keywords):
+        return None
+    found = 0
+    if template.min_labels:
+        found = sum(find_label(lines, spec.labels, spec.min_score) is not None for spec in template.fields)
+        if found < template.min_labels:
+            return None
+    return TemplateMatch(template, found, float(template.priority) + found / 100.0)
+
+
+def classify_lines(lines: list[Line]) -> TemplateMatch | None:
+    """The best-matching template for a page, or None (page kind "other")."""
+    for template in templates():
+        match = match_template(lines, template)
+        if match is not None:
+            return match
+    return None
+
+
+def find_form_type(text: str, template: Template) -> str | None:
+    """The form named in the footer ("DHS Form I-247A (3/17)"), else the template's own."""
+    if template.form_type_pattern:
+        match = re.search(template.form_type_pattern, text, re.IGNORECASE)
+        if match:
+            return match.group(1).upper()
+    return template.form_type
+
+
+def find_revision(text: str, template: Template) -> str | None:
+    for pattern in template.revision_patterns:
+        match = re.search(pattern, text, re.IGNORECASE)
+        if match:
+            return re.sub(r"\s", "", match.group(1)).translate(str.maketrans("OoIl", "0011"))
+    return None
