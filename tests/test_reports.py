@@ -260,3 +260,38 @@ def test_a_correction_through_the_cli_changes_the_report(env, truth, tmp_path, c
     assert ("warrant_form", "Officer Fix") in audit and ("event_number", "Officer Fix") in audit
     printed = capsys.readouterr().out
     assert "Officer Fix" in printed
+
+
+@pytest.mark.postgres
+def test_the_report_reads_a_postgresql_ledger_the_same_way(truth, tmp_path):
+    from ledger.reports.review import review_entries
+    from ledger.reports.testing import fill_from_truth
+
+    with testing.pg_schema_url() as url:
+        ledger = fill_from_truth(open_ledger(url), truth)
+        try:
+            paths = build_report(ledger, settings_for(url, tmp_path), YEAR, tmp_path / "out")
+            entries = review_entries(ledger)
+        finally:
+            ledger.close()
+    totals = json.loads(paths.summary_json.read_text(encoding="utf-8"))["totals"]
+    for key, value in truth["totals"][str(YEAR)].items():
+        assert totals[key]["value"] == value, key
+    assert len(read_csv(paths.requests_csv)) == totals["unique_requests"]["value"]
+    broken = {r["sha256"] for r in truth["receipts"] if r["kind"] == "broken"}
+    assert {e.document_sha256 for e in entries if e.kind == "quarantine"} == broken
+
+
+def test_an_empty_year_still_gives_a_complete_report(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    ledger = open_ledger(url)
+    try:
+        paths = build_report(ledger, settings_for(url, tmp_path), 2019, tmp_path / "out")
+    finally:
+        ledger.close()
+    totals = json.loads(paths.summary_json.read_text(encoding="utf-8"))["totals"]
+    assert totals["unique_requests"]["value"] == 0 and totals["dedicated_line_rate"]["value"] == 0.0
+    assert totals["reimbursement_total"]["value"] == "0.00"
+    assert read_csv(paths.requests_csv) == []
+    html = paths.report_html.read_text(encoding="utf-8")
+    assert "No request was received in this year." in html and html.count("<img ") == 2
