@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import random
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, TiffImagePlugin
@@ -162,7 +163,7 @@ def write_image_pdf(pages: list[Image.Image], dpi: tuple[float, float], *, quali
 
 def truncate_tiff(data: bytes) -> bytes:
     """Cut a TIFF in the middle of its first page's image data (its IFD follows the data, so is lost)."""
-    im = Image.open(io.BytesIO(data))
+    im: Any = Image.open(io.BytesIO(data))
     offsets, counts = im.tag_v2[273], im.tag_v2[279]
     cut = offsets[0] + sum(counts) // 2
     return data[:cut]
@@ -229,7 +230,7 @@ def phone_photo(page: Image.Image, resolution: str, rng: random.Random, nrng: np
     j = lambda r: rng.uniform(-r, r)  # noqa: E731
     dst = [(mx + j(40), my + j(40)), (W - mx + j(40), my + 30 + j(30)), (W - mx + 20 + j(40), H - my + j(30)),
            (mx - 15 + j(40), H - my - 20 + j(30))]
-    src = [(0, 0), (pw, 0), (pw, ph), (0, ph)]
+    src = [(0.0, 0.0), (float(pw), 0.0), (float(pw), float(ph)), (0.0, float(ph))]
     coeffs = _perspective_coeffs(dst, src)
     sheet = paper.transform((W, H), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC, fillcolor=0)
     mask = Image.new("L", (pw, ph), 255).transform((W, H), Image.Transform.PERSPECTIVE, coeffs,
@@ -259,7 +260,7 @@ def phone_photo(page: Image.Image, resolution: str, rng: random.Random, nrng: np
         g = np.asarray(img, dtype=np.float32)
         tint = (rng.uniform(1.0, 1.06), rng.uniform(0.97, 1.0), rng.uniform(0.84, 0.93))  # warm indoor light
         rgb = np.stack([g * t for t in tint], axis=-1)
-        rgb += nrng.normal(0, 3.5, rgb.shape).astype(np.float32)
+        rgb += np.asarray(nrng.normal(0, 3.5, rgb.shape), dtype=np.float32)
         out = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
     if rotation:
         out = out.rotate(-rotation, expand=True)

@@ -17,6 +17,7 @@ import copy
 import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import Any
 
 from samplegen.scenario import MessagePlan, ReceiptPlan
 
@@ -61,7 +62,7 @@ def _fix_boundaries(msg: EmailMessage, tag: str) -> None:
         part.set_boundary(f"----=_Part_{tag}_{counter[0]}")
         counter[0] += 1
         for sub in part.get_payload():
-            visit(sub)
+            visit(sub)  # type: ignore[arg-type]
 
     visit(msg)
 
@@ -91,7 +92,7 @@ def build_message(mp: MessagePlan, n: int, receipts: dict[str, ReceiptPlan], dat
             "<div>--<br>Officer P. Santangelo<br>Court Unit</div></body></html>\n",
             subtype="html",
         )
-        html = msg.get_payload()[1]
+        html: Any = msg.get_payload()[1]  # type: ignore[index]
         maintype, subtype = (r.content_type or "image/png").split("/", 1)
         html.add_related(data[r.label], maintype=maintype, subtype=subtype, cid=f"<{cid}>", filename=r.file_name,
                          disposition="inline")

@@ -663,7 +663,7 @@ def _messages(b: _Builder) -> None:
 
     def m(key: str, label: str | None, from_name: str, from_addr: str, subject: str, body: str, **kw: object) -> None:
         r = by_label[label] if label else None
-        when = r.received_local if r else kw.pop("when")  # type: ignore[assignment]
+        when: datetime = r.received_local if r else kw.pop("when")  # type: ignore[assignment]
         sent = when - timedelta(seconds=b.rng.randint(4, 40))
         plan = MessagePlan(key, when, sent, from_addr, from_name, BFS_ADDRESS, subject, body,
                            [label] if label else [])

@@ -121,3 +121,37 @@ def test_generator_reproduces_the_committed_corpus_byte_for_byte(tmp_path: Path)
     for rel, p in fresh.items():
         assert p.read_bytes() == committed[rel].read_bytes(), rel
         assert p.stat().st_mtime == committed[rel].stat().st_mtime or rel == "truth.json", rel
+
+
+def test_receive_time_sources_carry_the_receive_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    from PIL import Image
+
+    zone = ZoneInfo(TRUTH["timezone"])
+    for rc in TRUTH["receipts"]:
+        local = datetime.fromisoformat(rc["received_at"].replace("Z", "+00:00")).astimezone(zone)
+        stamp = local.strftime("%Y:%m:%d %H:%M:%S")
+        path = CORPUS / rc["path"]
+        if rc["received_from"] == "tiff_datetime":
+            with Image.open(path) as im:
+                assert im.tag_v2.get(306) == stamp, rc["id"]  # type: ignore[attr-defined]
+        elif rc["received_from"] == "sidecar":
+            text = (CORPUS / (rc["path"] + ".info")).read_text(encoding="utf-8")
+            assert f"Received: {stamp}" in text, rc["id"]
+        elif rc["received_from"] == "mtime":
+            assert rc["channel"] != "bfs_email"
+            if rc["format"].startswith("tiff") and rc["size"]:
+                with Image.open(path) as im:
+                    assert 306 not in im.tag_v2, rc["id"]  # type: ignore[attr-defined]
+        else:
+            assert rc["received_from"] == "received_header" and rc["channel"] == "bfs_email"
+
+
+def test_corpus_shape() -> None:
+    pages = sum(len(rc["pages"]) for rc in TRUTH["receipts"])
+    assert 170 <= pages <= 240
+    size = sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file())
+    assert size < 25 * 1024 * 1024
+    assert {rc["channel"] for rc in TRUTH["receipts"]} == {"dedicated_fax", "station_fax", "bfs_email"}
+    assert {rc["kind"] for rc in TRUTH["receipts"]} == {"detainer", "decoy", "broken"}
