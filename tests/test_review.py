@@ -125,7 +125,7 @@ def env(tmp_path):
         ExtractionResult(sha256=sha1, pages=[PageResult(page=1, kind="detainer_p1")], detainers=[flagged]),
     )
     sha2 = sha_of(b"mail copy")
-    noisy = detainer(subject_name="MARIA ELENA LOPEK")
+    noisy = detainer(subject_name="MARIA ELENA LOPEK", officer_name="[bold]J. DOE[/]")  # markup-like text
     ledger.record(
         receipt("mail:1", sha2, T0 + timedelta(hours=2), "bfs_email", "detainer.pdf"),
         ExtractionResult(sha256=sha2, pages=[PageResult(page=1, kind="detainer_p1")], detainers=[noisy]),
@@ -218,6 +218,7 @@ def test_review_show_of_a_quarantined_input_and_of_a_match(env, capsys, tmp_path
     printed = capsys.readouterr().out
     assert keys["flagged"] in printed and keys["noisy"] in printed and "LOPEK" in printed
     assert sum("differs" in line for line in printed.splitlines() if "subject_name" in line) == 2
+    assert "[bold]J. DOE[/]" in printed  # printed as read, never interpreted
     with pytest.raises(BadArgument):
         review_show_command(settings, 9999, tmp_path / "x")
 

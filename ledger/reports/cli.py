@@ -45,7 +45,8 @@ def _who(who: str) -> str:
 
 
 def _console() -> Console:
-    console = Console(highlight=False, soft_wrap=True)
+    # No markup: values read from documents and lists (names, file names) may hold "[...]".
+    console = Console(highlight=False, soft_wrap=True, markup=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = max(console.width, 160)  # piped to a file or pager: do not fold values at 80 columns
     return console
@@ -66,29 +67,29 @@ def report_command(
     window_days: int | None = None,
 ) -> int:
     """Write requests.csv, summary.json and report.html for ``year`` into ``out``."""
-    from ledger.reports.report import build_report
+    from ledger.reports.report import collect, summary, write_report
 
     options = {"col_a_number": col_a_number, "col_event": col_event, "col_date": col_date, "window_days": window_days}
     ledger = _open(settings)
     try:
-        paths = build_report(ledger, settings, year, out, include_pii, reconcile_list, options)
-        summary = json.loads(paths.summary_json.read_text(encoding="utf-8"))
+        data = collect(ledger, settings, year, include_pii, reconcile_list, options)
     finally:
         ledger.close()
+    paths = write_report(data, out)
+    m = data.metrics
     console = _console()
-    totals = summary["totals"]
     console.print(
-        f"{year}: {totals['unique_requests']['value']} requests, dedicated-line rate "
-        f"{totals['dedicated_line_rate']['value']:.4f} (any arrival {totals['dedicated_line_any_rate']['value']:.4f}), "
-        f"{totals['not_recorded']['value']} without a recorded disposition"
+        f"{year}: {m['unique_requests']} requests, dedicated-line rate {m['dedicated_line_rate']:.4f} "
+        f"(any arrival {m['dedicated_line_any_rate']:.4f}), "
+        f"{data.dispositions['not_recorded']} without a recorded disposition"
     )
     for path in (paths.report_html, paths.summary_json, paths.requests_csv):
         console.print(f"  wrote {path}")
     if include_pii:
-        console.print("[yellow]these files contain personal data[/yellow]")
-    failed = [name for name, ok in summary["checks"].items() if not ok]
+        console.print("these files contain personal data", style="yellow")
+    failed = [name for name, ok in summary(data)["checks"].items() if not ok]
     if failed:
-        console.print(f"[red]consistency checks failed: {', '.join(failed)}[/red]")
+        console.print(f"consistency checks failed: {', '.join(failed)}", style="red")
         return ExitCode.other
     return ExitCode.ok
 
@@ -259,7 +260,7 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
         details = [copy_details(ledger, key) for key in entry.copy_keys]
     finally:
         ledger.close()
-    console.print(f"[bold]review item {entry.id}[/bold]: {entry.kind}, {entry.status}; reason {entry.reason}")
+    console.print(f"review item {entry.id}: {entry.kind}, {entry.status}; reason {entry.reason}", style="bold")
     console.print(f"source: {entry.source or '–'}")
     if entry.received_at:
         zone = ZoneInfo(settings.department.timezone)
@@ -282,12 +283,14 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
         differs = {name for name in values[0] if values[0][name] != values[1].get(name)}
     for n, copy in enumerate(details):
         sha = copy.key.rpartition(":")[0]
-        console.print(f"\n[bold]copy {copy.key}[/bold]  request {copy.request_id or '–'} ({copy.rule or 'not linked'})")
+        console.print(
+            f"\ncopy {copy.key}  request {copy.request_id or '–'} ({copy.rule or 'not linked'})", style="bold"
+        )
         crops: list[Path] = []
         try:
             content = archive.load(sha)
         except FileNotFoundError:
-            console.print("[yellow]the document is not in the archive: no crops[/yellow]")
+            console.print("the document is not in the archive: no crops", style="yellow")
         else:
             crops = write_crops(copy, content, target, settings.parsing, prefix=f"copy{n + 1}-")
         table = Table()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from detainer_intake.errors import LedgerError
-from ledger import dedupe, schema
+from ledger import schema
 from ledger.metrics import load_snapshot
 from ledger.reports.definitions import OUTCOME_LABELS
 from ledger.store import CHANNEL_ORDER, Ledger
@@ -196,4 +196,4 @@ def cancellation_identities(ledger: Ledger) -> list[Identity]:
                 schema.DetainerCopy.cancelled_detainer_date,
             ).where(schema.DetainerCopy.cancels_previous.is_(True))
         ).all()
-    return [Identity(dedupe.normalize_file_number(f), e, d) for f, e, d in rows]
+    return [Identity(f, e, d) for f, e, d in rows]  # columns hold normalised values

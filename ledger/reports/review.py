@@ -102,9 +102,8 @@ def resolve_copy(ledger: Ledger, ref: str) -> str:
         if match is None:
             raise BadArgument("not a copy key, request id or review item number")
         prefix, index = match.group(1).lower(), match.group(2)
-        escaped = prefix  # hex only: nothing to escape for LIKE
-        docs = session.execute(
-            select(schema.Document.id, schema.Document.sha256).where(schema.Document.sha256.like(escaped + "%"))
+        docs = session.execute(  # a hex prefix: nothing to escape for LIKE
+            select(schema.Document.id, schema.Document.sha256).where(schema.Document.sha256.like(prefix + "%"))
         ).all()
         if len(docs) != 1:
             raise BadArgument("no document with that SHA-256" if not docs else "SHA-256 prefix is ambiguous")
