@@ -179,6 +179,204 @@ def serve(config: Path | None = ConfigOption) -> None:
     serve_daily(config, settings_from(config))
 
 
+review_app = typer.Typer(
+    no_args_is_help=True, help="The operators' review queue: doubtful fields, uncertain matches, quarantined inputs."
+)
+app.add_typer(review_app, name="review")
+WhoOption = typer.Option(..., "--who", help="Who makes this change (kept in the audit trail).")
+ColumnOptions = {
+    "col_a_number": typer.Option(
+        None, "--col-a-number", help="The list's A-number column (header text or 1-based number)."
+    ),
+    "col_event": typer.Option(
+        None, "--col-event", help="The list's event number column (header text or 1-based number)."
+    ),
+    "col_date": typer.Option(None, "--col-date", help="The list's date column (header text or 1-based number)."),
+    "window_days": typer.Option(
+        None,
+        "--window-days",
+        help="Days a list date may differ from the request's (default: [dedupe] issued_window_days).",
+    ),
+}
+
+
+@app.command()
+@handles_errors
+def report(
+    year: int = typer.Option(..., "--year", help="Calendar year, in the department's time zone."),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for report.html, summary.json and requests.csv (created 0700)."
+    ),
+    include_pii: bool = typer.Option(
+        False, "--include-pii", help="Add names, dates of birth, A-numbers, event numbers."
+    ),
+    reconcile_list: Path | None = typer.Option(
+        None, "--reconcile", help="Reconcile with this list (CSV) in the report.", exists=True, dir_okay=False
+    ),
+    col_a_number: str | None = ColumnOptions["col_a_number"],
+    col_event: str | None = ColumnOptions["col_event"],
+    col_date: str | None = ColumnOptions["col_date"],
+    window_days: int | None = ColumnOptions["window_days"],
+    config: Path | None = ConfigOption,
+) -> None:
+    """Write the annual report: report.html (print it), summary.json (figures, definitions, commands), requests.csv."""
+    from ledger.reports.cli import report_command
+
+    raise typer.Exit(
+        report_command(
+            settings_from(config),
+            year,
+            out,
+            include_pii,
+            reconcile_list,
+            col_a_number,
+            col_event,
+            col_date,
+            window_days,
+        )
+    )
+
+
+@app.command()
+@handles_errors
+def reconcile(
+    list_path: Path = typer.Argument(
+        ..., help="The list (CSV) of requests someone says were sent.", exists=True, dir_okay=False
+    ),
+    year: int = typer.Option(..., "--year", help="Calendar year, in the department's time zone."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    include_pii: bool = typer.Option(False, "--include-pii", help="Also print A-numbers, event numbers and dates."),
+    col_a_number: str | None = ColumnOptions["col_a_number"],
+    col_event: str | None = ColumnOptions["col_event"],
+    col_date: str | None = ColumnOptions["col_date"],
+    window_days: int | None = ColumnOptions["window_days"],
+    config: Path | None = ConfigOption,
+) -> None:
+    """Compare the ledger with an external list: matched, on the list only, in the ledger only."""
+    from ledger.reports.cli import reconcile_command
+
+    raise typer.Exit(
+        reconcile_command(
+            settings_from(config), year, list_path, as_json, include_pii, col_a_number, col_event, col_date, window_days
+        )
+    )
+
+
+@app.command()
+@handles_errors
+def disposition(
+    request_id: str = typer.Argument(..., help="Request id (REQ-...), as in the report."),
+    status: str = typer.Option(..., "--status", help="not-acted-upon | detained | transferred"),
+    who: str = WhoOption,
+    reimbursement: str | None = typer.Option(None, "--reimbursement", help="Amount received, e.g. 1250.00."),
+    note: str | None = typer.Option(
+        None, "--note", help="Free text (kept in the ledger; in reports only with --include-pii)."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Record what the department did with a request (audited)."""
+    from ledger.reports.cli import disposition_command
+
+    raise typer.Exit(disposition_command(settings_from(config), request_id, status, who, reimbursement, note))
+
+
+@app.command()
+@handles_errors
+def dispositions(
+    year: int = typer.Option(..., "--year", help="Calendar year, in the department's time zone."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Disposition figures of one year's requests (detained, transferred, not recorded, reimbursements)."""
+    from ledger.reports.cli import dispositions_command
+
+    raise typer.Exit(dispositions_command(settings_from(config), year, as_json))
+
+
+@review_app.command("list")
+@handles_errors
+def review_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    all_items: bool = typer.Option(False, "--all", help="Resolved items too."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Open review items with their source (file or mail message) and reason."""
+    from ledger.reports.cli import review_list_command
+
+    raise typer.Exit(review_list_command(settings_from(config), as_json, all_items))
+
+
+@review_app.command("show")
+@handles_errors
+def review_show(
+    item_id: int = typer.Argument(..., help="Review item number (from `review list`)."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the page crops (default: next to the archive)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Field values with confidence, and a PNG crop of the page around each value (prints personal data)."""
+    from ledger.reports.cli import review_show_command
+
+    raise typer.Exit(review_show_command(settings_from(config), item_id, out))
+
+
+@review_app.command("correct")
+@handles_errors
+def review_correct(
+    target: str = typer.Argument(
+        ..., help="Copy key <sha256>:<index> (a unique prefix will do), request id or item number."
+    ),
+    field: str = typer.Argument(..., help="Field name, e.g. file_number, event_number, issued_date, subject_name."),
+    value: str = typer.Argument(..., help="The correct value ('' or null to clear; lists comma-separated)."),
+    who: str = WhoOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Correct one field of one detainer copy; wins over OCR on reprocessing; audited."""
+    from ledger.reports.cli import review_correct_command
+
+    raise typer.Exit(review_correct_command(settings_from(config), target, field, value, who))
+
+
+@review_app.command("accept")
+@handles_errors
+def review_accept(
+    item_id: int = typer.Argument(..., help="Review item number."),
+    who: str = WhoOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Resolve an item as it stands (for a match: its suggested decision becomes the operator's)."""
+    from ledger.reports.cli import review_accept_command
+
+    raise typer.Exit(review_accept_command(settings_from(config), item_id, who))
+
+
+@review_app.command("merge")
+@handles_errors
+def review_merge(
+    a: str = typer.Argument(..., help="Copy key or request id."),
+    b: str = typer.Argument(..., help="Copy key or request id."),
+    who: str = WhoOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Rule that two copies are the same request (audited; survives reprocessing)."""
+    from ledger.reports.cli import review_merge_command
+
+    raise typer.Exit(review_merge_command(settings_from(config), a, b, who))
+
+
+@review_app.command("split")
+@handles_errors
+def review_split(
+    a: str = typer.Argument(..., help="Copy key or request id."),
+    b: str = typer.Argument(..., help="Copy key or request id."),
+    who: str = WhoOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Rule that two copies are different requests (audited; survives reprocessing)."""
+    from ledger.reports.cli import review_split_command
+
+    raise typer.Exit(review_split_command(settings_from(config), a, b, who))
+
+
 @db_app.command("upgrade")
 @handles_errors
 def db_upgrade(config: Path | None = ConfigOption) -> None:

@@ -23,25 +23,37 @@ def truth() -> dict[str, Any]:
     return json.loads(TRUTH_PATH.read_text(encoding="utf-8"))
 
 
-def write_config(path: Path, *, data_dir: Path, sample_root: Path = SAMPLE_ROOT, ledger_url: str | None = None,
-                 extra: str = "") -> Path:
-    """A configuration file over a corpus laid out like sample_faxes/, with its own data folder."""
+def write_config(
+    path: Path,
+    *,
+    data_dir: Path,
+    sample_root: Path = SAMPLE_ROOT,
+    ledger_url: str | None = None,
+    extraction_cache: Path | None = None,
+    extra: str = "",
+) -> Path:
+    """A configuration file over a corpus laid out like sample_faxes/, with its own data folder.
+
+    ``extraction_cache`` lets several runs in one test session share OCR results.
+    """
     url = ledger_url or f"sqlite:///{data_dir / 'ledger.db'}"
+    cache_line = f'extraction_cache = "{extraction_cache}"' if extraction_cache else ""
     path.write_text(
         f"""
 [ledger]
 url = "{url}"
 [archive]
-path = "{data_dir / 'archive'}"
+path = "{data_dir / "archive"}"
+{cache_line}
 [channels.dedicated_fax]
-path = "{sample_root / 'dedicated'}"
+path = "{sample_root / "dedicated"}"
 quiet_seconds = 0
 [channels.station_fax]
-path = "{sample_root / 'stations'}"
+path = "{sample_root / "stations"}"
 quiet_seconds = 0
 [channels.bfs_email]
 enabled = true
-maildir = "{sample_root / 'mailbox'}"
+maildir = "{sample_root / "mailbox"}"
 action = "none"
 {extra}
 """,

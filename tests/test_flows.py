@@ -1,0 +1,244 @@
+"""The Prefect flows over the sample corpus, with real OCR, on Prefect's test harness."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from flows import steps
+from flows.daily import daily_intake, task_runner_for
+from flows.steps import Intake
+from tests.conftest import copy_corpus
+from tests.flow_support import corpus_config, settings_of, snapshot, snapshot_of
+
+pytestmark = pytest.mark.slow
+
+METRIC_KEYS = (
+    "unique_requests",
+    "first_channel_counts",
+    "any_channel_counts",
+    "dedicated_line_rate",
+    "dedicated_line_any_rate",
+    "by_station",
+    "by_month",
+    "copies_per_channel",
+    "duplicates_merged",
+    "cancellations",
+    "decoys",
+    "quarantined",
+)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Any:
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def ocr_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One OCR cache for the session: the first run reads every page, later runs reuse it."""
+    return tmp_path_factory.mktemp("extractions")
+
+
+class CapturedLogs(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session")
+def captured_logs() -> Any:
+    handler = CapturedLogs()
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    watched = [logging.getLogger(), logging.getLogger("prefect")]
+    for logger in watched:
+        logger.addHandler(handler)
+    yield handler
+    for logger in watched:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def clean_run(
+    prefect_harness: Any, tmp_path_factory: pytest.TempPathFactory, ocr_cache: Path, captured_logs: CapturedLogs
+) -> Path:
+    logging.getLogger().setLevel(logging.DEBUG)
+    config = corpus_config(tmp_path_factory.mktemp("clean"), ocr_cache)
+    state = daily_intake(str(config), return_state=True)
+    assert state.is_completed(), state.message
+    return config
+
+
+def personal_values(truth: dict[str, Any]) -> set[str]:
+    """Every personal value of the corpus, in the forms it could be printed in."""
+    values: set[str] = set()
+    for receipt in truth["receipts"]:
+        for detainer in receipt["detainers"]:
+            name = detainer.get("subject_name")
+            if name:
+                values.add(name)
+                values.update(part for part in name.replace(",", " ").split() if len(part) >= 5)
+            dob = detainer.get("date_of_birth")
+            if dob:
+                y, m, d = dob.split("-")
+                values.update({dob, f"{m}/{d}/{y}"})
+            a_number = detainer.get("file_number")
+            if a_number:
+                digits = a_number[1:]
+                values.update({a_number, digits, f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"})
+            for key in ("event_number", "subject_id"):
+                if detainer.get(key):
+                    values.add(detainer[key])
+    return values
+
+
+async def _prefect_texts() -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    texts: list[str] = []
+    async with get_client() as client:
+        texts += [log.message for log in await client.read_logs(limit=10_000)]
+        texts += [str(a.data) + str(a.description or "") for a in await client.read_artifacts(limit=1000)]
+        for run in await client.read_flow_runs(limit=200):
+            texts.append(f"{run.state.message if run.state else ''} {run.parameters}")
+        texts += [run.state.message or "" for run in await client.read_task_runs(limit=5000) if run.state]
+    return texts
+
+
+def test_no_personal_data_in_logs_artifacts_or_states(
+    clean_run: Path, captured_logs: CapturedLogs, truth: dict[str, Any]
+) -> None:
+    import asyncio
+
+    texts = captured_logs.lines + asyncio.run(_prefect_texts())
+    assert len(texts) > 20, "nothing was captured: the test would prove nothing"
+    values = personal_values(truth)
+    assert len(values) > 50
+    haystack = "\n".join(texts).lower()
+    leaked = sorted(v for v in values if v.lower() in haystack)
+    assert not leaked, f"{len(leaked)} personal value(s) leaked into logs/artifacts/states"
+
+
+def test_daily_flow_metrics_equal_truth(clean_run: Path, truth: dict[str, Any]) -> None:
+    intake = Intake.open(settings_of(clean_run))
+    try:
+        for year, expected in truth["totals"].items():
+            got = intake.ledger.metrics(int(year), truth["timezone"])
+            for key in METRIC_KEYS:
+                assert got[key] == expected[key], f"{year} {key}"
+    finally:
+        intake.close()
+
+
+def test_daily_flow_requests_group_the_truth_receipts(clean_run: Path, truth: dict[str, Any]) -> None:
+    """Each truth request's arrivals form exactly one ledger request (same number of arrivals)."""
+    intake = Intake.open(settings_of(clean_run))
+    try:
+        sizes = sorted(len(view.receipt_keys) for view in intake.ledger.requests())
+    finally:
+        intake.close()
+    assert sizes == sorted(len(request["receipts"]) for request in truth["requests"])
+
+
+def test_second_run_of_the_same_day_adds_nothing(clean_run: Path) -> None:
+    before = snapshot_of(clean_run)
+    state = daily_intake(str(clean_run), return_state=True)
+    assert state.is_completed(), state.message
+    assert snapshot_of(clean_run) == before
+
+
+def test_failed_run_then_rerun_equals_clean_run(
+    clean_run: Path, tmp_path: Path, ocr_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = corpus_config(tmp_path, ocr_cache)
+    real_commit = steps.commit_file
+    calls = {"n": 0}
+
+    def failing_commit(intake: Intake, arrival: steps.FolderArrival) -> steps.CommitSummary:
+        calls["n"] += 1
+        if calls["n"] > 6:  # the first files commit, the rest fail: a run that dies halfway
+            raise RuntimeError("injected fault")
+        return real_commit(intake, arrival)
+
+    monkeypatch.setattr(steps, "commit_file", failing_commit)
+    failed = daily_intake(str(config), return_state=True)
+    assert failed.is_failed()
+    assert "commit" in (failed.message or "")
+    partial = snapshot_of(config)
+    assert 0 < len(partial["receipts"]) < len(snapshot_of(clean_run)["receipts"])
+
+    monkeypatch.setattr(steps, "commit_file", real_commit)
+    rerun = daily_intake(str(config), return_state=True)
+    assert rerun.is_completed(), rerun.message
+    assert snapshot_of(config) == snapshot_of(clean_run)
+
+
+def test_unreadable_channel_fails_the_run_but_not_the_others(
+    prefect_harness: Any, tmp_path: Path, ocr_cache: Path, truth: dict[str, Any]
+) -> None:
+    corpus = copy_corpus(tmp_path / "corpus", truth, {r["id"] for r in truth["receipts"][:4]})
+    config = corpus_config(tmp_path, ocr_cache, sample_root=corpus)
+    (corpus / "stations").rename(corpus / "stations-gone")  # the share is not mounted
+    state = daily_intake(str(config), return_state=True)
+    assert state.is_failed()
+    assert "station_fax" in (state.message or "")
+    expected = {r["path"] for r in truth["receipts"][:4] if not r["path"].startswith("stations/")}
+    assert len(snapshot_of(config)["receipts"]) >= len(expected) > 0
+
+
+def test_dask_task_runner_gives_the_sequential_ledger(
+    prefect_harness: Any, tmp_path: Path, ocr_cache: Path, truth: dict[str, Any]
+) -> None:
+    """Scale-out: parsing on a 2-worker Dask LocalCluster commits the same ledger as run_once."""
+    fax_ids = {r["id"] for r in truth["receipts"] if r["channel"] != "bfs_email"}
+    subset = {r for r in sorted(fax_ids)[:6]}
+    corpus = copy_corpus(tmp_path / "corpus", truth, subset)
+
+    sequential = corpus_config(tmp_path / "seq", tmp_path / "seq-cache", sample_root=corpus)
+    intake = Intake.open(settings_of(sequential))
+    try:
+        steps.run_once(intake)
+        expected = snapshot(intake.ledger)
+    finally:
+        intake.close()
+
+    scaled = corpus_config(
+        tmp_path / "dask",
+        tmp_path / "dask-cache",
+        sample_root=corpus,
+        extra='[flows]\ntask_runner = "dask"\ndask_workers = 2\n[parsing]\nworkers = 1\n',
+    )
+    settings = settings_of(scaled)
+    assert type(task_runner_for(settings)).__name__ == "DaskTaskRunner"
+    state = daily_intake.with_options(task_runner=task_runner_for(settings))(str(scaled), return_state=True)
+    assert state.is_completed(), state.message
+    assert snapshot_of(scaled) == expected
+    assert any((tmp_path / "dask-cache").rglob("*.json")), "parsing did not run through the Dask workers' cache"
+
+
+def test_report_flow_publishes_the_report(clean_run: Path, tmp_path: Path, truth: dict[str, Any]) -> None:
+    import asyncio
+    import json
+
+    from flows.report import annual_report
+
+    html = Path(annual_report(2025, str(tmp_path / "report"), str(clean_run)))
+    summary = json.loads((html.parent / "summary.json").read_text())
+    assert "<img" in html.read_text() or "<svg" in html.read_text()
+    assert json.dumps(truth["totals"]["2025"]["unique_requests"]) in json.dumps(summary)
+
+    async def links() -> list[str]:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as client:
+            return [str(a.data) for a in await client.read_artifacts(limit=1000) if a.type == "markdown" or a.key]
+
+    assert any(html.resolve().as_uri() in text for text in asyncio.run(links()))
