@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
 
 # Characters Tesseract commonly reads instead of digits inside numeric fields.
 _DIGIT_LOOKALIKES = str.maketrans({
@@ -39,7 +43,7 @@ def normalize_a_number(text: str | None) -> str | None:
     if body[:1] == "A":
         body = body[1:]
     body = body.strip(" -:.")
-    if not re.fullmatch(r"[0-9OIlSBZ|\s\-.]+", body):
+    if not re.fullmatch(r"[0-9OILSBZ|\s\-.]+", body):
         return None
     digits = digits_of(body)
     if len(digits) == 10 and cleaned[:1] == "4":  # 'A' misread as '4'
@@ -128,7 +132,7 @@ def clean_text(text: str | None) -> str | None:
     """Collapse whitespace and strip stray punctuation that OCR leaves at the edges."""
     if not text:
         return None
-    value = re.sub(r"\s+", " ", text).strip(" \t_:;|,.-—–")
+    value = re.sub(r"\s+", " ", text).strip(" \t_:;|,.-—–=~*[]{}«»\"'")
     return value or None
 
 
@@ -140,11 +144,29 @@ def normalize_name(text: str | None) -> str | None:
     return value if re.search(r"[A-Za-z]{2}", value) else None
 
 
+@cache
+def countries() -> tuple[str, ...]:
+    path = Path(__file__).with_name("templates") / "countries.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 def normalize_citizenship(text: str | None) -> str | None:
+    """Upper-case country name; snapped to the known list when OCR garbled a letter or two."""
     value = clean_text(text)
     if not value or not re.search(r"[A-Za-z]{3}", value):
         return None
-    return value.upper()
+    value = value.upper()
+    words = value.split()
+    # Longest leading run of words first: trailing OCR noise ("NIGERIA : ON") drops off.
+    for count in range(len(words), 0, -1):
+        candidate = clean_text(" ".join(words[:count])) or ""
+        if candidate in countries():
+            return candidate
+        best = process.extractOne(candidate, countries(), scorer=fuzz.ratio, score_cutoff=85)
+        if best is not None:
+            return str(best[0])
+    return value
 
 
 def normalize_identifier(text: str | None) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from parsing import fields as F
 from parsing.checkbox import read_box
@@ -33,7 +34,7 @@ class FieldValue:
 
 
 def read_fields(
-    lines: list[Line], template: Template, page: int, ink: np.ndarray | None
+    lines: list[Line], template: Template, page: int, ink: np.ndarray | None, page_width: int
 ) -> dict[str, FieldValue]:
     """Every template field and checkbox found on the page (absent ones are left out)."""
     found: dict[str, FieldValue] = {}
@@ -42,7 +43,7 @@ def read_fields(
         span = label_spans.get(spec.name)
         if span is None:
             continue
-        value = _read_value(lines, span, spec, label_spans, template, page)
+        value = _read_value(lines, span, spec, template, page, page_width)
         if value is not None:
             found[spec.name] = value
     if ink is not None:
@@ -84,7 +85,7 @@ def _words_conf(words: list[Word]) -> float:
 
 
 def _read_value(
-    lines: list[Line], span: Span, spec: FieldSpec, spans: dict[str, Span], template: Template, page: int
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int
 ) -> FieldValue | None:
     line = lines[span.line]
     parser = PARSERS[spec.parser]
@@ -99,7 +100,7 @@ def _read_value(
     elif spec.layout == "above":
         raw, words = _above(lines, span)
     else:
-        raw, words = _below(lines, span, spec, template)
+        raw, words = _below(lines, span, spec, template, page_width)
     raw = raw.strip()
     if spec.pattern:
         match = re.search(spec.pattern, raw, re.IGNORECASE)
@@ -115,32 +116,46 @@ def _read_value(
     return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw))
 
 
-def _below(lines: list[Line], span: Span, spec: FieldSpec, template: Template) -> tuple[str, list[Word]]:
+def _below(
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int
+) -> tuple[str, list[Word]]:
     line = lines[span.line]
+    # The value column: the template's band of the page width, narrowed by the label's
+    # left edge and by the next label on the label's line.
+    band_left, band_right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
     label_words = span_words(line, span.start, span.end)
-    left = min(w.left for w in label_words) - 0.5 * line.height
-    # The column ends where the next label on the label's line starts.
+    left = max(band_left, min(w.left for w in label_words) - 0.5 * line.height) if spec.x_range[0] == 0 \
+        else band_left
     next_start = _next_label_start(line, span.end, template, spec.labels)
-    right_words = span_words(line, next_start, len(line.text))
-    right = min((w.left for w in right_words), default=10**9) - 0.5 * line.height
+    right_words = [w for w in span_words(line, next_start, len(line.text)) if w.left > left]
+    right = min([w.left - 0.5 * line.height for w in right_words] + [band_right])
     texts: list[str] = []
     chosen: list[Word] = []
     for below in lines[span.line + 1:]:
         if len(texts) >= spec.lines:
             break
-        in_column = [w for w in below.words if w.left >= left and w.right <= right + line.height]
+        in_column = [w for w in below.words if w.left >= left - line.height and w.left < right]
         if not in_column:
             if below.top - line.bottom > 4 * line.height:
                 break
             continue
         column_line = Line(list(in_column))
-        if any(find_in_line(column_line, skip, 85.0) for skip in spec.skip_lines):
+        if any(_is_skip_line(column_line, skip) for skip in spec.skip_lines):
             continue
         if any(find_in_line(column_line, label, 90.0) for label in template.all_labels if label not in spec.labels):
             break
         texts.append(column_line.text)
         chosen.extend(in_column)
     return " ".join(texts), chosen
+
+
+def _is_skip_line(line: Line, skip: str) -> bool:
+    """A label continuation line ("Enforcement Agency)"), however badly OCR read it: the
+    whole label, or its last word, loosely matched."""
+    if find_in_line(line, skip, 65.0) is not None:
+        return True
+    last = skip.split()[-1].lower()
+    return any(fuzz.ratio(word.text.lower(), last) >= 70 for word in line.words[-2:])
 
 
 def _above(lines: list[Line], span: Span) -> tuple[str, list[Word]]:

@@ -145,8 +145,10 @@ _STRIP_TAGS = ((273, 279), (324, 325))  # StripOffsets/StripByteCounts, TileOffs
 
 def _open_image(content: bytes, path: Path, fmt: Format, settings: ParsingSettings) -> InputInfo:
     try:
-        image = Image.open(io.BytesIO(content))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about the damage we report ourselves
+            image = Image.open(io.BytesIO(content))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError) as exc:
         raise TruncatedInput(f"the {fmt} image header cannot be read") from exc
     pages: list[PageRef] = []
     try:
@@ -163,7 +165,7 @@ def _open_image(content: bytes, path: Path, fmt: Format, settings: ParsingSettin
             pages.append(PageRef(str(path), fmt, index, dpi, (width, height), settings.max_pixels))
     except InputError:
         raise
-    except (OSError, EOFError, SyntaxError, ValueError, struct_error()) as exc:
+    except (OSError, EOFError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct_error()) as exc:
         raise TruncatedInput(f"the {fmt} image is damaged or truncated") from exc
     finally:
         image.close()
@@ -223,7 +225,7 @@ def load_image(ref: PageRef) -> tuple[Image.Image, tuple[float, float] | None, i
             page = image.copy()
     except InputError:
         raise
-    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+    except (OSError, EOFError, SyntaxError, ValueError, TypeError, KeyError, IndexError) as exc:
         raise TruncatedInput(f"{ref.fmt} page {ref.index + 1} cannot be decoded (damaged or truncated)") from exc
     if exif_rotation:
         page = ImageOps.exif_transpose(page) or page

@@ -123,7 +123,8 @@ def _analyse(
     out.form_type = find_form_type(text, template)
     out.form_revision = find_revision(text, template)
     if template.fields or template.checkboxes:
-        out.fields = read_fields(lines, template, job.number, ink)
+        width = ink.shape[1] if ink is not None else int((job.ref.size or (612, 792))[0] * P.INK_DPI / 72.0)
+        out.fields = read_fields(lines, template, job.number, ink, width)
     return out
 
 

@@ -34,6 +34,7 @@ class FieldSpec:
     min_score: float = 82.0
     pattern: str | None = None  # optional regex applied to the value text (group 1 or whole match)
     skip_lines: tuple[str, ...] = ()  # label continuation lines to step over ("below" layout)
+    x_range: tuple[float, float] = (0.0, 1.0)  # "below" values lie in this band of the page width
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def load_template(path: Path) -> Template:
             min_score=float(spec.get("min_score", 82.0)),
             pattern=spec.get("pattern"),
             skip_lines=_tuple(spec.get("skip_lines")),
+            x_range=tuple(spec.get("x_range", (0.0, 1.0))),  # type: ignore[arg-type]
         )
         for name, spec in data.get("fields", {}).items()
     )

@@ -1,0 +1,116 @@
+"""Field parsers and the fax header line: pure functions, no OCR."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from parsing.fields import (
+    normalize_a_number,
+    normalize_citizenship,
+    normalize_identifier,
+    normalize_name,
+    normalize_phone,
+    normalize_sex,
+    parse_date,
+)
+from parsing.header import parse_header
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A012345678", "A012345678"),
+        ("A 012 345 678", "A012345678"),
+        ("A012-345-678", "A012345678"),
+        ("012-345-678", "A012345678"),
+        ("A1234567", "A001234567"),  # 7 digits are zero-padded
+        ("12345678", "A012345678"),
+        ("AO12345678", "A012345678"),  # O read for 0
+        ("A0l2345678", "A012345678"),  # l read for 1
+        ("A12345", None),  # too short
+        ("A1234567890", None),  # too long
+        ("BOSTON", None),
+        ("", None),
+    ],
+)
+def test_a_number(text: str, expected: str | None) -> None:
+    assert normalize_a_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("03/04/2025", date(2025, 3, 4)),
+        ("3/4/2025", date(2025, 3, 4)),
+        ("2025-03-04", date(2025, 3, 4)),
+        ("O3/O4/2O25", date(2025, 3, 4)),
+        ("March 4, 2025", date(2025, 3, 4)),
+        ("04 MAR 2025", date(2025, 3, 4)),
+        ("02/30/2025", None),  # impossible
+        ("14/26/2000", None),
+        ("(date).", None),
+    ],
+)
+def test_dates(text: str, expected: date | None) -> None:
+    assert parse_date(text) == expected
+
+
+def test_people_fields() -> None:
+    assert normalize_sex("M") == "M"
+    assert normalize_sex("Female") == "F"
+    assert normalize_sex("?") is None
+    assert normalize_name("= TAVARES,Arlindo |") == "TAVARES, Arlindo"
+    assert normalize_citizenship("[NDIA") == "INDIA"
+    assert normalize_citizenship("NIGERIA : ON") == "NIGERIA"
+    assert normalize_citizenship("NIGER") == "NIGER"
+    assert normalize_citizenship("el salvador") == "EL SALVADOR"
+    assert normalize_identifier("BOS 2412 733891") == "BOS2412733891"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+1-714-583-0000", "+17145830000"),
+        ("(617) 555-0143", "+16175550143"),
+        ("16175550143", "+16175550143"),
+        ("555-0143", None),
+    ],
+)
+def test_phone(text: str, expected: str | None) -> None:
+    assert normalize_phone(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "sender", "sent", "page", "total"),
+    [
+        ("From +16175551234   Jan 12 2025 10:32   Page 1 of 4", "+16175551234", datetime(2025, 1, 12, 10, 32), 1, 4),
+        ("01-31-2005 10:00 FROM: TOSHIBA +1-714-583-0000 T-123 P.001/003 F-030", "+17145830000",
+         datetime(2005, 1, 31, 10, 0), 1, 3),
+        ("4/22/2020 3:42 PM    FROM:+15558127619 Acme Inc.   TO:15559876543     Pag.2/3", "+15558127619",
+         datetime(2020, 4, 22, 15, 42), 2, 3),
+        ("12-09-2024 10:12 FROM: ICE ERO BOSTON +1-617-555-0143 T-123 P.002/005 F-030", "+16175550143",
+         datetime(2024, 12, 9, 10, 12), 2, 5),
+    ],
+)
+def test_header_styles(line: str, sender: str, sent: datetime, page: int, total: int) -> None:
+    header = parse_header(line, "America/New_York")
+    assert header is not None
+    assert header.sender_number == sender
+    assert header.sent_at == sent.replace(tzinfo=NY)
+    assert (header.page, header.total) == (page, total)
+
+
+def test_header_zone_is_a_parameter() -> None:
+    header = parse_header("From +16175551234   Jan 12 2025 10:32   Page 1 of 4", "America/Chicago")
+    assert header is not None and header.sent_at is not None
+    assert header.sent_at.utcoffset().total_seconds() == -6 * 3600  # type: ignore[union-attr]
+
+
+def test_not_a_header() -> None:
+    assert parse_header("DEPARTMENT OF HOMELAND SECURITY (DHS)") is None
+    assert parse_header("Date of Birth: 07/14/1988 Citizenship: HONDURAS") is None
