@@ -28,6 +28,7 @@ from detainer_intake.config import Settings, load_settings
 from detainer_intake.errors import ChannelUnavailable, IntakeError, LedgerError
 from detainer_intake.logs import configure_console, redact
 from flows import steps
+from flows.crashpoints import reached
 from flows.progress import Progress
 from flows.steps import ChannelPoll, CommitSummary, Intake
 from ingest.models import Channel
@@ -242,6 +243,7 @@ def _run(
         if not action_state.is_completed():
             logger.warning("mail post-commit action failed; it is redone on the next run")
 
+    reached("metrics.before")
     publish_metrics_task(intake, summaries, failures)
     documents = sum(len(p.documents) for p in polls)
     if failures or parse_failed:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from detainer_intake.config import FolderChannelSettings, Settings
 from detainer_intake.logs import REGISTRY
+from flows.crashpoints import reached
 from flows.extraction_cache import ExtractionCache
 from ingest.archive import Archive
 from ingest.folders import FolderArrival, complete_arrival, poll_fax_folder
@@ -132,6 +133,7 @@ def poll_fax(intake: Intake, channel: Channel) -> ChannelPoll:
     poll = ChannelPoll(channel)
     for arrival in poll_fax_folder(folder_settings(intake.settings, channel), channel, intake.ledger, tz=intake.tz):
         intake.archive.store(arrival.document.content)
+        reached("poll.stored")
         poll.files.append(arrival)
     log.info("%s: %d new file(s)", channel.value, len(poll.files))
     return poll
@@ -143,6 +145,7 @@ def poll_mail(intake: Intake) -> ChannelPoll:
     with MailboxSession(intake.settings.channels.bfs_email) as session:
         for message in session.poll(intake.ledger, intake.tz):
             intake.archive.store_message(message)
+            reached("mail.stored")
             poll.messages.append(message)
     log.info(
         "bfs_email: %d message(s), %d document(s)",
@@ -168,9 +171,11 @@ def parse_document(settings: Settings, sha256: str, file_name: str) -> str:
     if cache.get(sha256) is not None:
         return sha256
     content = Archive(settings.archive.path).load(sha256)
+    reached("parse.start")
     result = extract_document(content, file_name=file_name, settings=settings.parsing, tz=settings.department.timezone)
     register_personal_values(result)
     cache.put(result)
+    reached("parse.cached")
     log.info(
         "parsed %s: %d page(s), %d detainer(s)%s",
         sha256[:12],
@@ -221,7 +226,9 @@ def _record_args(intake: Intake, document: ReceivedDocument) -> tuple[Extraction
 def commit_file(intake: Intake, arrival: FolderArrival) -> CommitSummary:
     """Commit one received file, then (only then) run the folder's post-commit action."""
     extraction, quarantine = _record_args(intake, arrival.document)
+    reached("commit.before")
     outcome = intake.ledger.record(arrival.receipt, extraction, quarantine=quarantine)
+    reached("commit.after")
     complete_arrival(folder_settings(intake.settings, arrival.receipt.channel), arrival)
     return CommitSummary.of(arrival.receipt.channel.value, [outcome])
 
@@ -235,7 +242,9 @@ def commit_message(intake: Intake, message: MailMessage) -> CommitSummary:
     for document in message.documents:
         extraction, quarantine = _record_args(intake, document)
         documents.append((document.receipt, extraction, quarantine))
+    reached("mail.commit.before")
     outcomes = intake.ledger.record_message(message, documents)
+    reached("mail.commit.after")
     return CommitSummary.of(Channel.bfs_email.value, outcomes, messages_handled=1)
 
 
@@ -248,6 +257,7 @@ def complete_messages(intake: Intake, messages: Iterable[MailMessage]) -> int:
     with MailboxSession(intake.settings.channels.bfs_email) as session:
         for message in handled:
             done += bool(session.complete(message))
+            reached("mail.action.after")
     return done
 
 
