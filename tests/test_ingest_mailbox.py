@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from tests.imap_server import DovecotServer, DroppingProxy
 
 pytest_plugins = ["tests.imap_server"]  # dovecot, dovecot_imaps, dovecot_starttls, dropping_proxy
-pytestmark = pytest.mark.imap
 
 TZ = "America/New_York"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n%%EOF\n"
@@ -101,6 +100,7 @@ def by_mid(messages: list[MailMessage]) -> dict[str, MailMessage]:
     return {(m.message_id or "?").strip("<>").split("@")[0]: m for m in messages}
 
 
+@pytest.mark.imap
 def test_poll_reads_every_kind_of_message_without_marking_it_seen(dovecot: DovecotServer, tmp_path: Path) -> None:
     uids = {name: dovecot.append(raw, internal_date=INTERNAL) for name, raw in corpus().items()}
     state, archive = MemoryState(), Archive(tmp_path / "archive")
@@ -143,6 +143,7 @@ def test_poll_reads_every_kind_of_message_without_marking_it_seen(dovecot: Dovec
     assert run(settings, state) == []  # handled messages are not fetched again
 
 
+@pytest.mark.imap
 def test_post_commit_flag(dovecot: DovecotServer) -> None:
     dovecot.append(with_pdf("one"))
     dovecot.append(with_pdf("two"))
@@ -153,6 +154,7 @@ def test_post_commit_flag(dovecot: DovecotServer) -> None:
     assert run(settings, state) == []
 
 
+@pytest.mark.imap
 def test_post_commit_move_and_copy_delete_fallback(dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> None:
     dovecot.append(with_pdf("one"))
     state = MemoryState()
@@ -170,6 +172,7 @@ def test_post_commit_move_and_copy_delete_fallback(dovecot: DovecotServer, monke
     assert all(SEEN not in flags for flags in dovecot.flags("Processed").values())
 
 
+@pytest.mark.imap
 def test_action_missed_after_commit_is_done_on_the_next_poll(dovecot: DovecotServer) -> None:
     dovecot.append(with_pdf("one"))
     state = MemoryState()
@@ -180,6 +183,7 @@ def test_action_missed_after_commit_is_done_on_the_next_poll(dovecot: DovecotSer
     assert dovecot.flags() == {message.uid: {b"$DetainerIntake"}}  # ... but the flag is caught up
 
 
+@pytest.mark.imap
 def test_complete_message_on_its_own_connection(dovecot: DovecotServer) -> None:
     dovecot.append(with_pdf("one"))
     state = MemoryState()
@@ -190,6 +194,7 @@ def test_complete_message_on_its_own_connection(dovecot: DovecotServer) -> None:
     assert dovecot.flags() == {message.uid: {b"$DetainerIntake"}}
 
 
+@pytest.mark.imap
 def test_uidvalidity_change_does_not_count_twice(dovecot: DovecotServer) -> None:
     for raw in corpus().values():
         dovecot.append(raw, internal_date=INTERNAL)
@@ -210,6 +215,7 @@ def test_uidvalidity_change_does_not_count_twice(dovecot: DovecotServer) -> None
     assert run(settings, state) == []  # and the new keys are handled from now on
 
 
+@pytest.mark.imap
 def test_failed_message_is_retried_then_quarantined_without_blocking(dovecot: DovecotServer) -> None:
     broken = (
         b"From: a@ice.example\r\nMessage-ID: <broken@ice.example>\r\nMIME-Version: 1.0\r\n"
@@ -234,6 +240,7 @@ def test_failed_message_is_retried_then_quarantined_without_blocking(dovecot: Do
     assert len(state.receipts) == 1
 
 
+@pytest.mark.imap
 def test_connection_dropped_mid_fetch_is_caught_up_exactly_once(
     dovecot: DovecotServer, dropping_proxy: Callable[[int], DroppingProxy]
 ) -> None:
@@ -258,6 +265,7 @@ def test_connection_dropped_mid_fetch_is_caught_up_exactly_once(
     assert all(flags == {b"$DetainerIntake"} for flags in dovecot.flags().values())
 
 
+@pytest.mark.imap
 def test_imaps_with_the_system_trust_store(dovecot_imaps: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> None:
     dovecot_imaps.append(with_pdf("tls"))
     assert dovecot_imaps.cert is not None
@@ -266,6 +274,7 @@ def test_imaps_with_the_system_trust_store(dovecot_imaps: DovecotServer, monkeyp
     assert len(message.documents) == 1
 
 
+@pytest.mark.imap
 def test_starttls(dovecot_starttls: DovecotServer) -> None:
     dovecot_starttls.append(with_pdf("starttls"))
     settings = dovecot_starttls.settings(security="starttls")
@@ -273,6 +282,7 @@ def test_starttls(dovecot_starttls: DovecotServer) -> None:
     assert len(message.documents) == 1
 
 
+@pytest.mark.imap
 def test_tls_is_never_silently_dropped(dovecot_imaps: DovecotServer, dovecot: DovecotServer) -> None:
     # an untrusted certificate is refused
     with pytest.raises(ChannelUnavailable) as err:
@@ -284,6 +294,7 @@ def test_tls_is_never_silently_dropped(dovecot_imaps: DovecotServer, dovecot: Do
             run(dovecot.settings(security=security), MemoryState())
 
 
+@pytest.mark.imap
 def test_credentials_problems_are_channel_unavailable_without_secrets(
     dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -327,6 +338,7 @@ def comparable(messages: list[MailMessage]) -> list[tuple[object, ...]]:
     )
 
 
+@pytest.mark.imap
 def test_maildir_source_matches_imap_apart_from_keys(dovecot: DovecotServer, tmp_path: Path) -> None:
     local = tmp_path / "mailbox"
     write_maildir(local, corpus())
