@@ -6,8 +6,10 @@ the headers the receipts need).
 
 Documents are recognised by their content (``ingest.sniff``), never by the declared type
 or name: attachments, inline images and parts of forwarded ``message/rfc822`` messages all
-count, depth-first. Every other leaf part is reported as a ``RejectedPart`` with a reason,
-so nothing disappears silently. Broken MIME degrades where it can (a multipart whose
+count, depth-first. Any other attached non-text file (a .docx, an .exe) is a document too,
+with no format: it arrives, gets a receipt and is quarantined as unreadable. Every other
+leaf part (body text, attached text such as vCards, empty parts) is reported as a
+``RejectedPart`` with a reason, so nothing disappears silently. Broken MIME degrades where it can (a multipart whose
 boundary is missing or wrong is re-split on the delimiter lines found in its body;
 undecodable headers are read raw); what cannot be walked raises ``MalformedMessage``.
 """
@@ -42,7 +44,9 @@ class MimeDocument:
     part: str  # MIME part number ("2", "3.1", ...)
     file_name: str  # sanitised declared name, or "part-<n>.<ext>" when none was declared
     content_type: str  # as declared (often wrong; the format is what counts)
-    format: DocFormat  # as sniffed from the content
+    # As sniffed from the content; None for an attached file that is not a document we can read
+    # (e.g. a .docx): it still arrives, so the ledger quarantines it instead of it vanishing.
+    format: DocFormat | None
     content: bytes = field(repr=False)
     inline: bool = False  # Content-Disposition: inline (e.g. an image in the body)
     forwarded: bool = False  # inside a forwarded message/rfc822 part
@@ -163,8 +167,18 @@ class _Walker:
             reason = "empty"
         elif ctype.startswith("text/") and not declared and disposition != "attachment":
             reason = "body_text"
+        elif ctype.startswith("text/"):
+            reason = "unsupported_format"  # signatures, vCards, notes: reported with the message
         else:
-            reason = "unsupported_format"
+            # A file someone attached: an arrival like any other, quarantined downstream as unreadable.
+            name = sanitize_filename(declared, fallback=f"part-{number}.bin")
+            self.documents.append(
+                MimeDocument(
+                    index=len(self.documents), part=number, file_name=name, content_type=ctype, format=None,
+                    content=content, inline=disposition == "inline", forwarded=forwarded,
+                )
+            )
+            return
         self._reject(part, number, ctype, content, reason, declared)
 
     def _reject(
