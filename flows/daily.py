@@ -216,7 +216,8 @@ def _run(
         sha: parse_task.submit(settings, sha, name) for sha, name in to_parse.items()
     }
     progress = Progress(total=len(parsing) + sum(len(p.files) + len(p.messages) for p in polls))
-    for _done in as_completed(list(parsing.values())):
+    for done in as_completed(list(parsing.values())):
+        done.wait()  # records the final state locally: ``.state`` would ask the API, which may lag behind
         progress.advance()
     parse_failed = {sha for sha, fut in parsing.items() if not fut.state.is_completed()}
     if parse_failed:
