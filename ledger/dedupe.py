@@ -29,7 +29,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from rapidfuzz import fuzz
@@ -155,6 +156,7 @@ def _skeleton(name: str) -> str:
     return name.replace("RN", "M").replace("VV", "W").replace("L", "I")
 
 
+@lru_cache(maxsize=65536)
 def name_score(a: str | None, b: str | None) -> float | None:
     """0-100 similarity of two normalised names, tolerant of order and OCR slips; None if unknown."""
     if not a or not b:
@@ -194,6 +196,8 @@ class Identity(Protocol):
     def event_number(self) -> str | None: ...
     @property
     def dob(self) -> date | None: ...
+    @property
+    def name(self) -> str | None: ...
 
 
 def block_keys(copy: Identity) -> set[tuple[str, object]]:
@@ -208,27 +212,50 @@ def block_keys(copy: Identity) -> set[tuple[str, object]]:
     return keys
 
 
+def name_tokens(name: str | None) -> set[str]:
+    """Tokens of a normalised name (OCR-folded, 3+ letters): a copy whose identifiers were misread is
+    still found through the words of the name that were read right."""
+    return {_skeleton(token) for token in (name or "").split() if len(token) >= 3}
+
+
+def token_linked(a: Identity, b: Identity) -> bool:
+    """Copies tied without sharing a ``block_keys`` key: a word of the name in common and an
+    identifier an OCR slip or two apart. Symmetric, and all ``assign`` looks at beyond the blocks,
+    so the ledger recomputes exactly the copies such a tie connects."""
+    if not name_tokens(a.name) & name_tokens(b.name):
+        return False
+    return _slip(a.file_number, b.file_number) or _slip(a.event_number, b.event_number)
+
+
+def _slip(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    return closeness(a, {b}) in (SAME, 1, 2)
+
+
 # --------------------------------------------------------------------------- matching
 
 
-@dataclass
 class _Request:
-    id: str
-    order: int
-    founder: CopyFacts
-    members: list[CopyFacts] = field(default_factory=list)
+    """A request being formed: its members and the identifiers seen on them (kept up to date by ``add``)."""
 
-    @property
-    def events(self) -> set[str]:
-        return {m.event_number for m in self.members if m.event_number}
+    def __init__(self, id: str, order: int, founder: CopyFacts, members: Iterable[CopyFacts] = ()) -> None:
+        self.id, self.order, self.founder = id, order, founder
+        self.members: list[CopyFacts] = []
+        self.events: set[str] = set()
+        self.files: set[str] = set()
+        self.issued: set[date] = set()
+        for member in members:
+            self.add(member)
 
-    @property
-    def files(self) -> set[str]:
-        return {m.file_number for m in self.members if m.file_number}
-
-    @property
-    def issued(self) -> set[date]:
-        return {m.issued_date for m in self.members if m.issued_date}
+    def add(self, copy: CopyFacts) -> None:
+        self.members.append(copy)
+        if copy.event_number:
+            self.events.add(copy.event_number)
+        if copy.file_number:
+            self.files.add(copy.file_number)
+        if copy.issued_date:
+            self.issued.add(copy.issued_date)
 
 
 @dataclass(frozen=True)
@@ -239,37 +266,63 @@ class Match:
     reason: str
 
 
+def _days_off(copy: CopyFacts, request: _Request) -> int:
+    """Days between the copy's arrival and the request's nearest issue date (0 when unknown)."""
+    arrived = copy.order[0] if copy.order else None
+    if not isinstance(arrived, datetime) or not request.issued:
+        return 0
+    return min(abs((arrived.date() - issued).days) for issued in request.issued)
+
+
 def _days_apart(a: date, dates: Iterable[date]) -> int | None:
     gaps = [abs((a - d).days) for d in dates]
     return min(gaps) if gaps else None
 
 
-def _one_apart(a: str, b: str) -> bool:
-    """Identifiers one OCR slip apart (a character misread, dropped or doubled)."""
-    return Levenshtein.distance(a, b) <= 1
+SAME, FAR = 0, 99  # identifier closeness: 0 = equal, 1-2 = OCR slips apart, FAR = different
+
+
+def closeness(value: str | None, known: set[str]) -> int | None:
+    """How far ``value`` is from the nearest of ``known``: 0, 1 or 2 edits (OCR slips), FAR, or None
+    when either side has no value. Slips only count on identifiers long enough to tell them from
+    another identifier: one edit from 6 characters, two from 8 (A-numbers have 10, event numbers 13)."""
+    if not value or not known:
+        return None
+    best = FAR
+    for k in known:
+        distance = Levenshtein.distance(value, k, score_cutoff=2)
+        shorter = min(len(value), len(k))
+        if distance == 0 or (distance == 1 and shorter >= 6) or (distance == 2 and shorter >= 8):
+            best = min(best, distance)
+    return best
 
 
 def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
-    """How well ``copy`` matches ``request``; None when it cannot be the same request."""
-    events, files = request.events, request.files
+    """How well ``copy`` matches ``request``; None when it cannot be the same request.
+
+    Exact identifiers decide; identifiers an OCR slip or two apart (``closeness`` 1-2) count as
+    evidence only together with an agreeing name, and never without review.
+    """
     gap = _days_apart(copy.issued_date, request.issued) if copy.issued_date else None
     if gap is not None and gap > config.issued_window_days:
         return None  # clearly different issue dates: two requests, always
-    same_file = bool(copy.file_number and copy.file_number in files)
-    if copy.event_number and events and copy.event_number not in events:
-        # Different event numbers: two requests, always. One character apart on the same A-number and
-        # issue date may be an OCR slip, though: kept apart, and a person is asked.
-        if same_file and not gap and any(_one_apart(copy.event_number, e) for e in events):
-            return Match(RULE_FUZZY, 80.0, False, "same_file_number+event_near")
-        return None
-    same_event = bool(copy.event_number and copy.event_number in events)
-    if same_file and same_event:
+    event = closeness(copy.event_number, request.events)
+    file = closeness(copy.file_number, request.files)
+    if event == FAR:
+        return None  # different event numbers: two requests, always
+    if event == SAME and file == SAME:
         return Match(RULE_SAME_IDENTITY, 100.0, True, "same_identity")
+    if file == FAR and event != SAME:
+        return None  # different A-numbers
+    dobs = {m.dob for m in request.members if m.dob}
+    dob_equal = bool(copy.dob and copy.dob in dobs)
+    if not dob_equal and file is None and event is None:
+        return None  # nothing in common to go on (names alone never merge)
 
     names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
     best_name = max(names) if names else None
-    dobs = {m.dob for m in request.members if m.dob}
-    near_file = bool(copy.file_number and any(_one_apart(copy.file_number, f) for f in files))
+    name_agrees = best_name is not None and best_name >= config.name_similarity
+    dob_conflict = bool(copy.dob and dobs and not dob_equal)
     reasons: list[str] = []
     score = 100.0
 
@@ -278,34 +331,44 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
         score = min(score, limit)
         reasons.append(reason)
 
-    if same_file or (same_event and (near_file or not (copy.file_number and files))):
-        # One identifier agrees and the other is missing on one side (or an OCR slip apart).
-        reasons.append("same_file_number" if same_file else "same_event")
-        if near_file and not same_file:
-            cap(90.0, "file_number_near")
-        if best_name is None:
-            cap(97.0, "name_unknown")
-        elif best_name < 100.0:
-            cap(max(best_name, 60.0), "name_differs")
-        if copy.dob and dobs and copy.dob not in dobs:
-            cap(80.0, "dob_differs")
-        if same_file and not (copy.event_number and events):
+    def slip(distance: int | None, what: str) -> None:
+        if distance in (1, 2):
+            cap(90.0 if distance == 1 else 85.0, f"{what}_near")
+
+    if file == SAME or event == SAME:
+        # One identifier agrees exactly; the other is missing on one side, or a slip or two apart.
+        reasons.append("same_file_number" if file == SAME else "same_event")
+        if file == FAR:
+            if not name_agrees:
+                return None  # the same event number under another A-number and another name
+            cap(80.0, "file_number_differs")
+        slip(file, "file_number")
+        slip(event, "event")
+        if event is None and file == SAME:
             reasons.append("event_missing")
+    elif file in (1, 2) or event in (1, 2):
+        # Only approximate identifiers: the name must agree as well.
+        if file == FAR or not name_agrees:
+            return None
+        reasons.append("near_identifiers")
+        slip(file, "file_number")
+        slip(event, "event")
     else:
-        if not (copy.dob and copy.dob in dobs) or best_name is None:
+        # No identifier in common (missing on one side): name and date of birth.
+        if not dob_equal or best_name is None:
             return None
         if best_name < config.name_similarity:
-            if best_name >= config.name_similarity - NEAR_NAME_MARGIN and not (copy.file_number and files):
+            if best_name >= config.name_similarity - NEAR_NAME_MARGIN and file is None:
                 # Same birth date, a name a letter or two off: kept apart, but a person should look.
                 return Match(RULE_FUZZY, round(best_name, 2), False, "same_dob+name_near")
             return None
-        if copy.file_number and files:
-            # Different A-numbers with the same name and birth date: an OCR slip at most.
-            if near_file:
-                return Match(RULE_FUZZY, min(best_name, 80.0), False, "same_name_dob+file_number_near")
-            return None
         reasons.append("same_name_dob")
-        score = best_name
+    if best_name is None:
+        cap(97.0, "name_unknown")
+    elif best_name < 100.0:
+        cap(max(best_name, 60.0), "name_differs")
+    if dob_conflict:
+        cap(80.0, "dob_differs")
     if gap is None:
         cap(92.0, "issued_unknown")
     elif gap > 0:
@@ -355,7 +418,8 @@ def assign(
     ordered = sorted(copies, key=lambda c: (c.order, c.key))
     out = Assignment()
     requests: list[_Request] = []
-    by_block: dict[tuple[str, object], list[_Request]] = defaultdict(list)
+    by_block: dict[tuple[str, object], dict[str, _Request]] = defaultdict(dict)
+    by_token: dict[str, dict[str, tuple[_Request, set[str], set[str]]]] = defaultdict(dict)
     request_of: dict[str, _Request] = {}
     decided: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     for (a, b), same in sorted(decisions.items()):
@@ -367,8 +431,15 @@ def assign(
             continue
         candidates: dict[str, _Request] = {}
         for key in sorted(block_keys(copy), key=repr):
-            for req in by_block.get(key, ()):
-                candidates[req.id] = req
+            candidates.update(by_block.get(key, {}))
+        for token in sorted(name_tokens(copy.name)):
+            # Only a word of the name in common: a candidate if a copy with that word has an
+            # identifier an OCR slip or two from this one's (``token_linked``).
+            for rid, (req, files, events) in by_token.get(token, {}).items():
+                if rid not in candidates and (
+                    closeness(copy.file_number, files) in (1, 2) or closeness(copy.event_number, events) in (1, 2)
+                ):
+                    candidates[rid] = req
         forced: _Request | None = None
         excluded: set[str] = set()
         for other, same in decided.get(copy.key, ()):
@@ -387,19 +458,22 @@ def assign(
             chosen = forced
             link = Link(copy.key, forced.id, RULE_OPERATOR, 100.0)
         else:
-            scored: list[tuple[float, int, _Request, Match]] = []
+            scored: list[tuple[float, int, int, _Request, Match]] = []
             for req in candidates.values():
                 if req.id in excluded:
                     continue
                 match = compare(copy, req, config)
                 if match is not None:
-                    scored.append((match.score, req.order, req, match))
-            merges = sorted((s for s in scored if s[3].merge), key=lambda s: (-s[0], s[1]))
-            misses = sorted((s for s in scored if not s[3].merge), key=lambda s: (-s[0], s[1]))
+                    scored.append((match.score, _days_off(copy, req), req.order, req, match))
+            # Best score first; on a tie, the request issued nearest the copy's arrival, then the earliest.
+            merges = sorted((s for s in scored if s[4].merge), key=lambda s: (-s[0], s[1], s[2]))
+            misses = sorted((s for s in scored if not s[4].merge), key=lambda s: (-s[0], s[1], s[2]))
             if merges:
-                score, _, chosen, match = merges[0]
+                score, _, _, chosen, match = merges[0]
                 link = Link(copy.key, chosen.id, match.rule, score)
-                if score < config.review_below:
+                if len(merges) > 1 and merges[1][0] == score:
+                    match = Match(match.rule, score, True, match.reason + "+ambiguous")
+                if score < config.review_below or match.reason.endswith("+ambiguous"):
                     out.reviews.append(
                         Review(
                             f"match:{copy.key}:{chosen.founder.key}",
@@ -412,7 +486,7 @@ def assign(
                         )
                     )
             else:
-                for score, _, req, match in misses[:1]:
+                for score, _, _, req, match in misses[:1]:
                     out.reviews.append(
                         Review(
                             f"match:{copy.key}:{req.founder.key}",
@@ -435,13 +509,18 @@ def assign(
             out.members[rid] = []
             link = Link(copy.key, rid, RULE_FIRST, 100.0)
         assert link is not None
-        chosen.members.append(copy)
+        chosen.add(copy)
         out.members[chosen.id].append(copy.key)
         out.links[copy.key] = link
         request_of[copy.key] = chosen
         for key in block_keys(copy):
-            if chosen not in by_block[key]:
-                by_block[key].append(chosen)
+            by_block[key][chosen.id] = chosen
+        for token in name_tokens(copy.name):
+            _, files, events = by_token[token].setdefault(chosen.id, (chosen, set(), set()))
+            if copy.file_number:
+                files.add(copy.file_number)
+            if copy.event_number:
+                events.add(copy.event_number)
 
     for copy in ordered:
         if not copy.cancels_previous:
@@ -453,7 +532,7 @@ def assign(
 def _link_cancellation(
     copy: CopyFacts,
     requests: list[_Request],
-    by_block: Mapping[tuple[str, object], list[_Request]],
+    by_block: Mapping[tuple[str, object], dict[str, _Request]],
     request_of: Mapping[str, _Request],
     decided: Mapping[str, list[tuple[str, bool]]],
     config: DedupeConfig,
@@ -466,7 +545,7 @@ def _link_cancellation(
             return CancelLink(copy.key, req.id, RULE_OPERATOR, 100.0)
         if req is not None:
             excluded.add(req.id)
-    candidates = {r.id: r for key in block_keys(copy) for r in by_block.get(key, ())}
+    candidates = {rid: r for key in block_keys(copy) for rid, r in by_block.get(key, {}).items()}
     scored = []
     for req in candidates.values():
         if req.id in excluded:

@@ -153,6 +153,18 @@ class DetainerCopy(Base):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CopyToken(Base):
+    """The words of a copy's normalised name (``ledger.dedupe.name_tokens``): finds copies whose
+    identifiers were misread but whose name was not."""
+
+    __tablename__ = "copy_tokens"
+    __table_args__ = (UniqueConstraint("copy_id", "token", name="uq_copy_tokens_copy_token"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    copy_id: Mapped[int] = mapped_column(ForeignKey("detainer_copies.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), index=True)
+
+
 class Request(Base):
     """One unique detainer request. ``id`` is stable: derived from its founding copy."""
 

@@ -270,6 +270,7 @@ class Ledger:
             for c in session.scalars(select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc.id))
         }
         corrections = self._corrections(session, doc.sha256)
+        written = []
         for index, detainer in enumerate(detainers):
             fields = _detainer_fields(detainer)
             columns = _copy_columns(_apply(fields, corrections.get(index, ())))
@@ -281,9 +282,13 @@ class Ledger:
                 row.fields = fields
                 for name, value in columns.items():
                     setattr(row, name, value)
+            written.append(row)
         for stale in existing.values():
             session.execute(delete(schema.Request).where(schema.Request.founding_copy_id == stale.id))
             session.delete(stale)
+        session.flush()
+        for row in written:
+            _sync_tokens(session, row)
         session.flush()
 
     def _after_arrival(self, session: Session, doc: schema.Document) -> None:
@@ -515,7 +520,8 @@ class Ledger:
         return seed
 
     def _component(self, session: Session, seed: set[tuple[str, object]]) -> list[schema.DetainerCopy]:
-        """Every copy transitively sharing an A-number, event number, birth date or operator decision."""
+        """Every copy transitively tied to the seed: sharing an A-number, event number or birth date,
+        an operator decision, or a word of the name with identifiers a slip apart (``token_linked``)."""
         found: dict[int, schema.DetainerCopy] = {}
         done: set[tuple[str, object]] = set()
         todo = set(seed)
@@ -547,8 +553,26 @@ class Ledger:
                 todo |= {("key", k) for k in self._decided_partners(session, list(keys.values()))}
                 for row in new_rows:
                     todo |= dedupe.block_keys(row)
+                todo |= {("id", cid) for cid in self._name_partners(session, new_rows, found)}
             todo -= done
         return sorted(found.values(), key=lambda r: r.id)
+
+    def _name_partners(
+        self, session: Session, rows: Sequence[schema.DetainerCopy], found: dict[int, schema.DetainerCopy]
+    ) -> set[int]:
+        """Copies ``dedupe.token_linked`` to one of ``rows`` (a word of the name, identifiers a slip apart)."""
+        tokens = sorted({token for row in rows for token in dedupe.name_tokens(row.name)})
+        others: dict[int, schema.DetainerCopy] = {}
+        for chunk in _chunks(tokens):
+            for other in session.scalars(
+                select(schema.DetainerCopy)
+                .join(schema.CopyToken, schema.CopyToken.copy_id == schema.DetainerCopy.id)
+                .where(schema.CopyToken.token.in_(chunk))
+                .where(or_(schema.DetainerCopy.file_number.is_not(None), schema.DetainerCopy.event_number.is_not(None)))
+            ):
+                if other.id not in found:
+                    others[other.id] = other
+        return {oid for oid, other in others.items() if any(dedupe.token_linked(row, other) for row in rows)}
 
     def _copies_by_keys(self, session: Session, keys: Sequence[str]) -> list[schema.DetainerCopy]:
         wanted = defaultdict(set)
@@ -615,21 +639,7 @@ class Ledger:
         keys = self._copy_keys(session, component)
         by_key = {keys[r.id]: r for r in component}
         firsts = self._first_arrivals(session, {r.document_id for r in component})
-        facts = [
-            CopyFacts(
-                key=keys[r.id],
-                order=(*firsts[r.document_id], r.index) if r.document_id in firsts else (),
-                file_number=r.file_number,
-                event_number=r.event_number,
-                issued_date=r.issued_date,
-                name=r.name,
-                dob=r.dob,
-                cancels_previous=r.cancels_previous,
-                cancelled_detainer_date=r.cancelled_detainer_date,
-            )
-            for r in component
-            if r.document_id in firsts
-        ]
+        facts = [_facts(r, keys[r.id], (*firsts[r.document_id], r.index)) for r in component if r.document_id in firsts]
         result = dedupe.assign(facts, self.config, self._decisions(session, list(keys.values())))
         copy_ids = [r.id for r in component]
 
@@ -870,6 +880,8 @@ class Ledger:
             for name, value in _copy_columns(candidate).items():
                 setattr(row, name, value)
             session.flush()
+            _sync_tokens(session, row)
+            session.flush()
             self._reassign(session, [row], extra_seed=before)
 
     def _corrections(self, session: Session, sha256: str) -> dict[int, list[tuple[str, str | None]]]:
@@ -1070,6 +1082,27 @@ class Ledger:
 
 def _slug(reason: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", reason.lower()).strip("_")[:64] or "error"
+
+
+def _facts(row: schema.DetainerCopy, key: str = "", order: tuple[Any, ...] = ()) -> CopyFacts:
+    return CopyFacts(
+        key=key,
+        order=order,
+        file_number=row.file_number,
+        event_number=row.event_number,
+        issued_date=row.issued_date,
+        name=row.name,
+        dob=row.dob,
+        cancels_previous=row.cancels_previous,
+        cancelled_detainer_date=row.cancelled_detainer_date,
+    )
+
+
+def _sync_tokens(session: Session, row: schema.DetainerCopy) -> None:
+    """Keep ``copy_tokens`` in line with the copy's (effective) name."""
+    session.execute(delete(schema.CopyToken).where(schema.CopyToken.copy_id == row.id))
+    for token in sorted(dedupe.name_tokens(row.name)):
+        session.add(schema.CopyToken(copy_id=row.id, token=token[:64]))
 
 
 def _jsonable(value: Any) -> Any:

@@ -235,7 +235,7 @@ def test_times_are_stored_in_utc_and_years_counted_in_the_department_zone(ledger
 
 def test_metrics_shape_and_rates(ledger):
     ledger.record(receipt("r1", "d1", T0), extraction("d1", detainer()))
-    ledger.record(receipt("r2", "d2", T0, "station_fax", "C-6"), extraction("d2", detainer(file_number="A1")))
+    ledger.record(receipt("r2", "d2", T0, "station_fax", "C-6"), extraction("d2", detainer(file_number="A1", event_number="E1")))
     ledger.record(
         receipt("r3", "d3", T0 + timedelta(days=40), "bfs_email"),
         extraction("d3", detainer(file_number="A2", event_number="E2", subject_name="X Y")),
@@ -284,6 +284,8 @@ def _inputs() -> list[tuple[Receipt, ExtractionResult | None, tuple[str, str] | 
     q2_typo = alter(q2, subject_name="JOSE LUIS PERES")
     q3_ocr = alter(q3, subject_name="ANA RUlZ")
     q2_later = alter(q2, event_number="E301", issued_date=date(2025, 7, 2))
+    # A bad fax: A-number one digit off, event number, birth and issue dates unread; the name read right.
+    q2_bad = alter(q2, file_number="A000111223", event_number=None, date_of_birth=None, issued_date=None)
     q0 = alter(q2, event_number="E000", issued_date=date(2024, 12, 30))
     new_year_eve = datetime(2024, 12, 31, 23, 0, tzinfo=UTC)  # 18:00 in New York: a 2024 request
     inputs = [
@@ -300,6 +302,7 @@ def _inputs() -> list[tuple[Receipt, ExtractionResult | None, tuple[str, str] | 
         (receipt("k", "letter", T0 + 3 * d, "station_fax", "C-6"), extraction("letter"), None),
         (receipt("l", "broken", T0 + 4 * d, "bfs_email"), None, ("truncated", "input ends early")),
         (receipt("m", "q0", new_year_eve), extraction("q0", q0), None),
+        (receipt("n", "q2-bad", T0 + 2 * d, "station_fax", "D-4"), extraction("q2-bad", q2_bad), None),
     ]  # fmt: skip
     return inputs
 
@@ -357,11 +360,13 @@ def test_any_processing_order_gives_identical_requests_links_and_metrics(ledger_
     assert m["unique_requests"] == 5  # q1, q2, q3, q1b, q2' (q0 is 2024; the cancellation is no request)
     assert m["cancellations"] == 1 and m["decoys"] == 1 and m["quarantined"] == 1
     assert m["first_channel_counts"] == {"dedicated_fax": 3, "station_fax": 1, "bfs_email": 1}
-    assert m["duplicates_merged"] == 5  # b, c, e, g, i (carries q1b again)
+    assert m["duplicates_merged"] == 6  # b, c, e, g, n, i (carries q1b again)
     assert states[0]["metrics"][1]["unique_requests"] == 1
     assert len(states[0]["requests"]) == 6
     [cancelled] = [r for r in states[0]["requests"] if r[3]]
     assert cancelled[1][0] == "a"  # the March detainer, not the July one
+    [q2_request] = [r for r in states[0]["requests"] if "d" in r[1]]
+    assert q2_request[1] == ("d", "e", "n")  # the bad fax joined its request through the name
 
 
 # ------------------------------------------------------------------ corrections, review, dispositions

@@ -59,9 +59,7 @@ def upgrade() -> None:
         sa.Column("parse_status", sa.String(length=16), nullable=False),
         sa.Column("error_reason", sa.String(length=64), nullable=True),
         sa.Column(
-            "extraction",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
+            "extraction", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
         ),
         sa.Column("created_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
@@ -133,9 +131,7 @@ def upgrade() -> None:
         sa.Column("index", sa.Integer(), nullable=False),
         sa.Column("form_type", sa.String(length=16), nullable=False),
         sa.Column(
-            "fields",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "fields", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("file_number", sa.String(length=32), nullable=True),
         sa.Column("event_number", sa.String(length=64), nullable=True),
@@ -146,10 +142,7 @@ def upgrade() -> None:
         sa.Column("cancelled_detainer_date", sa.Date(), nullable=True),
         sa.Column("needs_review", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["document_id"],
-            ["documents.id"],
-            name=op.f("fk_detainer_copies_document_id_documents"),
-            ondelete="CASCADE",
+            ["document_id"], ["documents.id"], name=op.f("fk_detainer_copies_document_id_documents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_detainer_copies")),
         sa.UniqueConstraint("document_id", "index", name="uq_detainer_copies_document_index"),
@@ -194,14 +187,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_receipts_received_at", ["received_at"], unique=False)
 
     op.create_table(
+        "copy_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("copy_id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["copy_id"], ["detainer_copies.id"], name=op.f("fk_copy_tokens_copy_id_detainer_copies"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_copy_tokens")),
+        sa.UniqueConstraint("copy_id", "token", name="uq_copy_tokens_copy_token"),
+    )
+    with op.batch_alter_table("copy_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_copy_tokens_copy_id"), ["copy_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_copy_tokens_token"), ["token"], unique=False)
+
+    op.create_table(
         "requests",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("founding_copy_id", sa.Integer(), nullable=False),
         sa.Column("created_at", ledger.schema.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["founding_copy_id"],
-            ["detainer_copies.id"],
-            name=op.f("fk_requests_founding_copy_id_detainer_copies"),
+            ["founding_copy_id"], ["detainer_copies.id"], name=op.f("fk_requests_founding_copy_id_detainer_copies")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_requests")),
         sa.UniqueConstraint("founding_copy_id", name=op.f("uq_requests_founding_copy_id")),
@@ -220,10 +226,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["request_id"],
-            ["requests.id"],
-            name=op.f("fk_cancellations_request_id_requests"),
-            ondelete="SET NULL",
+            ["request_id"], ["requests.id"], name=op.f("fk_cancellations_request_id_requests"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cancellations")),
         sa.UniqueConstraint("copy_id", name=op.f("uq_cancellations_copy_id")),
@@ -245,10 +248,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["request_id"],
-            ["requests.id"],
-            name=op.f("fk_request_links_request_id_requests"),
-            ondelete="CASCADE",
+            ["request_id"], ["requests.id"], name=op.f("fk_request_links_request_id_requests"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_request_links")),
         sa.UniqueConstraint("copy_id", name=op.f("uq_request_links_copy_id")),
@@ -267,6 +267,11 @@ def downgrade() -> None:
 
     op.drop_table("cancellations")
     op.drop_table("requests")
+    with op.batch_alter_table("copy_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_copy_tokens_token"))
+        batch_op.drop_index(batch_op.f("ix_copy_tokens_copy_id"))
+
+    op.drop_table("copy_tokens")
     with op.batch_alter_table("receipts", schema=None) as batch_op:
         batch_op.drop_index("ix_receipts_received_at")
         batch_op.drop_index(batch_op.f("ix_receipts_document_id"))
