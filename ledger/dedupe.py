@@ -54,6 +54,8 @@ class DedupeConfig:
     issued_window_days: int = 3
     name_similarity: float = 90.0
     review_below: float = 95.0
+    # An identifier read with less OCR confidence than this can support a match but not veto one.
+    trusted_confidence: float = 0.8
 
     @classmethod
     def from_settings(cls, settings: Any) -> DedupeConfig:
@@ -61,6 +63,7 @@ class DedupeConfig:
             issued_window_days=settings.issued_window_days,
             name_similarity=settings.name_similarity,
             review_below=settings.review_below,
+            trusted_confidence=getattr(settings, "trusted_confidence", cls.trusted_confidence),
         )
 
 
@@ -77,6 +80,9 @@ class CopyFacts:
     dob: date | None = None
     cancels_previous: bool = False
     cancelled_detainer_date: date | None = None
+    # Identifier fields read with low confidence ("file_number", "event_number"): they support a
+    # match but never veto one. Corrected fields are never unsure.
+    unsure: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,8 @@ class _Request:
         self.members: list[CopyFacts] = []
         self.events: set[str] = set()
         self.files: set[str] = set()
+        self.sure_events: set[str] = set()  # read with confidence (or corrected)
+        self.sure_files: set[str] = set()
         self.issued: set[date] = set()
         for member in members:
             self.add(member)
@@ -252,8 +260,12 @@ class _Request:
         self.members.append(copy)
         if copy.event_number:
             self.events.add(copy.event_number)
+            if "event_number" not in copy.unsure:
+                self.sure_events.add(copy.event_number)
         if copy.file_number:
             self.files.add(copy.file_number)
+            if "file_number" not in copy.unsure:
+                self.sure_files.add(copy.file_number)
         if copy.issued_date:
             self.issued.add(copy.issued_date)
 
@@ -297,6 +309,12 @@ def closeness(value: str | None, known: set[str]) -> int | None:
     return best
 
 
+def _vetoes(copy: CopyFacts, field: str, sure: set[str]) -> bool:
+    """A differing identifier vetoes a match only when both sides were read with confidence."""
+    value = getattr(copy, field)
+    return field not in copy.unsure and closeness(value, sure) == FAR
+
+
 def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
     """How well ``copy`` matches ``request``; None when it cannot be the same request.
 
@@ -306,14 +324,21 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     gap = _days_apart(copy.issued_date, request.issued) if copy.issued_date else None
     if gap is not None and gap > config.issued_window_days:
         return None  # clearly different issue dates: two requests, always
+    unsure: list[str] = []
     event = closeness(copy.event_number, request.events)
-    file = closeness(copy.file_number, request.files)
     if event == FAR:
-        return None  # different event numbers: two requests, always
+        if _vetoes(copy, "event_number", request.sure_events):
+            return None  # different event numbers, read with confidence: two requests, always
+        event = None  # one side may be misread: no evidence either way
+        unsure.append("event_unsure")
+    file = closeness(copy.file_number, request.files)
     if event == SAME and file == SAME:
         return Match(RULE_SAME_IDENTITY, 100.0, True, "same_identity")
     if file == FAR and event != SAME:
-        return None  # different A-numbers
+        if _vetoes(copy, "file_number", request.sure_files):
+            return None  # different A-numbers
+        file = None
+        unsure.append("file_number_unsure")
     dobs = {m.dob for m in request.members if m.dob}
     dob_equal = bool(copy.dob and copy.dob in dobs)
     if not dob_equal and file is None and event is None:
@@ -363,6 +388,8 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
                 return Match(RULE_FUZZY, round(best_name, 2), False, "same_dob+name_near")
             return None
         reasons.append("same_name_dob")
+    for reason in unsure:
+        cap(85.0, reason)
     if best_name is None:
         cap(97.0, "name_unknown")
     elif best_name < 100.0:

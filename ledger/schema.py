@@ -151,6 +151,9 @@ class DetainerCopy(Base):
     cancels_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_detainer_date: Mapped[date | None] = mapped_column(Date)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Identifier fields OCR read with low confidence, comma-separated ("event_number,file_number"):
+    # dedupe lets them support a match but not veto one. Corrected fields are never listed.
+    unsure: Mapped[str] = mapped_column(String(64), default="")
 
 
 class CopyToken(Base):

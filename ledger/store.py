@@ -274,6 +274,8 @@ class Ledger:
         for index, detainer in enumerate(detainers):
             fields = _detainer_fields(detainer)
             columns = _copy_columns(_apply(fields, corrections.get(index, ())))
+            corrected = {field for field, _ in corrections.get(index, ())}
+            columns["unsure"] = ",".join(sorted(_unsure_fields(detainer, self.config) - corrected))
             row = existing.pop(index, None)
             if row is None:
                 row = schema.DetainerCopy(document_id=doc.id, index=index, fields=fields, **columns)
@@ -879,6 +881,7 @@ class Ledger:
             )
             for name, value in _copy_columns(candidate).items():
                 setattr(row, name, value)
+            row.unsure = ",".join(f for f in row.unsure.split(",") if f and f != field)
             session.flush()
             _sync_tokens(session, row)
             session.flush()
@@ -1095,7 +1098,23 @@ def _facts(row: schema.DetainerCopy, key: str = "", order: tuple[Any, ...] = ())
         dob=row.dob,
         cancels_previous=row.cancels_previous,
         cancelled_detainer_date=row.cancelled_detainer_date,
+        unsure=frozenset(f for f in (row.unsure or "").split(",") if f),
     )
+
+
+IDENTIFIERS = ("file_number", "event_number")
+
+
+def _unsure_fields(detainer: DetainerRequest, config: DedupeConfig) -> set[str]:
+    """Identifiers the parser read with low confidence or flagged (``field:low_confidence`` etc.)."""
+    unsure = set()
+    for field in IDENTIFIERS:
+        evidence = detainer.evidence.get(field)
+        if evidence is not None and evidence.confidence < config.trusted_confidence:
+            unsure.add(field)
+        if any(reason.split(":", 1)[0] == field for reason in detainer.review_reasons):
+            unsure.add(field)
+    return unsure
 
 
 def _sync_tokens(session: Session, row: schema.DetainerCopy) -> None:

@@ -470,3 +470,39 @@ def test_event_number_read_with_slips_and_no_a_number_merges_on_the_name():
 def test_short_identifiers_must_match_exactly():
     result = assign([facts("a", event="E1"), facts("b", 5, event="E2")], CONFIG)
     assert len(result.requests) == 2
+
+
+# --------------------------------------------------------------------------- identifiers read with low confidence
+
+
+def test_an_unsure_event_number_cannot_veto_a_match_but_the_merge_is_reviewed():
+    garbled = replace(facts("b", 5, event="HUR2900704490", file="A012345679"), unsure=frozenset({"event_number"}))
+    result = assign([facts("a"), garbled], CONFIG)
+    assert len(result.requests) == 1
+    [review] = result.reviews
+    assert review.default_decision == "merge" and "event_unsure" in review.reason
+
+
+def test_differing_event_numbers_read_with_confidence_still_veto():
+    sure = facts("b", 5, event="HUR2900704490", file="A012345679")
+    assert len(assign([facts("a"), sure], CONFIG).requests) == 2
+
+
+def test_an_unsure_event_number_alone_is_no_evidence():
+    garbled = replace(facts("b", 5, event="HUR2900704490", file=None, dob=None), unsure=frozenset({"event_number"}))
+    assert len(assign([facts("a"), garbled], CONFIG).requests) == 2
+
+
+def test_an_unsure_a_number_cannot_veto_a_name_and_birth_date_match():
+    garbled = replace(facts("b", 5, file="A999999999", event=None), unsure=frozenset({"file_number"}))
+    result = assign([facts("a"), garbled], CONFIG)
+    assert len(result.requests) == 1
+    assert "file_number_unsure" in result.reviews[0].reason
+
+
+def test_unsure_identifiers_never_override_clearly_different_issue_dates():
+    later = replace(
+        facts("b", 60 * 24 * 150, event="BOS2507000999", issued=date(2025, 7, 29)),
+        unsure=frozenset({"event_number", "file_number"}),
+    )
+    assert len(assign([facts("a"), later], CONFIG).requests) == 2

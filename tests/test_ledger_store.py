@@ -235,7 +235,9 @@ def test_times_are_stored_in_utc_and_years_counted_in_the_department_zone(ledger
 
 def test_metrics_shape_and_rates(ledger):
     ledger.record(receipt("r1", "d1", T0), extraction("d1", detainer()))
-    ledger.record(receipt("r2", "d2", T0, "station_fax", "C-6"), extraction("d2", detainer(file_number="A1", event_number="E1")))
+    ledger.record(
+        receipt("r2", "d2", T0, "station_fax", "C-6"), extraction("d2", detainer(file_number="A1", event_number="E1"))
+    )
     ledger.record(
         receipt("r3", "d3", T0 + timedelta(days=40), "bfs_email"),
         extraction("d3", detainer(file_number="A2", event_number="E2", subject_name="X Y")),
@@ -403,6 +405,26 @@ def test_correction_can_split_and_cancel(ledger):
         ledger.correct(key, "issued_date", "not a date", who="clerk1")
     with pytest.raises(LedgerError):
         ledger.correct(key, "no_such_field", 1, who="clerk1")
+
+
+def test_an_event_number_read_with_low_confidence_cannot_split_a_request(ledger):
+    from parsing.models import FieldEvidence
+
+    ledger.record(receipt("r1", "d1", T0), extraction("d1", detainer()))
+    garbled = detainer(
+        event_number="HUR2900704490",
+        file_number="A012345679",
+        evidence={"event_number": FieldEvidence(page=1, confidence=0.44)},
+    )
+    ledger.record(receipt("r2", "d2", T0 + timedelta(hours=1), "station_fax", "C-6"), extraction("d2", garbled))
+    [req] = ledger.requests()
+    assert req.receipt_rules == ("first", "fuzzy")
+    [item] = ledger.review_items(kind="match")
+    assert "event_unsure" in item.reason
+    # An operator who reads the page and types a different event number is sure: now it vetoes.
+    ledger.correct(f"{sha('d2')}:0", "event_number", "NYC2504000001", who="clerk1")
+    assert len(ledger.requests()) == 2
+    assert ledger.review_items(kind="match") == []
 
 
 def test_low_confidence_match_goes_to_review_and_the_decision_sticks(ledger):

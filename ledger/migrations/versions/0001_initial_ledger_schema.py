@@ -141,6 +141,7 @@ def upgrade() -> None:
         sa.Column("cancels_previous", sa.Boolean(), nullable=False),
         sa.Column("cancelled_detainer_date", sa.Date(), nullable=True),
         sa.Column("needs_review", sa.Boolean(), nullable=False),
+        sa.Column("unsure", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"], ["documents.id"], name=op.f("fk_detainer_copies_document_id_documents"), ondelete="CASCADE"
         ),
