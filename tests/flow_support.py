@@ -13,6 +13,7 @@ from tests.conftest import SAMPLE_ROOT, write_config
 
 def corpus_config(tmp: Path, cache: Path, *, sample_root: Path = SAMPLE_ROOT, extra: str = "") -> Path:
     """A config over ``sample_root`` with its own ledger and archive, sharing the session's OCR cache."""
+    tmp.mkdir(parents=True, exist_ok=True)
     return write_config(
         tmp / "config.toml", data_dir=tmp / "data", sample_root=sample_root, extraction_cache=cache, extra=extra
     )
