@@ -35,24 +35,30 @@ def read_box(ink: np.ndarray, anchor: Word, line_height: float) -> BoxReading:
     """
     h = max(8.0, float(line_height))
     page_h = ink.shape[0]
-    top = max(0, int(anchor.top - 0.7 * h))
-    bottom = min(page_h, int(anchor.bottom + 0.7 * h))
+    top = max(0, int(anchor.top - 0.5 * h))
+    bottom = min(page_h, int(anchor.bottom + 0.5 * h))
     right = max(0, anchor.left - 1)
     left = max(0, int(anchor.left - 4.5 * h))
     if right - left < 4 or bottom - top < 4:
         return BoxReading(False, 0.0, 0.0, None)
     window = ink[top:bottom, left:right]
-    cols = window.sum(axis=0)
-    # Scan leftwards from the label: skip the white gap, then take the inked run.
+    # Columns are judged on the label's middle band only: a box's sides cross it, while
+    # print from the lines above and below does not.
+    mid = int(anchor.cy - top)
+    band = window[max(0, mid - int(0.3 * h)): mid + int(0.3 * h) + 1]
+    cols = band.sum(axis=0)
+    # Scan leftwards from the label: skip the white gap to the box's right side; its left
+    # side is the leftmost ink of the band within a box width (an empty box is white
+    # between its sides).
     x = window.shape[1] - 1
     while x >= 0 and cols[x] == 0:
         x -= 1
     if x < 0:
         return BoxReading(False, 0.0, 0.3, None)
     x1 = x
-    while x >= 0 and cols[x] > 0:
-        x -= 1
-    x0 = x + 1
+    reach = max(0, x1 - int(1.8 * h))
+    inked = np.nonzero(cols[reach: x1 + 1])[0]
+    x0 = reach + int(inked[0])
     if x1 - x0 < 3:
         return BoxReading(False, 0.0, 0.3, None)
     run = window[:, x0: x1 + 1]

@@ -226,7 +226,8 @@ def extract_many(
             else:
                 in_flight.append((doc, _pool(workers).submit(process_page, job)))
         # Yield every finished document at the head of the queue.
-        while docs and docs[0].pending == 0 and (exhausted or docs[0] is not _last_doc(docs, in_flight)):
+        # (The last document read may still be handing out pages, unless the inputs are exhausted.)
+        while docs and docs[0].pending == 0 and (exhausted or docs[0] is not docs[-1]):
             doc = docs.popleft()
             yield doc.name, _finish(doc, today)
         if not in_flight:
@@ -240,8 +241,3 @@ def extract_many(
         output = pending if isinstance(pending, PageOutput) else pending.result()
         doc.outputs.append(output)
         doc.pending -= 1
-
-
-def _last_doc(docs: deque[_Doc], in_flight: deque) -> _Doc | None:
-    """The document still being expanded into jobs (it may get more pages)."""
-    return docs[-1] if docs else None

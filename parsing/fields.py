@@ -69,8 +69,10 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NUMERIC_DATE = re.compile(
-    r"(?<![\dA-Za-z])([0-9OoIl|]{1,4})\s*[/\-.]\s*([0-9OoIl|]{1,2})\s*[/\-.]\s*([0-9OoIl|]{2,4})(?![\d])"
+    r"(?<![\dA-Za-z])([0-9OoIl|]{1,4})\s*[/\-.:]\s*([0-9OoIl|]{1,2})\s*[/\-.:]\s*([0-9OoIl|]{2,4})(?![\d])"
 )
+# "0809/1991": the first separator lost.
+_GLUED_DATE = re.compile(r"(?<![\d])([0-9OoIl]{2})([0-9OoIl]{2})\s*[/\-.]\s*([0-9OoIl]{4})(?![\d])")
 _WORD_DATE_MDY = re.compile(rf"(?i)\b({_MONTH_RE})\.?\s+([0-9OoIl]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9OoIl]{{4}})\b")
 _WORD_DATE_DMY = re.compile(rf"(?i)\b([0-9OoIl]{{1,2}})[\s\-]+({_MONTH_RE})\.?[\s\-,]+([0-9OoIl]{{2,4}})\b")
 
@@ -101,6 +103,9 @@ def parse_date(text: str | None) -> date | None:
             return _make(int(da), int(db), int(digits_of(c)))
         if da and db and digits_of(c):
             return _make(_year(c), int(da), int(db))
+    match = _GLUED_DATE.search(text)
+    if match:
+        return _make(int(digits_of(match.group(3))), int(digits_of(match.group(1))), int(digits_of(match.group(2))))
     match = _WORD_DATE_MDY.search(text)
     if match:
         return _make(_year(match.group(3)), _MONTHS[match.group(1).lower()], int(digits_of(match.group(2))))
@@ -137,7 +142,7 @@ def clean_text(text: str | None) -> str | None:
 
 
 def normalize_name(text: str | None) -> str | None:
-    value = clean_text(text)
+    value = clean_text(re.sub(r"^[^\w]+", "", text or ""))
     if not value:
         return None
     value = re.sub(r"\s*,\s*", ", ", value)

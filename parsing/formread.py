@@ -27,6 +27,18 @@ PARSERS = {
 }
 
 
+def parse_value(spec: FieldSpec, raw: str) -> Any:
+    """The field's parser, after the template's lookalike replacements (O -> 0 in IDs)."""
+    value = PARSERS[spec.parser](raw)
+    if isinstance(value, str) and spec.lookalikes:
+        value = value.translate({ord(k): v for k, v in spec.lookalikes.items()})
+    return value
+
+
+# A word that is only a fax streak or speck read as punctuation.
+_JUNK = re.compile(r"[|!¦:;,.'`‘’\"_~]+")
+
+
 @dataclass
 class FieldValue:
     value: Any
@@ -88,7 +100,6 @@ def _read_value(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int
 ) -> FieldValue | None:
     line = lines[span.line]
-    parser = PARSERS[spec.parser]
     words: list[Word] = []
     if spec.layout == "right":
         end = _next_label_start(line, span.end, template, spec.labels)
@@ -98,7 +109,7 @@ def _read_value(
         if raw.strip() == "" and words == []:
             raw = ""
     elif spec.layout == "above":
-        raw, words = _above(lines, span)
+        raw, words = _above(lines, span, spec, page_width)
     else:
         raw, words = _below(lines, span, spec, template, page_width)
     raw = raw.strip()
@@ -107,7 +118,7 @@ def _read_value(
         raw = (match.group(1) if match and match.groups() else match.group(0)) if match else ""
     if not raw or (spec.parser == "date" and not any(c.isdigit() for c in raw)):
         return None
-    value = parser(raw)
+    value = parse_value(spec, raw)
     if value is None:
         return FieldValue(None, FieldEvidence(page=page, bbox=union_box(words), confidence=0.0, raw=raw))
     # Tesseract's per-word confidences are noisy (a correctly read A-number may score 0):
@@ -126,15 +137,18 @@ def _below(
     label_words = span_words(line, span.start, span.end)
     left = max(band_left, min(w.left for w in label_words) - 0.5 * line.height) if spec.x_range[0] == 0 \
         else band_left
-    next_start = _next_label_start(line, span.end, template, spec.labels)
-    right_words = [w for w in span_words(line, next_start, len(line.text)) if w.left > left]
-    right = min([w.left - 0.5 * line.height for w in right_words] + [band_right])
+    right = band_right
+    if spec.x_range[0] == 0:  # a left column also ends where the next label on the label's line starts
+        next_start = _next_label_start(line, span.end, template, spec.labels)
+        right_words = [w for w in span_words(line, next_start, len(line.text)) if w.left > left]
+        right = min([w.left - 0.5 * line.height for w in right_words] + [band_right])
     texts: list[str] = []
     chosen: list[Word] = []
     for below in lines[span.line + 1:]:
         if len(texts) >= spec.lines:
             break
-        in_column = [w for w in below.words if w.left >= left - line.height and w.left < right]
+        in_column = [w for w in below.words if w.left >= left - line.height and w.left < right
+                     and not _JUNK.fullmatch(w.text)]
         if not in_column:
             if below.top - line.bottom > 4 * line.height:
                 break
@@ -158,16 +172,20 @@ def _is_skip_line(line: Line, skip: str) -> bool:
     return any(fuzz.ratio(word.text.lower(), last) >= 70 for word in line.words[-2:])
 
 
-def _above(lines: list[Line], span: Span) -> tuple[str, list[Word]]:
+def _above(lines: list[Line], span: Span, spec: FieldSpec, page_width: int) -> tuple[str, list[Word]]:
     """The text written on the rule above a caption such as "(Name and title of Immigration Officer)"."""
     line = lines[span.line]
     label_words = span_words(line, span.start, span.end)
+    label_top = min(w.top for w in label_words)
+    label_height = max(w.height for w in label_words)
     left = min(w.left for w in label_words) - 0.5 * line.height
     right = max(w.right for w in label_words) + 2 * line.height
+    if spec.x_range != (0.0, 1.0):  # the caption anchors the row; the band says where the value is
+        left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
     for above in reversed(lines[: span.line]):
-        if line.top - above.bottom > 3 * line.height:
+        if label_top - above.bottom > 2.5 * label_height:  # the value sits on the rule just above
             break
-        in_column = [w for w in above.words if w.left >= left and w.left <= right]
+        in_column = [w for w in above.words if left <= w.left <= right and not _JUNK.fullmatch(w.text)]
         if in_column:
             column_line = Line(list(in_column))
             return column_line.text, in_column
@@ -201,6 +219,10 @@ def _read_checkbox(lines: list[Line], spec: CheckboxSpec, ink: np.ndarray) -> tu
         shift = round(first.width * skipped / max(1, len(first.text)))
         first = Word(first.text[skipped:], first.left + shift, first.top, first.width - shift, first.height, first.conf)
     reading = read_box(ink, first, line.height)
+    if reading.bbox is None:  # the box may have been read as the label's first letter(s) ("Dt checked")
+        shift = min(first.width, round(1.5 * line.height))
+        moved = Word(first.text, first.left + shift, first.top, max(1, first.width - shift), first.height, first.conf)
+        reading = read_box(ink, moved, line.height)
     evidence = FieldEvidence(
         page=0, bbox=reading.bbox, confidence=round(reading.confidence * span.score / 100.0, 3),
         raw=f"ink={reading.density:.3f}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from parsing.fields import _MONTH_RE, _MONTHS, digits_of, normalize_phone
@@ -30,6 +30,9 @@ _PHONE = re.compile(r"\+?\s?(?:1[\s\-.]?)?\(?[0-9OoIl]{3}\)?[\s\-.]?[0-9OoIl]{3}
 _PAGE = re.compile(
     r"(?i)(?:\bPa?ge?\.?|\bPag\.?|\bP\.?)\s*([0-9OoIl]{1,3})\s*(?:of|/)\s*([0-9OoIl]{1,3})\b"
 )
+
+
+HEADER_BAND = 0.06  # the header line sits in the top 6% of the page
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,21 @@ def _sender(text: str) -> str | None:
     return None
 
 
+def _repair_year(year: int) -> int:
+    """Header fonts often print a dotted or slashed zero that OCR reads as 6, 8 or 9
+    ("2625"): an impossible year gets those digits read as zeros."""
+    latest = date.today().year + 1
+    if 1990 <= year <= latest:
+        return year
+    text = f"{year:04d}"
+    for index in (1, 2):
+        if text[index] in "689":
+            candidate = int(text[:index] + "0" + text[index + 1:])
+            if 1990 <= candidate <= latest:
+                return candidate
+    return year
+
+
 def _sent_at(text: str, zone: ZoneInfo) -> datetime | None:
     # Remove phone numbers first: their digit groups look like dates and times.
     scrubbed = _PHONE.sub(" ", text)
@@ -96,6 +114,7 @@ def _sent_at(text: str, zone: ZoneInfo) -> datetime | None:
                 day = (year, int(digits_of(match.group(1))), int(digits_of(match.group(2))))
     if day is None or match is None:
         return None
+    day = (_repair_year(day[0]), day[1], day[2])
     after = scrubbed[match.end():] + " " + scrubbed[: match.start()]
     clock = _TIME.search(after)
     hour = minute = second = 0

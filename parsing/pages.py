@@ -8,7 +8,7 @@ page, so a 200-page fax never holds more than one page image per worker.
 from __future__ import annotations
 
 import io
-import re
+import struct
 import subprocess
 import warnings
 from dataclasses import dataclass, field
@@ -26,8 +26,11 @@ from detainer_intake.errors import (
 )
 from parsing.sniff import Format, sniff
 
-# PDF pages without a usable text layer are rendered at this resolution for OCR.
+# PDF pages without a usable text layer are rendered at this resolution for OCR;
+# pages that hold a grey or colour picture (a scan, a photo) at SCAN_DPI, since their
+# print is soft and small text needs more pixels.
 OCR_DPI = 200
+SCAN_DPI = 300
 # Born-digital pages are rendered only to read checkbox ink, at this cheaper resolution.
 INK_DPI = 150
 _PDF_POINTS = 72.0
@@ -98,18 +101,30 @@ def _open_pdf(content: bytes, path: Path, settings: ParsingSettings) -> InputInf
                 height = abs(float(box[3]) - float(box[1]))
                 if int(page.obj.get("/Rotate", 0)) % 180 == 90:
                     width, height = height, width
-                sizes.append((width, height))
+                sizes.append((width, height, SCAN_DPI if _has_continuous_tone_image(page) else OCR_DPI))
     except pikepdf.PasswordError as exc:
         raise EncryptedInput("the PDF is password-protected") from exc
     except (pikepdf.PdfError, ValueError, KeyError, TypeError) as exc:
         raise TruncatedInput("the PDF structure is damaged and cannot be read") from exc
     pages = []
-    for index, (width, height) in enumerate(sizes):
-        pixels = width / _PDF_POINTS * OCR_DPI * height / _PDF_POINTS * OCR_DPI
+    for index, (width, height, dpi) in enumerate(sizes):
+        pixels = width / _PDF_POINTS * dpi * height / _PDF_POINTS * dpi
         if pixels > settings.max_pixels:
             raise InputTooLarge(f"page {index + 1} would render to {int(pixels)} pixels, over the limit")
-        pages.append(PageRef(str(path), Format.pdf, index, None, (int(width), int(height)), settings.max_pixels))
+        pages.append(
+            PageRef(str(path), Format.pdf, index, (dpi, dpi), (int(width), int(height)), settings.max_pixels)
+        )
     return InputInfo(Format.pdf, len(pages), pages)
+
+
+def _has_continuous_tone_image(page: object) -> bool:
+    """True when the page shows a grey or colour image (8 bits per component)."""
+    try:
+        get = getattr(page, "get_images", None)
+        images = get() if get is not None else page.images  # type: ignore[attr-defined]
+        return any(int(image.get("/BitsPerComponent", 1)) >= 8 for image in images.values())
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
 
 
 def pdf_text_words_xml(ref: PageRef) -> str:
@@ -165,7 +180,7 @@ def _open_image(content: bytes, path: Path, fmt: Format, settings: ParsingSettin
             pages.append(PageRef(str(path), fmt, index, dpi, (width, height), settings.max_pixels))
     except InputError:
         raise
-    except (OSError, EOFError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct_error()) as exc:
+    except (OSError, EOFError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error) as exc:
         raise TruncatedInput(f"the {fmt} image is damaged or truncated") from exc
     finally:
         image.close()
@@ -174,12 +189,6 @@ def _open_image(content: bytes, path: Path, fmt: Format, settings: ParsingSettin
     if fmt is Format.png and b"IEND" not in content[-64:]:
         raise TruncatedInput("the PNG image ends before its end chunk (truncated)")
     return InputInfo(fmt, len(pages), pages)
-
-
-def struct_error() -> type[Exception]:
-    import struct
-
-    return struct.error
 
 
 def _check_tiff_strips(image: Image.Image, total: int, index: int) -> None:
@@ -213,7 +222,8 @@ def _dpi_of(image: Image.Image) -> tuple[float, float] | None:
 def load_image(ref: PageRef) -> tuple[Image.Image, tuple[float, float] | None, int]:
     """Decode one page: (image, resolution, EXIF rotation already undone in degrees clockwise)."""
     if ref.fmt is Format.pdf:
-        return render_pdf_page(ref, OCR_DPI), (float(OCR_DPI), float(OCR_DPI)), 0
+        dpi = int(ref.dpi[0]) if ref.dpi else OCR_DPI
+        return render_pdf_page(ref, dpi), (float(dpi), float(dpi)), 0
     try:
         with Image.open(ref.path) as image:
             if ref.index:
@@ -239,9 +249,3 @@ def _exif_rotation(image: Image.Image) -> int:
     except (AttributeError, OSError, ValueError):
         return 0
     return {3: 180, 6: 90, 8: 270}.get(int(orientation), 0)
-
-
-def pdf_page_count(path: str) -> int:
-    proc = subprocess.run(["pdfinfo", path], capture_output=True, timeout=60, check=False)
-    match = re.search(rb"^Pages:\s+(\d+)", proc.stdout, re.MULTILINE)
-    return int(match.group(1)) if match else 0

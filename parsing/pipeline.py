@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 
@@ -17,14 +17,13 @@ from detainer_intake.errors import InputError
 from parsing import pages as P
 from parsing.fields import normalize_a_number
 from parsing.formread import FieldValue, read_fields
-from parsing.header import FaxHeader, parse_header
+from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
 from parsing.normalize import binarize, normalize, to_gray
 from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
-from parsing.templates import Template, classify_lines, find_form_type, find_revision, templates
-
-HEADER_BAND = 0.06  # the fax header line sits in the top 6% of the page
+from parsing.reread import reread_fields, reread_header
+from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,21 @@ def _process(job: PageJob) -> PageOutput:
     ocr_words = tesseract_words(page.ocr_image(), lang=job.lang, timeout=job.ocr_timeout)
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
     out.rotation = (page.rotation + exif_rotation) % 360
+    if out.fields and out.template is not None:
+        template = next(t for t in templates() if t.name == out.template)
+        reread_fields(page.gray, out.fields, template, smooth=page.bilevel, lang=job.lang,
+                      timeout=job.ocr_timeout)
+    if not _plausible(out.header):
+        out.header = reread_header(page.gray, smooth=page.bilevel, tz=job.tz, lang=job.lang,
+                                   timeout=job.ocr_timeout) or out.header
     return out
+
+
+def _plausible(header: FaxHeader | None) -> bool:
+    """A header with a sender and a send time in a believable year."""
+    if header is None or header.sender_number is None or header.sent_at is None:
+        return False
+    return 2000 <= header.sent_at.year <= date.today().year + 1
 
 
 def _from_text_layer(job: PageJob, words: list[Word]) -> PageOutput:
@@ -92,7 +105,7 @@ def _from_text_layer(job: PageJob, words: list[Word]) -> PageOutput:
         image = P.render_pdf_page(job.ref, P.INK_DPI)
         ink = binarize(to_gray(image))
     height = ink.shape[0] if ink is not None else int((job.ref.size or (612, 792))[1] * P.INK_DPI / 72.0)
-    out = _analyse(job, words, ink, height, lines=lines, match_done=(match,))
+    out = _analyse(job, words, ink, height, lines=lines, match=match)
     out.text_layer = True
     out.mean_confidence = 1.0
     return out
@@ -105,10 +118,11 @@ def _analyse(
     height: int,
     *,
     lines: list[Line] | None = None,
-    match_done: tuple | None = None,
+    match: TemplateMatch | None = None,
 ) -> PageOutput:
-    lines = lines if lines is not None else group_lines(words)
-    match = match_done[0] if match_done is not None else classify_lines(lines)
+    if lines is None:  # OCR'd page: lines and template not known yet
+        lines = group_lines(words)
+        match = classify_lines(lines)
     out = PageOutput(job.number)
     if words:
         out.mean_confidence = round(sum(w.conf for w in words) / len(words) / 100.0, 3)
@@ -147,7 +161,3 @@ def _a_numbers(text: str) -> list[str]:
         if number and number not in found:
             found.append(number)
     return found
-
-
-def known_templates() -> tuple[Template, ...]:
-    return templates()

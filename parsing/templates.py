@@ -35,6 +35,7 @@ class FieldSpec:
     pattern: str | None = None  # optional regex applied to the value text (group 1 or whole match)
     skip_lines: tuple[str, ...] = ()  # label continuation lines to step over ("below" layout)
     x_range: tuple[float, float] = (0.0, 1.0)  # "below" values lie in this band of the page width
+    lookalikes: dict[str, str] = field(default_factory=dict)  # OCR readings to replace (O -> 0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Template:
     keyword_score: float
     min_labels: int
     revision_patterns: tuple[str, ...]
+    known_revisions: tuple[str, ...]
     form_type_pattern: str | None
     fields: tuple[FieldSpec, ...]
     checkboxes: tuple[CheckboxSpec, ...]
@@ -91,6 +93,7 @@ def load_template(path: Path) -> Template:
             pattern=spec.get("pattern"),
             skip_lines=_tuple(spec.get("skip_lines")),
             x_range=tuple(spec.get("x_range", (0.0, 1.0))),  # type: ignore[arg-type]
+            lookalikes=dict(spec.get("lookalikes", {})),
         )
         for name, spec in data.get("fields", {}).items()
     )
@@ -114,6 +117,7 @@ def load_template(path: Path) -> Template:
         keyword_score=float(match.get("score", 85.0)),
         min_labels=int(match.get("min_labels", 0)),
         revision_patterns=_tuple(data.get("revision", {}).get("patterns")),
+        known_revisions=_tuple(data.get("revision", {}).get("known")),
         form_type_pattern=data.get("revision", {}).get("form_type_pattern"),
         fields=fields,
         checkboxes=boxes,
@@ -202,5 +206,10 @@ def find_revision(text: str, template: Template) -> str | None:
     for pattern in template.revision_patterns:
         match = re.search(pattern, text, re.IGNORECASE)
         if match:
-            return re.sub(r"\s", "", match.group(1)).translate(str.maketrans("OoIl", "0011"))
+            found = re.sub(r"\s", "", match.group(1)).translate(str.maketrans("OoIl", "0011"))
+            if found in template.known_revisions or not template.known_revisions:
+                return found
+            close = [k for k in template.known_revisions if len(k) == len(found)
+                     and sum(a != b for a, b in zip(k, found, strict=True)) == 1]
+            return close[0] if len(close) == 1 else found
     return None
