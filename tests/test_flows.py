@@ -103,13 +103,21 @@ def personal_values(truth: dict[str, Any]) -> set[str]:
 async def _prefect_texts() -> list[str]:
     from prefect.client.orchestration import get_client
 
+    async def every(read: Any) -> list[Any]:
+        items: list[Any] = []
+        while True:
+            page = await read(limit=200, offset=len(items))
+            items += page
+            if len(page) < 200:
+                return items
+
     texts: list[str] = []
     async with get_client() as client:
-        texts += [log.message for log in await client.read_logs(limit=10_000)]
-        texts += [str(a.data) + str(a.description or "") for a in await client.read_artifacts(limit=1000)]
-        for run in await client.read_flow_runs(limit=200):
+        texts += [log.message for log in await every(client.read_logs)]
+        texts += [str(a.data) + str(a.description or "") for a in await every(client.read_artifacts)]
+        for run in await every(client.read_flow_runs):
             texts.append(f"{run.state.message if run.state else ''} {run.parameters}")
-        texts += [run.state.message or "" for run in await client.read_task_runs(limit=5000) if run.state]
+        texts += [run.state.message or "" for run in await every(client.read_task_runs) if run.state]
     return texts
 
 
@@ -235,10 +243,5 @@ def test_report_flow_publishes_the_report(clean_run: Path, tmp_path: Path, truth
     assert "<img" in html.read_text() or "<svg" in html.read_text()
     assert json.dumps(truth["totals"]["2025"]["unique_requests"]) in json.dumps(summary)
 
-    async def links() -> list[str]:
-        from prefect.client.orchestration import get_client
-
-        async with get_client() as client:
-            return [str(a.data) for a in await client.read_artifacts(limit=1000) if a.type == "markdown" or a.key]
-
-    assert any(html.resolve().as_uri() in text for text in asyncio.run(links()))
+    links = [text for text in asyncio.run(_prefect_texts()) if html.resolve().as_uri() in text]
+    assert links, "the report flow published no link artifact to the report"
