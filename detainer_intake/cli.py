@@ -17,7 +17,7 @@ import typer
 
 from detainer_intake import __version__
 from detainer_intake.config import Settings, load_settings
-from detainer_intake.errors import IntakeError
+from detainer_intake.errors import IntakeError, RunLocked
 from detainer_intake.logs import redact
 
 app = typer.Typer(
@@ -54,6 +54,17 @@ def settings_from(config: Path | None) -> Settings:
     return load_settings(config)
 
 
+def raise_if_refused(state: Any) -> None:
+    """A flow refused by the run lock ends with RunLocked's exit code (7) and remedy, not a generic failure."""
+    if state.is_failed():
+        try:
+            outcome = state.result(raise_on_failure=False)
+        except Exception:  # no result to look at: a generic failure
+            return
+        if isinstance(outcome, RunLocked):
+            raise outcome
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -73,6 +84,7 @@ def run(config: Path | None = ConfigOption) -> None:
     configure_console()
     settings = settings_from(config)
     state = run_daily_intake(config, settings)
+    raise_if_refused(state)
     _print_summary(settings)
     if not state.is_completed():
         typer.secho(f"intake run ended {state.type.value}: {redact(state.message or '')}", fg="red", err=True)
@@ -164,6 +176,7 @@ def backfill(
             )
         finally:
             flow_progress.set_listener(None)
+    raise_if_refused(state)
     _print_summary(settings)
     if not state.is_completed():
         typer.secho(f"backfill ended {state.type.value}: {redact(state.message or '')}", fg="red", err=True)
