@@ -33,7 +33,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 RULE_FIRST = "first"
@@ -218,19 +218,31 @@ def block_keys(copy: Identity) -> set[tuple[str, object]]:
     return keys
 
 
-def name_tokens(name: str | None) -> set[str]:
+@lru_cache(maxsize=65536)
+def name_tokens(name: str | None) -> frozenset[str]:
     """Tokens of a normalised name (OCR-folded, 3+ letters): a copy whose identifiers were misread is
     still found through the words of the name that were read right."""
-    return {_skeleton(token) for token in (name or "").split() if len(token) >= 3}
+    return frozenset(_skeleton(token) for token in (name or "").split() if len(token) >= 3)
 
 
 def token_linked(a: Identity, b: Identity) -> bool:
     """Copies tied without sharing a ``block_keys`` key: a word of the name in common and an
     identifier an OCR slip or two apart. Symmetric, and all ``assign`` looks at beyond the blocks,
     so the ledger recomputes exactly the copies such a tie connects."""
-    if not name_tokens(a.name) & name_tokens(b.name):
-        return False
+    return bool(name_tokens(a.name) & name_tokens(b.name)) and identifiers_slip(a, b)
+
+
+def identifiers_slip(a: Identity, b: Identity) -> bool:
+    """The A-numbers or the event numbers of two copies are equal or an OCR slip or two apart."""
     return _slip(a.file_number, b.file_number) or _slip(a.event_number, b.event_number)
+
+
+def slipped(value: str | None, candidates: Sequence[str | None]) -> set[int]:
+    """Indexes of ``candidates`` equal to ``value`` or an OCR slip or two from it (as ``closeness``)."""
+    if not value:
+        return set()
+    found = process.extract(value, candidates, scorer=Levenshtein.distance, score_cutoff=2, limit=None, processor=None)
+    return {index for other, _, index in found if other and closeness(value, {other}) in (SAME, 1, 2)}
 
 
 def _slip(a: str | None, b: str | None) -> bool:

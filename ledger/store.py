@@ -563,18 +563,32 @@ class Ledger:
         self, session: Session, rows: Sequence[schema.DetainerCopy], found: dict[int, schema.DetainerCopy]
     ) -> set[int]:
         """Copies ``dedupe.token_linked`` to one of ``rows`` (a word of the name, identifiers a slip apart)."""
-        tokens = sorted({token for row in rows for token in dedupe.name_tokens(row.name)})
-        others: dict[int, schema.DetainerCopy] = {}
-        for chunk in _chunks(tokens):
-            for other in session.scalars(
-                select(schema.DetainerCopy)
-                .join(schema.CopyToken, schema.CopyToken.copy_id == schema.DetainerCopy.id)
+        by_token: dict[str, list[schema.DetainerCopy]] = defaultdict(list)
+        for row in rows:
+            if row.file_number or row.event_number:
+                for token in dedupe.name_tokens(row.name):
+                    by_token[token].append(row)
+        # token -> (copy ids, A-numbers, event numbers) of the other copies with that word
+        others: dict[str, tuple[list[int], list[str | None], list[str | None]]] = defaultdict(lambda: ([], [], []))
+        copy = schema.DetainerCopy
+        for chunk in _chunks(sorted(by_token)):
+            for token, other_id, file_number, event_number in session.execute(
+                select(schema.CopyToken.token, copy.id, copy.file_number, copy.event_number)
+                .join(copy, copy.id == schema.CopyToken.copy_id)
                 .where(schema.CopyToken.token.in_(chunk))
-                .where(or_(schema.DetainerCopy.file_number.is_not(None), schema.DetainerCopy.event_number.is_not(None)))
+                .where(or_(copy.file_number.is_not(None), copy.event_number.is_not(None)))
             ):
-                if other.id not in found:
-                    others[other.id] = other
-        return {oid for oid, other in others.items() if any(dedupe.token_linked(row, other) for row in rows)}
+                if other_id not in found:
+                    ids, files, events = others[token]
+                    ids.append(other_id)
+                    files.append(file_number)
+                    events.append(event_number)
+        partners: set[int] = set()
+        for token, (ids, files, events) in others.items():
+            for row in by_token[token]:
+                for index in dedupe.slipped(row.file_number, files) | dedupe.slipped(row.event_number, events):
+                    partners.add(ids[index])
+        return partners
 
     def _copies_by_keys(self, session: Session, keys: Sequence[str]) -> list[schema.DetainerCopy]:
         wanted = defaultdict(set)
