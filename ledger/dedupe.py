@@ -229,12 +229,9 @@ def token_linked(a: Identity, b: Identity) -> bool:
     """Copies tied without sharing a ``block_keys`` key: a word of the name in common and an
     identifier an OCR slip or two apart. Symmetric, and all ``assign`` looks at beyond the blocks,
     so the ledger recomputes exactly the copies such a tie connects."""
-    return bool(name_tokens(a.name) & name_tokens(b.name)) and identifiers_slip(a, b)
-
-
-def identifiers_slip(a: Identity, b: Identity) -> bool:
-    """The A-numbers or the event numbers of two copies are equal or an OCR slip or two apart."""
-    return _slip(a.file_number, b.file_number) or _slip(a.event_number, b.event_number)
+    if not name_tokens(a.name) & name_tokens(b.name):
+        return False
+    return bool(slipped(a.file_number, [b.file_number]) or slipped(a.event_number, [b.event_number]))
 
 
 def slipped(value: str | None, candidates: Sequence[str | None]) -> set[int]:
@@ -243,12 +240,6 @@ def slipped(value: str | None, candidates: Sequence[str | None]) -> set[int]:
         return set()
     found = process.extract(value, candidates, scorer=Levenshtein.distance, score_cutoff=2, limit=None, processor=None)
     return {index for other, _, index in found if other and closeness(value, {other}) in (SAME, 1, 2)}
-
-
-def _slip(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    return closeness(a, {b}) in (SAME, 1, 2)
 
 
 # --------------------------------------------------------------------------- matching

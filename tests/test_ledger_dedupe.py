@@ -506,3 +506,13 @@ def test_unsure_identifiers_never_override_clearly_different_issue_dates():
         unsure=frozenset({"event_number", "file_number"}),
     )
     assert len(assign([facts("a"), later], CONFIG).requests) == 2
+
+
+def test_token_link_is_symmetric_and_needs_both_a_word_and_an_identifier():
+    from ledger.dedupe import token_linked
+
+    a = facts("a")
+    slip = facts("b", file="A012345697", event=None, dob=None, name="LOPEZ JUANA")
+    assert token_linked(a, slip) and token_linked(slip, a)
+    assert not token_linked(a, replace(slip, name=normalize_name("JUANA PEREZ")))
+    assert not token_linked(a, replace(slip, file_number="A987654321"))
