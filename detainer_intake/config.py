@@ -116,6 +116,8 @@ class DedupeSettings(BaseModel):
     issued_window_days: int = 3  # fuzzy matches need issued dates at most this far apart
     name_similarity: float = 90.0  # rapidfuzz score (0-100) for OCR-tolerant name matches
     review_below: float = 95.0  # fuzzy matches scoring below this go to the review queue
+    # Identifiers OCR read with less confidence than this can support a match but not veto one.
+    trusted_confidence: float = 0.8
 
 
 class FlowSettings(BaseModel):
