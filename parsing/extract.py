@@ -150,11 +150,22 @@ def _finish(doc: _Doc, today: date | None) -> ExtractionResult:
     if doc.error is None:
         broken = next((o for o in doc.outputs if o.error), None)
         if broken is not None:
-            doc.error = TruncatedInput(broken.error_message or "a page cannot be decoded")
+            doc.error = _page_error(broken)
     if doc.error is not None:
         return ExtractionResult(sha256=doc.sha256, error=doc.error.message, error_reason=doc.error.reason)
     pages, detainers = _assemble_parts(doc, today)
     return ExtractionResult(sha256=doc.sha256, pages=pages, detainers=detainers)
+
+
+def _page_error(output: PageOutput) -> InputError:
+    """A worker's page error as its typed error again (the class travels by name): its reason slug counts."""
+    pending: list[type[InputError]] = [InputError]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == output.error:
+            return cls(output.error_message or "")
+        pending.extend(cls.__subclasses__())
+    return TruncatedInput(output.error_message or "a page cannot be decoded")
 
 
 def _assemble_parts(doc: _Doc, today: date | None) -> tuple[list, list]:

@@ -9,9 +9,17 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from detainer_intake.errors import InputError
+
 # Tesseract's own OpenMP threading is slower than one thread per page on this class of
 # machine (~9 s vs ~1.2 s per page on 2 cores): we parallelise across pages instead.
 os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+class OcrTimeout(InputError):
+    """Tesseract did not finish a page within ``parsing.ocr_timeout_seconds``."""
+
+    reason = "ocr_timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +54,18 @@ def tesseract_words(
     # pytesseract hands the image over as a temporary file in ``image.format``: BMP is
     # written in ~2 ms where PNG takes ~130 ms for a fax page.
     image.format = "BMP"
-    data = pytesseract.image_to_data(
-        image,
-        lang=lang,
-        config=f"--psm {psm} --dpi {dpi}",
-        output_type=pytesseract.Output.DICT,
-        timeout=timeout,
-    )
+    try:
+        data = pytesseract.image_to_data(
+            image,
+            lang=lang,
+            config=f"--psm {psm} --dpi {dpi}",
+            output_type=pytesseract.Output.DICT,
+            timeout=timeout,
+        )
+    except RuntimeError as exc:  # pytesseract kills Tesseract and raises a bare RuntimeError
+        if "timeout" not in str(exc).lower():
+            raise
+        raise OcrTimeout(f"OCR of a page did not finish within {timeout:g} s") from None
     words: list[Word] = []
     for text, left, top, width, height, conf in zip(
         data["text"], data["left"], data["top"], data["width"], data["height"], data["conf"], strict=False
