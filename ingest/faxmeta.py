@@ -119,8 +119,11 @@ def _read_ifd0(content: bytes, wanted: set[int]) -> dict[int, str]:
 def sidecar_for(path: Path) -> Path | None:
     """The sidecar of ``path`` (``fax1.tif.info`` or ``fax1.info``) if there is one."""
     for candidate in (path.with_name(path.name + SIDECAR_SUFFIX), path.with_suffix(SIDECAR_SUFFIX)):
-        if candidate != path and candidate.is_file():
-            return candidate
+        try:
+            if candidate != path and candidate.is_file():
+                return candidate
+        except OSError:  # e.g. ENAMETOOLONG: a 255-byte name plus ".info" cannot exist
+            continue
     return None
 
 
