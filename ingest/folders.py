@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 PROCESSED_DIR = "processed"
 SETTLE_SECONDS = 1.0  # gap between the two stats of a file that already looks quiet
+NAME_MAX_BYTES = 255  # longest file name (bytes) of common file systems
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,22 @@ def complete_arrival(settings: FolderChannelSettings, arrival: FolderArrival) ->
 
 
 def _free_name(folder: Path, name: str) -> Path:
-    target = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
+    target = folder / _fitting(stem, suffix)
     n = 1
     while target.exists():
-        target = folder / f"{stem}-{n}{suffix}"
+        target = folder / _fitting(stem, f"-{n}{suffix}")
         n += 1
     return target
+
+
+def _fitting(stem: str, tail: str, limit: int = NAME_MAX_BYTES) -> str:
+    """``stem + tail``, the stem shortened so that the name fits the file system's limit (in bytes)."""
+    room = limit - len(tail.encode("utf-8", "surrogateescape"))
+    encoded = stem.encode("utf-8", "surrogateescape")
+    if len(encoded) > room:
+        stem = encoded[:room].decode("utf-8", "ignore")
+    return stem + tail
 
 
 def _candidates(settings: FolderChannelSettings, channel: Channel) -> Iterator[_Candidate]:
