@@ -417,13 +417,14 @@ class Ledger:
         row.status = "failed"
         if quarantined:
             row.status = "quarantined"
+            slug = _slug(reason.partition(":")[0])  # "malformed_message: <detail>" (MailMessage.error) -> its slug
             ref = f"mail:{message_key}"
             existing = session.scalar(select(schema.Quarantine).where(schema.Quarantine.input_ref == ref))
             if existing is None:
                 session.add(
                     schema.Quarantine(
                         input_ref=ref,
-                        reason=_slug(reason),
+                        reason=slug,
                         message=(message or reason)[:512],
                         attempts=row.attempts,
                     )
@@ -434,7 +435,7 @@ class Ledger:
                 session,
                 f"quarantine:{ref}"[:300],
                 kind="quarantine",
-                reason=_slug(reason),
+                reason=slug,
                 received_at=row.updated_at,
             )
         return row.attempts
