@@ -9,7 +9,8 @@ first page 1 after it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections import Counter
+from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
 from parsing.formread import FieldValue
@@ -110,13 +111,13 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
     if not values.get("cancels_previous"):
         values.pop("cancelled_detainer_date", None)
     warrants = [WARRANT_FORMS[p.kind] for p in packet if p.kind in WARRANT_FORMS]
-    header_page = next((p for p in [p1, *packet, *all_pages] if p.header and p.header.sender_number), None)
+    sender, sent_at = fax_header_vote(all_pages, p1)
     request = DetainerRequest(
         form_type=form_type,  # type: ignore[arg-type]
         form_revision=p1.form_revision,
         warrant_form=warrants[0] if warrants else None,  # type: ignore[arg-type]
-        fax_sender_number=header_page.sender_number if header_page else None,
-        fax_sent_at=header_page.sent_at if header_page else None,
+        fax_sender_number=sender,
+        fax_sent_at=sent_at,
         source_pages=[p.number for p in packet],
         evidence=evidence,
         **values,
@@ -125,6 +126,25 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
     request.needs_review = bool(reasons)
     request.review_reasons = reasons
     return request
+
+
+def fax_header_vote(pages: list[PageOutput], first: PageOutput) -> tuple[str | None, datetime | None]:
+    """Every page of one transmission carries the same sender and send time in its header
+    line; OCR slips differ from page to page (a dotted zero read as 6 here, as 8 there), so
+    each value is the one most pages agree on (ties: the form's page 1, then page order)."""
+    ordered = [first, *[p for p in pages if p is not first]]
+
+    def vote(values: list[Any]) -> Any:
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        counts = Counter(present)
+        best = max(counts.values())
+        return next(v for v in present if counts[v] == best)
+
+    sender = vote([p.sender_number for p in ordered])
+    sent_at = vote([p.sent_at for p in ordered])
+    return sender, sent_at
 
 
 def _fill_from_notices(

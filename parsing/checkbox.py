@@ -61,60 +61,45 @@ def read_box(ink: np.ndarray, anchor: Word, line_height: float) -> BoxReading:
     x0 = reach + int(inked[0])
     if x1 - x0 < 3:
         return BoxReading(False, 0.0, 0.3, None)
-    run = window[:, x0: x1 + 1]
-    width = x1 - x0 + 1
-    full_rows = np.nonzero(run.sum(axis=1) >= 0.6 * width)[0]
-    if full_rows.size < 2:
-        return BoxReading(False, 0.0, 0.3, None)
-    # The box's top and bottom borders: the full rows closest to the label's middle line.
-    centre = anchor.cy - top
-    above = full_rows[full_rows <= centre]
-    below = full_rows[full_rows >= centre]
-    if above.size == 0 or below.size == 0:
-        y0, y1 = int(full_rows[0]), int(full_rows[-1])
-    else:
-        y0, y1 = int(_run_start(full_rows, above[-1], -1)), int(_run_start(full_rows, below[0], +1))
-    box_rows = run[y0: y1 + 1]
-    full_cols = np.nonzero(box_rows.sum(axis=0) >= 0.6 * (y1 - y0 + 1))[0]
-    if full_cols.size >= 2:
-        bx0, bx1 = int(full_cols[0]), int(full_cols[-1])
-    else:
-        bx0, bx1 = 0, width - 1
-    box = run[y0: y1 + 1, bx0: bx1 + 1]
+    # The box's height: the rows its left side covers. Neither a tick (which leaves the
+    # box up and to the right) nor print from neighbouring lines touches that side.
+    side = np.asarray(window[:, x0: min(x0 + 3, x1)].any(axis=1))
+    centre = int(np.clip(anchor.cy - top, 0, window.shape[0] - 1))
+    if not side[centre]:
+        inked = np.nonzero(side)[0]
+        if inked.size == 0:
+            return BoxReading(False, 0.0, 0.3, None)
+        centre = int(inked[np.argmin(np.abs(inked - centre))])
+    y0 = y1 = centre
+    while y0 > 0 and side[y0 - 1]:
+        y0 -= 1
+    while y1 < len(side) - 1 and side[y1 + 1]:
+        y1 += 1
+    box = window[y0: y1 + 1, x0: x1 + 1]
     bh, bw = box.shape
-    if bh < 5 or bw < 5:
+    if not looks_like_box(box):
         return BoxReading(False, 0.0, 0.3, None)
-    # Interior: strip the borders (the run of nearly full rows/cols at each edge) and a pixel more.
-    my0 = _border(box.sum(axis=1), bw) + 1
-    my1 = _border(box.sum(axis=1)[::-1], bw) + 1
-    mx0 = _border(box.sum(axis=0), bh) + 1
-    mx1 = _border(box.sum(axis=0)[::-1], bh) + 1
-    interior = box[my0: bh - my1, mx0: bw - mx1]
-    if interior.size == 0:  # a solidly filled box is all border
-        density = 1.0
-    else:
-        density = float(interior.mean())
+    # The mark is judged on the middle half of the box: borders, their ragged edges and
+    # specks along them stay outside it; an X, a tick or a fill all cross it.
+    interior = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
+    density = float(interior.mean()) if interior.size else 0.0
     checked = density >= CHECKED_DENSITY
     distance = abs(density - CHECKED_DENSITY) / CHECKED_DENSITY
     confidence = float(min(1.0, 0.5 + 0.5 * min(1.0, distance)))
-    bbox = BBox(left=left + x0 + bx0, top=top + y0, width=bw, height=bh)
+    bbox = BBox(left=left + x0, top=top + y0, width=bw, height=bh)
     return BoxReading(checked, density, confidence, bbox)
 
 
-def _run_start(rows: np.ndarray, value: int, step: int) -> int:
-    """Extend ``value`` outwards through consecutive members of ``rows`` (a thick border)."""
-    members = set(rows.tolist())
-    while value + step in members:
-        value += step
-    return value
-
-
-def _border(profile: np.ndarray, full: int) -> int:
-    """Thickness of the border at the start of a projection profile."""
-    thickness = 0
-    for value in profile[: max(1, len(profile) // 3)]:
-        if value >= 0.6 * full:
-            thickness += 1
-        else:
-            break
-    return thickness
+def looks_like_box(box: np.ndarray) -> bool:
+    """A square-ish outline: the left side inked down most of its height, top and bottom
+    across most of the box (print that OCR swallowed is not a box). The right side is not
+    checked: a tick's stroke may leave the box there and widen what was found."""
+    bh, bw = box.shape
+    if bh < 5 or bw < 5 or not 0.6 <= bw / bh <= 1.8:
+        return False
+    edge = max(1, min(bh, bw) // 6)
+    square = box[:, : min(bw, bh)]
+    left = square[:, :edge].any(axis=1).mean()
+    top = square[:edge].any(axis=0).mean()
+    bottom = square[-edge:].any(axis=0).mean()
+    return bool(min(left, top, bottom) >= 0.75)

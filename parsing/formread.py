@@ -10,9 +10,9 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from parsing import fields as F
-from parsing.checkbox import read_box
+from parsing.checkbox import CHECKED_DENSITY, looks_like_box, read_box
 from parsing.layout import Line, Span, find_in_line, span_words, union_box
-from parsing.models import FieldEvidence
+from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
 from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label
 
@@ -194,15 +194,69 @@ def _above(lines: list[Line], span: Span, spec: FieldSpec, page_width: int) -> t
 
 def _read_checkboxes(lines: list[Line], template: Template, page: int, ink: np.ndarray) -> dict[str, FieldValue]:
     results: dict[str, FieldValue] = {}
-    for spec in template.checkboxes:
+    keys = [f"{spec.field}:{spec.value}" if spec.value else spec.field for spec in template.checkboxes]
+    for key, spec in zip(keys, template.checkboxes, strict=True):
         reading = _read_checkbox(lines, spec, ink)
         if reading is None:
             continue
         checked, evidence = reading
-        evidence = evidence.model_copy(update={"page": page})
-        key = f"{spec.field}:{spec.value}" if spec.value else spec.field
-        results[key] = FieldValue(checked, evidence)
+        results[key] = FieldValue(checked, evidence.model_copy(update={"page": page}))
+    # An option whose label OCR lost entirely: its box sits in the same column as the boxes
+    # of the options printed before and after it, between them.
+    for index, key in enumerate(keys):
+        if key in results:
+            continue
+        after = next((results[k] for k in keys[index + 1:] if k in results and results[k].evidence.bbox), None)
+        before = next((results[k] for k in reversed(keys[:index]) if k in results and results[k].evidence.bbox
+                       and (after is None or _same_column(results[k].evidence, after.evidence))), None)
+        if before is None:
+            continue
+        found = _box_between(ink, before.evidence, after.evidence if after is not None else None)
+        if found is not None:
+            results[key] = FieldValue(found[0], found[1].model_copy(update={"page": page}))
     return results
+
+
+def _same_column(a: FieldEvidence, b: FieldEvidence) -> bool:
+    assert a.bbox is not None and b.bbox is not None
+    return abs(a.bbox.left - b.bbox.left) <= max(a.bbox.width, b.bbox.width) // 2
+
+
+def _box_between(
+    ink: np.ndarray, before: FieldEvidence, after: FieldEvidence | None
+) -> tuple[bool, FieldEvidence] | None:
+    """The one box in the column between two found boxes (or just below the last one)."""
+    a = before.bbox
+    b = after.bbox if after is not None else None
+    assert a is not None
+    size = (a.height + b.height) // 2 if b is not None else a.height
+    x0 = min(a.left, b.left) if b is not None else a.left
+    top = a.top + a.height + 2
+    bottom = b.top - 2 if b is not None else min(ink.shape[0], top + int(3.5 * size))
+    if bottom - top < size:
+        return None
+    side = ink[top:bottom, x0: x0 + 3].any(axis=1)
+    runs, start = [], None
+    for y, flag in enumerate(np.append(side, False)):
+        if flag and start is None:
+            start = y
+        elif not flag and start is not None:
+            if 0.7 * size <= y - start <= 1.4 * size:
+                runs.append((start, y))
+            start = None
+    if len(runs) != 1:
+        return None
+    y0, y1 = top + runs[0][0], top + runs[0][1]
+    width = (a.width + b.width) // 2 if b is not None else a.width
+    box = ink[y0:y1, x0: x0 + width]
+    if not looks_like_box(box):
+        return None
+    bh, bw = box.shape
+    interior = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
+    density = float(interior.mean()) if interior.size else 0.0
+    evidence = FieldEvidence(page=0, bbox=BBox(left=x0, top=y0, width=bw, height=bh), confidence=0.6,
+                             raw=f"ink={density:.3f}")
+    return density >= CHECKED_DENSITY, evidence
 
 
 def _read_checkbox(lines: list[Line], spec: CheckboxSpec, ink: np.ndarray) -> tuple[bool, FieldEvidence] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 
@@ -20,9 +20,9 @@ from parsing.formread import FieldValue, read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
-from parsing.normalize import binarize, normalize, to_gray
+from parsing.normalize import normalize, to_gray
 from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
-from parsing.reread import reread_fields, reread_header
+from parsing.reread import reread_fields
 from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
 
 
@@ -84,17 +84,7 @@ def _process(job: PageJob) -> PageOutput:
         template = next(t for t in templates() if t.name == out.template)
         reread_fields(page.gray, out.fields, template, smooth=page.bilevel, lang=job.lang,
                       timeout=job.ocr_timeout)
-    if not _plausible(out.header):
-        out.header = reread_header(page.gray, smooth=page.bilevel, tz=job.tz, lang=job.lang,
-                                   timeout=job.ocr_timeout) or out.header
     return out
-
-
-def _plausible(header: FaxHeader | None) -> bool:
-    """A header with a sender and a send time in a believable year."""
-    if header is None or header.sender_number is None or header.sent_at is None:
-        return False
-    return 2000 <= header.sent_at.year <= date.today().year + 1
 
 
 def _from_text_layer(job: PageJob, words: list[Word]) -> PageOutput:
@@ -103,7 +93,7 @@ def _from_text_layer(job: PageJob, words: list[Word]) -> PageOutput:
     ink = None
     if match is not None and match.template.checkboxes:
         image = P.render_pdf_page(job.ref, P.INK_DPI)
-        ink = binarize(to_gray(image))
+        ink = np.asarray(to_gray(image), dtype=np.uint8) < 160  # a clean render: no flattening needed
     height = ink.shape[0] if ink is not None else int((job.ref.size or (612, 792))[1] * P.INK_DPI / 72.0)
     out = _analyse(job, words, ink, height, lines=lines, match=match)
     out.text_layer = True

@@ -17,7 +17,6 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from parsing.formread import FieldValue, parse_value
-from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import group_lines
 from parsing.ocr import Word, tesseract_words
 from parsing.templates import Template
@@ -109,17 +108,3 @@ def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, ti
         texts.append(" ".join(line.text for line in lines))
     return texts
 
-
-def reread_header(gray: np.ndarray, *, smooth: bool, tz: str, lang: str, timeout: float) -> FaxHeader | None:
-    """The fax header band (top of the page), enlarged 2x and read as one line."""
-    band = Image.fromarray(gray[: max(8, int(gray.shape[0] * HEADER_BAND))])
-    if smooth:
-        band = band.filter(ImageFilter.GaussianBlur(1))
-    for scale in SCALES:
-        big = band.resize((band.width * scale, band.height * scale), Image.Resampling.BICUBIC)
-        words = tesseract_words(big, lang=lang, timeout=timeout, psm=6, dpi=200 * scale)
-        text = " ".join(line.text for line in group_lines(words))
-        header = parse_header(text, tz)
-        if header is not None and header.sent_at is not None and header.sender_number is not None:
-            return header
-    return None
