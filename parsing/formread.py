@@ -244,13 +244,12 @@ def _box_between(
             if 0.7 * size <= y - start <= 1.4 * size:
                 runs.append((start, y))
             start = None
-    if len(runs) != 1:
-        return None
-    y0, y1 = top + runs[0][0], top + runs[0][1]
     width = (a.width + b.width) // 2 if b is not None else a.width
-    box = ink[y0:y1, x0: x0 + width]
-    if not looks_like_box(box):
+    boxes = [(top + r0, top + r1) for r0, r1 in runs if looks_like_box(ink[top + r0: top + r1, x0: x0 + width])]
+    if len(boxes) != 1:  # none, or print passing through the column: do not guess
         return None
+    y0, y1 = boxes[0]
+    box = ink[y0:y1, x0: x0 + width]
     bh, bw = box.shape
     interior = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
     density = float(interior.mean()) if interior.size else 0.0

@@ -3,8 +3,9 @@
 Tesseract reads 8-point print at ~200 dpi with digit slips (0/9, 1/4, B/8) that a
 second reading of the same strokes at 2x and 3x mostly does not repeat. The value
 boxes of the page's key fields are cut out of the grey page, enlarged, stacked into one
-strip per scale and OCR'd in one Tesseract call each; the three readings of every
-field (page, 2x, 3x) then vote, and a reading only counts when its field parser accepts it.
+strip and OCR'd in one Tesseract call; fields whose page and 2x readings disagree get a
+third reading at 3x (a second, smaller call). The readings vote, and a reading only
+counts when its field parser accepts it.
 """
 
 from __future__ import annotations
@@ -51,12 +52,17 @@ def reread_fields(
     page = Image.fromarray(gray)
     if smooth:
         page = page.filter(ImageFilter.GaussianBlur(1))
+    pending = crops
     for scale in SCALES:
-        texts = _read_strip(page, crops, scale, lang, timeout)
-        for crop, text in zip(crops, texts, strict=True):
+        texts = _read_strip(page, pending, scale, lang, timeout)
+        for crop, text in zip(pending, texts, strict=True):
             value = parse_value(specs[crop.name], text) if text else None
             if value is not None:
                 readings[crop.name].append((text, value))
+        # The next (larger) scale only for fields whose readings do not agree yet.
+        pending = [c for c in pending if not _settled(readings[c.name])]
+        if not pending:
+            break
     for crop in crops:
         votes = Counter(value for _, value in readings[crop.name])
         if not votes:
@@ -72,6 +78,11 @@ def reread_fields(
             current.evidence = current.evidence.model_copy(
                 update={"confidence": max(current.evidence.confidence, 0.9)}
             )
+
+
+def _settled(readings: list[tuple[str, Any]]) -> bool:
+    values = [value for _, value in readings]
+    return len(values) >= 2 and len(set(values)) == 1
 
 
 def _crop(name: str, found: FieldValue, shape: tuple[int, ...]) -> _Crop | None:
