@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from detainer_intake.errors import LedgerError
-from ingest.models import Channel, MailMessage
+from ingest.models import Channel, MailMessage, RejectedPart
 from ingest.models import Receipt as ReceiptModel
 from ledger import dedupe, schema
 from ledger.dedupe import CopyFacts, DedupeConfig
@@ -48,6 +48,8 @@ OUTCOMES = ("not_acted_upon", "detained", "transferred")
 DEDUPE_KINDS = ("match", "cancellation")
 AUTO_RESOLUTIONS = ("superseded", "reprocessed")  # closed by the ledger itself, not by a person
 _IN_CHUNK = 500
+# Rejected mail parts that may hold a document (too big to take, nested too deep): quarantined, never silent.
+QUARANTINED_PARTS = ("too_large", "nested_too_deep")
 
 
 def channel_rank(channel: str) -> int:
@@ -483,7 +485,23 @@ class Ledger:
             self._mail_handled(
                 session, message.message_key, message.message_id, message.raw_sha256, len(message.documents)
             )
+            for part in message.rejected_parts:
+                if part.reason in QUARANTINED_PARTS:
+                    self._quarantine_part(session, message, part)
             return outcomes
+
+    def _quarantine_part(self, session: Session, message: MailMessage, part: RejectedPart) -> None:
+        """A part that may hold a document the intake did not take: on the quarantine list and the review queue.
+
+        Its bytes stay in the archived raw message. No file name in the text (it may carry a name).
+        """
+        ref = f"mail:{message.message_key};part={part.part}"
+        if session.scalar(select(schema.Quarantine.id).where(schema.Quarantine.input_ref == ref)) is None:
+            text = f"mail part {part.part} ({part.content_type}, {part.size} bytes) not taken: {part.reason}"
+            session.add(schema.Quarantine(input_ref=ref, reason=part.reason, message=text[:512], attempts=1))
+        self._ensure_review(
+            session, f"quarantine:{ref}"[:300], kind="quarantine", reason=part.reason, received_at=message.received_at
+        )
 
     def _mail_row(self, session: Session, message_key: str) -> schema.MailMessage:
         row = session.scalar(select(schema.MailMessage).where(schema.MailMessage.message_key == message_key))
