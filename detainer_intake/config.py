@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from detainer_intake.errors import ConfigError
@@ -27,7 +27,13 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "sample.toml"
 CONFIG_ENV = "DETAINER_INTAKE_CONFIG"
 
 
-class DepartmentSettings(BaseModel):
+class Section(BaseModel):
+    """A configuration table: unknown keys are refused (a typo, or a secret that belongs elsewhere)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DepartmentSettings(Section):
     name: str = "Police Department"
     timezone: str = "America/New_York"  # receipts are stored in UTC and shown in this zone
 
@@ -45,11 +51,11 @@ class DepartmentSettings(BaseModel):
         return ZoneInfo(self.timezone)
 
 
-class LedgerSettings(BaseModel):
+class LedgerSettings(Section):
     url: str = "sqlite:///data/ledger.db"
 
 
-class ArchiveSettings(BaseModel):
+class ArchiveSettings(Section):
     path: Path = Path("data/archive")
     # OCR results by content hash (personal data: owner-only). Default: "<path>-extractions".
     extraction_cache: Path | None = None
@@ -59,7 +65,7 @@ class ArchiveSettings(BaseModel):
         return self.extraction_cache or self.path.parent / (self.path.name + "-extractions")
 
 
-class FolderChannelSettings(BaseModel):
+class FolderChannelSettings(Section):
     enabled: bool = True
     path: Path | None = None
     quiet_seconds: float = 30.0  # a file is taken once size and mtime are unchanged this long
@@ -71,7 +77,7 @@ class StationChannelSettings(FolderChannelSettings):
     station_map: dict[str, str] = Field(default_factory=dict)  # subfolder name -> station code
 
 
-class MailChannelSettings(BaseModel):
+class MailChannelSettings(Section):
     enabled: bool = False
     host: str | None = None
     port: int = 993
@@ -97,13 +103,13 @@ class MailChannelSettings(BaseModel):
         return None
 
 
-class ChannelsSettings(BaseModel):
+class ChannelsSettings(Section):
     dedicated_fax: FolderChannelSettings = Field(default_factory=FolderChannelSettings)
     station_fax: StationChannelSettings = Field(default_factory=StationChannelSettings)
     bfs_email: MailChannelSettings = Field(default_factory=MailChannelSettings)
 
 
-class ParsingSettings(BaseModel):
+class ParsingSettings(Section):
     workers: int = 0  # parallel single-threaded Tesseract processes; 0 = one per core
     max_input_bytes: int = 50 * 1024 * 1024
     max_pages: int = 300
@@ -112,7 +118,7 @@ class ParsingSettings(BaseModel):
     tesseract_lang: str = "eng"
 
 
-class DedupeSettings(BaseModel):
+class DedupeSettings(Section):
     issued_window_days: int = 3  # fuzzy matches need issued dates at most this far apart
     name_similarity: float = 90.0  # rapidfuzz score (0-100) for OCR-tolerant name matches
     review_below: float = 95.0  # fuzzy matches scoring below this go to the review queue
@@ -120,7 +126,7 @@ class DedupeSettings(BaseModel):
     trusted_confidence: float = 0.8
 
 
-class FlowSettings(BaseModel):
+class FlowSettings(Section):
     task_runner: Literal["thread", "dask"] = "thread"
     dask_address: str | None = None  # tcp://scheduler:8786; None = a LocalCluster
     dask_workers: int = 2
@@ -203,6 +209,15 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration {file}:\n{exc}") from exc
+        raise ConfigError(f"invalid configuration {file}:\n{_problems(exc)}") from None
     settings.config_path = file.resolve()
     return settings.resolve_paths()
+
+
+def _problems(exc: ValidationError) -> str:
+    """Which keys are wrong and why, without the values (a misplaced password must not be echoed)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)
