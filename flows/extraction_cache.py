@@ -35,7 +35,7 @@ class ExtractionCache:
 
     def put(self, result: ExtractionResult) -> Path:
         path = self.path_for(result.sha256)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_dirs(path.parent)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -44,3 +44,14 @@ class ExtractionCache:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         return path
+
+
+def _private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents 0700 (``mkdir(parents=True)`` gives parents the umask's mode)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for level in reversed(missing):
+        level.mkdir(mode=0o700, exist_ok=True)
+        level.chmod(0o700)
