@@ -245,10 +245,15 @@ def write_private(path: Path, content: str | bytes) -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """``path`` as a folder; created 0700 when new (an existing folder keeps its mode)."""
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.chmod(0o700)
+    """``path`` as a folder; created 0700 when new, with any new parent (an existing folder keeps its mode)."""
+    missing = []
+    folder = path
+    while not folder.is_dir():  # every missing level 0700: mkdir(parents=True) gives parents the umask's mode
+        missing.append(folder)
+        folder = folder.parent
+    for level in reversed(missing):
+        level.mkdir(mode=0o700, exist_ok=True)
+        level.chmod(0o700)
     return path
 
 
