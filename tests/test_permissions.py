@@ -1,0 +1,200 @@
+"""Personal data at rest is owner-only; credentials never come from the config file nor reach a log.
+
+- After a real `detainer-intake run` and `detainer-intake report` under a permissive umask
+  (002), every folder the intake created for its data (database, archive, extraction cache,
+  report) is 0700 and every file in them 0600.
+- A configuration holding a mailbox password (or any key the program does not know) is
+  refused, without echoing the value.
+- A failing IMAP login (a real Dovecot) leaves the password in no log line, exception or
+  flow-task error, whether it came from the environment or from a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from detainer_intake.config import load_settings
+from detainer_intake.errors import ChannelUnavailable, ConfigError
+from detainer_intake.logs import install_redaction
+from flows import steps
+from flows.daily import poll_mail_task
+from ingest.mailbox import MailboxSession
+from tests import run_support as rs
+from tests.flow_support import snapshot_of
+
+if TYPE_CHECKING:
+    from tests.imap_server import DovecotServer
+
+pytest_plugins = ["tests.server_support", "tests.imap_server"]
+
+SUBSET = {"R007", "R029", "R031"}  # a fax, a mailed detainer packet, a truncated TIFF (quarantined)
+SECRET = "Zq7-not-in-any-log-4711"
+
+
+def modes(root: Path) -> dict[str, str]:
+    """Relative path -> octal permission bits of ``root`` and everything below it."""
+    found = {".": oct(stat.S_IMODE(root.stat().st_mode))}
+    for path in sorted(root.rglob("*")):
+        found[path.relative_to(root).as_posix()] = oct(stat.S_IMODE(path.lstat().st_mode))
+    return found
+
+
+@pytest.mark.slow
+def test_database_archive_cache_and_report_are_owner_only(
+    tmp_path: Path, truth: dict[str, Any], prefect_server: dict[str, str]
+) -> None:
+    corpus = rs.build_corpus(tmp_path / "corpus", truth, SUBSET)
+    data = tmp_path / "data"  # does not exist yet: the intake creates it
+    config = rs.intake_config(
+        tmp_path / "config.toml",
+        corpus=corpus,
+        data=data,
+        cache=data / "extractions",
+        move_processed=False,
+        mail_action="none",
+    )
+    run = rs.run_cli(config, prefect_server, tmp_path / "logs-run", umask=0o002)
+    assert run.returncode == 0, run.describe()
+    report = rs.run_cli(
+        config,
+        prefect_server,
+        tmp_path / "logs-report",
+        umask=0o002,
+        args=("report", "--year", "2025", "--out", str(data / "reports" / "2025")),
+    )
+    assert report.returncode == 0, report.describe()
+
+    assert snapshot_of(config)["receipts"], "the run recorded nothing: the test would prove nothing"
+    found = modes(data)
+    wanted = {"archive", "extractions", "reports/2025", "ledger.db"}
+    assert wanted <= set(found), sorted(found)
+    assert any(p.startswith("archive/") for p in found) and any(p.startswith("extractions/") for p in found)
+    assert any(p.startswith("reports/2025/") for p in found)
+    too_open = {path: mode for path, mode in found.items() if mode != ("0o700" if (data / path).is_dir() else "0o600")}
+    assert too_open == {}, "group/other can read personal data"
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def config_with(tmp_path: Path, section: str, line: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[channels.bfs_email]\nenabled = true\nhost = "imap.dept.example"\nusername = "bfs"\n'
+        f"{line if section == 'channels.bfs_email' else ''}\n"
+        + (f"[{section}]\n{line}\n" if section != "channels.bfs_email" else ""),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        ("channels.bfs_email", f'password = "{SECRET}"'),
+        ("channels.bfs_email", f'imap_password = "{SECRET}"'),
+        ("ledger", f'password = "{SECRET}"'),
+        ("channels.dedicated_fax", f'move_procesed = "{SECRET}"'),  # a typo is refused too, not ignored
+    ],
+)
+def test_config_holding_a_password_or_unknown_key_is_refused(tmp_path: Path, section: str, line: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config_with(tmp_path, section, line))
+    assert line.split(" =")[0] in refused.value.message  # says which key
+    assert SECRET not in refused.value.message  # never echoes the value
+
+
+def test_password_in_the_environment_under_a_config_key_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DETAINER_INTAKE_CHANNELS__BFS_EMAIL__PASSWORD", SECRET)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config_with(tmp_path, "channels.bfs_email", ""))
+    assert SECRET not in refused.value.message
+
+
+def test_password_comes_from_the_named_variable_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(config_with(tmp_path, "channels.bfs_email", 'password_env = "MY_BFS_PASSWORD"'))
+    monkeypatch.setenv("MY_BFS_PASSWORD", SECRET)
+    assert settings.channels.bfs_email.password() == SECRET
+    secret_file = tmp_path / "bfs.pass"
+    secret_file.write_text(SECRET + "\n")
+    settings = load_settings(config_with(tmp_path, "channels.bfs_email", f'password_file = "{secret_file}"'))
+    assert settings.channels.bfs_email.password() == SECRET
+
+
+class Everything(logging.Handler):
+    """Every record of every logger, formatted with its traceback, as the console would print it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def chain(exc: BaseException | None) -> str:
+    texts = []
+    while exc is not None:
+        texts.append(f"{type(exc).__name__}: {exc} {exc.args!r}")
+        exc = exc.__cause__ or exc.__context__
+    return "\n".join(texts)
+
+
+def refused_login(mail: Any, tmp_path: Path) -> list[str]:
+    """Open the mailbox directly, through the pipeline step and through the flow task; all must fail.
+
+    Returns the texts of the three errors (with their causes).
+    """
+    with pytest.raises(ChannelUnavailable) as direct, MailboxSession(mail):
+        pass
+    assert "cannot open folder" in str(direct.value)  # the failure itself is reported
+    config = rs.intake_config(tmp_path / "config.toml", corpus=tmp_path, data=tmp_path / "data")
+    settings = load_settings(config)
+    settings = settings.model_copy(update={"channels": settings.channels.model_copy(update={"bfs_email": mail})})
+    intake = steps.Intake.open(settings)
+    try:
+        with pytest.raises(ChannelUnavailable) as step:
+            steps.poll_mail(intake)
+    finally:
+        intake.close()
+    with pytest.raises(ChannelUnavailable) as task:
+        poll_mail_task.fn(settings)  # the task body with its scrubbing wrapper, as Prefect runs it
+    return [chain(direct.value), chain(step.value), chain(task.value)]
+
+
+@pytest.mark.imap
+def test_imap_password_is_in_no_log_or_error_when_login_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dovecot: DovecotServer
+) -> None:
+    handler = Everything()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    install_redaction()
+    try:
+        with MailboxSession(dovecot.settings()) as session:  # the control: the right password opens it
+            assert session is not None
+        monkeypatch.setenv("BFS_TEST_PASSWORD", SECRET)
+        from_env = dovecot.settings(password_env="BFS_TEST_PASSWORD", password_file=None)
+        (tmp_path / "pass").write_text(SECRET + "\n")
+        from_file = dovecot.settings(password_file=tmp_path / "pass")
+        texts = []
+        for number, mail in enumerate((from_env, from_file)):
+            assert mail.password() == SECRET
+            (tmp_path / str(number)).mkdir()
+            texts += refused_login(mail, tmp_path / str(number))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    assert handler.lines, "nothing was logged: the test would prove nothing"
+    leaked = [t for t in [*handler.lines, *texts] if SECRET in t or dovecot.password in t]
+    assert leaked == [], "an IMAP password leaked"
