@@ -48,7 +48,6 @@ class PageOutput:
     header: FaxHeader | None = None
     fields: dict[str, FieldValue] = field(default_factory=dict)
     a_numbers: list[str] = field(default_factory=list)  # A-numbers printed anywhere on the page
-    footer: tuple[int, int] | None = None  # "Page x of y" of the form itself
     error: str | None = None  # InputError class name when this page could not be read
     error_message: str | None = None
 
