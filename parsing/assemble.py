@@ -112,9 +112,11 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
         values.pop("cancelled_detainer_date", None)
     warrants = [WARRANT_FORMS[p.kind] for p in packet if p.kind in WARRANT_FORMS]
     sender, sent_at = fax_header_vote(all_pages, p1)
+    # The footer naming the revision is small print; the notice pages repeat it.
+    revision = p1.form_revision or next((p.form_revision for p in packet[1:] if p.form_revision), None)
     request = DetainerRequest(
         form_type=form_type,  # type: ignore[arg-type]
-        form_revision=p1.form_revision,
+        form_revision=revision,
         warrant_form=warrants[0] if warrants else None,  # type: ignore[arg-type]
         fax_sender_number=sender,
         fax_sent_at=sent_at,
@@ -147,19 +149,25 @@ def fax_header_vote(pages: list[PageOutput], first: PageOutput) -> tuple[str | N
     return sender, sent_at
 
 
+NOTICE_FIELDS = ("subject_id", "file_number")
+
+
 def _fill_from_notices(
     packet: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence], unparsed: list[str]
 ) -> None:
-    """The notice pages repeat the A-number: use it when page 1's could not be read."""
-    if "file_number" in values:
-        return
-    for page in packet[1:]:
-        if page.kind is PageKind.detainee_notice and len(page.a_numbers) == 1:
-            values["file_number"] = page.a_numbers[0]
-            evidence["file_number"] = FieldEvidence(page=page.number, confidence=0.6, raw=None)
-            if "file_number" in unparsed:
-                unparsed.remove("file_number")
-            return
+    """The notice pages repeat Subject ID and File No: use them where page 1's could not be read."""
+    notices = [p for p in packet[1:] if p.kind is PageKind.detainee_notice]
+    for name in NOTICE_FIELDS:
+        if name in values:
+            continue
+        for page in notices:
+            found = page.fields.get(name)
+            if found is not None and found.value is not None:
+                values[name] = found.value
+                evidence[name] = found.evidence.model_copy(update={"confidence": min(found.evidence.confidence, 0.7)})
+                if name in unparsed:
+                    unparsed.remove(name)
+                break
 
 
 def required_fields(form_type: str) -> tuple[str, ...]:

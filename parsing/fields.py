@@ -7,6 +7,7 @@ for review instead of guessing.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -21,9 +22,16 @@ _DIGIT_LOOKALIKES = str.maketrans({
 })
 
 
+def ascii_digits(text: str) -> str:
+    """Digits of any script (full-width ``３``, Arabic-Indic ``٣``...) as ASCII, so values compare as printed."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
 def digits_of(text: str) -> str:
-    """Lookalike-corrected digits of a numeric token."""
-    return re.sub(r"\D", "", text.translate(_DIGIT_LOOKALIKES))
+    """Lookalike-corrected ASCII digits of a numeric token."""
+    return re.sub(r"[^0-9]", "", ascii_digits(text).translate(_DIGIT_LOOKALIKES))
 
 
 # --------------------------------------------------------------------------- A-number
@@ -36,7 +44,7 @@ def normalize_a_number(text: str | None) -> str | None:
     012-345-678, 7-9 digits); None when the text is not an A-number."""
     if not text:
         return None
-    cleaned = text.strip().strip(".,;:").upper().replace("NO.", "").replace("#", "")
+    cleaned = ascii_digits(text).strip().strip(".,;:").upper().replace("NO.", "").replace("#", "")
     cleaned = re.sub(r"^(FILE\s*N[O0]?\s*:?)", "", cleaned).strip()
     # A leading 'A' may be read as '4' only when that leaves 7-9 digits after it.
     body = cleaned
@@ -154,6 +162,18 @@ def countries() -> tuple[str, ...]:
     path = Path(__file__).with_name("templates") / "countries.txt"
     lines = path.read_text(encoding="utf-8").splitlines()
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def normalize_officer(text: str | None) -> str | None:
+    """An officer's name printed "J. Nguyen": a leading initial keeps (or regains) its period
+    when OCR dropped it or read it as a comma or dash."""
+    value = normalize_name(text)
+    if value is None:
+        return None
+    match = re.match(r"^([A-Z])(?:\s*[.,\-]\s*|\s+)([A-Za-z].*)$", value)
+    if match:
+        return f"{match.group(1)}. {match.group(2)}"
+    return value
 
 
 def normalize_citizenship(text: str | None) -> str | None:

@@ -19,12 +19,23 @@ from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label
 PARSERS = {
     "text": F.clean_text,
     "name": F.normalize_name,
+    "officer": F.normalize_officer,
     "a_number": F.normalize_a_number,
     "date": F.parse_date,
     "sex": F.normalize_sex,
     "citizenship": F.normalize_citizenship,
     "identifier": F.normalize_identifier,
 }
+
+
+def apply_pattern(spec: FieldSpec, raw: str) -> str:
+    """The part of the value text the template's ``pattern`` selects (all of it without one)."""
+    if not spec.pattern:
+        return raw
+    match = re.search(spec.pattern, raw, re.IGNORECASE)
+    if match is None:
+        return ""
+    return match.group(1) if match.groups() else match.group(0)
 
 
 def parse_value(spec: FieldSpec, raw: str) -> Any:
@@ -112,10 +123,7 @@ def _read_value(
         raw, words = _above(lines, span, spec, page_width)
     else:
         raw, words = _below(lines, span, spec, template, page_width)
-    raw = raw.strip()
-    if spec.pattern:
-        match = re.search(spec.pattern, raw, re.IGNORECASE)
-        raw = (match.group(1) if match and match.groups() else match.group(0)) if match else ""
+    raw = apply_pattern(spec, raw.strip())
     if not raw or (spec.parser == "date" and not any(c.isdigit() for c in raw)):
         return None
     value = parse_value(spec, raw)

@@ -79,7 +79,7 @@ def _process(job: PageJob) -> PageOutput:
     ocr_words = tesseract_words(page.ocr_image(), lang=job.lang, timeout=job.ocr_timeout)
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
     out.rotation = (page.rotation + exif_rotation) % 360
-    if out.fields and out.template is not None:
+    if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
         template = next(t for t in templates() if t.name == out.template)
         reread_fields(page.gray, out.fields, template, smooth=page.bilevel, lang=job.lang,
                       timeout=job.ocr_timeout)

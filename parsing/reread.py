@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from parsing.formread import FieldValue, parse_value
+from parsing.formread import FieldValue, apply_pattern, parse_value
 from parsing.layout import group_lines
 from parsing.ocr import Word, tesseract_words
 from parsing.templates import Template
 
 REREAD_FIELDS = ("subject_id", "event_number", "file_number", "issued_date", "date_of_birth",
-                 "cancelled_detainer_date")
+                 "cancelled_detainer_date", "officer_name")
 SCALES = (2, 3)
 GAP = 24  # white pixels between stacked crops (before scaling)
 
@@ -56,6 +56,7 @@ def reread_fields(
     for scale in SCALES:
         texts = _read_strip(page, pending, scale, lang, timeout)
         for crop, text in zip(pending, texts, strict=True):
+            text = apply_pattern(specs[crop.name], text) if text else ""
             value = parse_value(specs[crop.name], text) if text else None
             if value is not None:
                 readings[crop.name].append((text, value))

@@ -12,6 +12,7 @@ from parsing.fields import (
     normalize_citizenship,
     normalize_identifier,
     normalize_name,
+    normalize_officer,
     normalize_phone,
     normalize_sex,
     parse_date,
@@ -70,6 +71,11 @@ def test_people_fields() -> None:
     assert normalize_citizenship("NIGER") == "NIGER"
     assert normalize_citizenship("el salvador") == "EL SALVADOR"
     assert normalize_identifier("BOS 2412 733891") == "BOS2412733891"
+    assert normalize_officer("A Doherty") == "A. Doherty"
+    assert normalize_officer("E- Okafor") == "E. Okafor"
+    assert normalize_officer("A.Kowalski") == "A. Kowalski"
+    assert normalize_officer("J. Nguyen") == "J. Nguyen"
+    assert normalize_officer("Nguyen") == "Nguyen"
 
 
 @pytest.mark.parametrize(
