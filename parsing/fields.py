@@ -209,7 +209,10 @@ def normalize_phone(text: str | None) -> str | None:
     """A North American number as E.164 ``+1XXXXXXXXXX``; other international numbers as ``+digits``."""
     if not text:
         return None
-    digits = digits_of(text) if re.fullmatch(r"[+\d\s().\-OoIl]+", text.strip()) else re.sub(r"\D", "", text)
+    if re.fullmatch(r"[+\d\s().\-OoIl]+", text.strip()):
+        digits = digits_of(text)
+    else:
+        digits = re.sub(r"[^0-9]", "", ascii_digits(text))
     if len(digits) == 10:
         return "+1" + digits
     if len(digits) == 11 and digits.startswith("1"):
