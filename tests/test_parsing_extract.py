@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -112,6 +113,42 @@ def test_cli_extract_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 # --------------------------------------------------------------------------- golden files
 
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
+_RESULTS: dict[str, Any] = {}
+
+
+def _extract_golden(path: Path) -> tuple[dict, Any]:
+    """Each golden input is extracted once per test session (the two tests below share it)."""
+    golden = json.loads(path.read_text())
+    if path.stem not in _RESULTS:
+        _RESULTS[path.stem] = extract_document(golden_input(golden), settings=SETTINGS)
+    return golden, _RESULTS[path.stem]
+
+
+# What the extractor must already get right on every golden input, OCR'd or not: the
+# error, the pages (kind, rotation), the packets (form, pages, warrant) and the boxes,
+# which are read from ink. Inputs it does not yet get right are listed with the reason.
+STRUCTURE_MISSES = {
+    "rotated_photo": "the phone photo's print is too soft for a reliable page 1",
+    "scanned_gray_pdf": "grey scan: a probable-cause box is misread",
+}
+STRUCTURE_FIELDS = ("form_type", "source_pages", "warrant_form", "probable_cause", "transferred_for_proceeding",
+                    "requested_actions", "cancels_previous")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", GOLDEN_FILES, ids=[p.stem for p in GOLDEN_FILES])
+def test_golden_structure(path: Path, request: pytest.FixtureRequest) -> None:
+    if path.stem in STRUCTURE_MISSES:
+        request.applymarker(pytest.mark.xfail(reason=STRUCTURE_MISSES[path.stem], strict=False))
+    golden, result = _extract_golden(path)
+    assert result.error_reason == golden["error_reason"]
+    assert [(p.page, p.kind.value, p.rotation) for p in result.pages] == [
+        (p["page"], p["kind"], p["rotation"]) for p in golden["pages"]
+    ]
+    got = [{k: d.model_dump(mode="json")[k] for k in STRUCTURE_FIELDS} for d in result.detainers]
+    assert got == [{k: d[k] for k in STRUCTURE_FIELDS} for d in golden["detainers"]]
+
+
 # Inputs whose OCR the extractor does not yet read exactly (see bench/results/accuracy.md).
 KNOWN_MISSES: set[str] = {
     "bilevel_pdf", "fine_g4_tiff", "older_form", "rotated_photo", "scanned_gray_pdf", "standard_g3_tiff",
@@ -127,8 +164,7 @@ def _comparable(detainer: dict) -> dict:
 def test_golden(path: Path, request: pytest.FixtureRequest) -> None:
     if path.stem in KNOWN_MISSES:
         request.applymarker(pytest.mark.xfail(reason="OCR accuracy gap, see bench/results/accuracy.md", strict=False))
-    golden = json.loads(path.read_text())
-    result = extract_document(golden_input(golden), settings=SETTINGS)
+    golden, result = _extract_golden(path)
     assert result.sha256 == golden["sha256"]
     assert result.error_reason == golden["error_reason"]
     assert [(p.page, p.kind.value, p.rotation) for p in result.pages] == [
