@@ -101,6 +101,8 @@ def _print_summary(settings: Settings) -> None:
         years = years_in_ledger(intake)
     finally:
         intake.close()
+    if not years:
+        typer.echo("The ledger holds no detainer requests yet.")
     for year in years:
         metrics_command(settings, year, as_json=False)
 

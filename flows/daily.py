@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -320,7 +321,25 @@ def daily_intake(config_path: str | None = None) -> State:
 def run_daily_intake(settings_path: Path | None, settings: Settings) -> State:
     """Run ``daily_intake`` in-process with the configured task runner (ephemeral Prefect by default)."""
     configured = daily_intake.with_options(task_runner=task_runner_for(settings))
-    return configured(str(settings_path) if settings_path else None, return_state=True)
+    try:
+        return configured(str(settings_path) if settings_path else None, return_state=True)
+    finally:
+        stop_temporary_server()
+
+
+def stop_temporary_server(flush_seconds: float = 3.0) -> None:
+    """Stop Prefect's ephemeral API server now, not at interpreter exit.
+
+    Stopped at exit it is cut off while recording task-run events and prints tracebacks after
+    our summary. A short pause lets it flush first. No-op when a real server is configured.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+
+    servers = list(SubprocessASGIServer._instances.values())  # Prefect keeps no public handle on them
+    if servers:
+        time.sleep(flush_seconds)
+    for server in servers:
+        server.stop()
 
 
 @flow(name="backfill", log_prints=False, persist_result=False)
@@ -349,4 +368,7 @@ def backfill(
 
 def run_backfill(settings_path: Path | None, settings: Settings, **parameters: Any) -> State:
     configured = backfill.with_options(task_runner=task_runner_for(settings))
-    return configured(str(settings_path) if settings_path else None, return_state=True, **parameters)
+    try:
+        return configured(str(settings_path) if settings_path else None, return_state=True, **parameters)
+    finally:
+        stop_temporary_server()
