@@ -32,7 +32,7 @@ from PIL import Image
 
 from bench.corpus import ROOT, load_inputs
 from detainer_intake.config import ParsingSettings
-from parsing.extract import extract_many, worker_count
+from parsing.extract import extract_many, shutdown_pool, worker_count
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -61,6 +61,13 @@ def page_images(docs: list[tuple[str, bytes]], folder: Path) -> list[Path]:
                 image.save(path)
                 paths.append(path)
     return paths
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process plus its finished children (and their waited-for children)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def raw_tesseract(paths: list[Path], workers: int) -> float:
@@ -122,10 +129,17 @@ def main() -> int:
     docs = fax_pages(args.pages)
     with tempfile.TemporaryDirectory() as tmp:
         paths = page_images(docs, Path(tmp))
-        # warm both paths once (page cache, worker start-up) on one document
+        # warm both paths once (page cache, imports) on one document; the pool is then shut
+        # down so that its workers' CPU time (and their Tesseracts') is counted when they exit
         timed_extract(docs[:1], settings)
+        shutdown_pool()
+        cpu = cpu_seconds()
         raw_seconds = raw_tesseract(paths, workers)
+        raw_cpu = cpu_seconds() - cpu
+        cpu = cpu_seconds()
         extract_seconds, extracted_pages = timed_extract(docs, settings)
+        shutdown_pool()
+        extract_cpu = cpu_seconds() - cpu
     assert extracted_pages == len(paths)
     raw_rate = len(paths) / raw_seconds
     extract_rate = extracted_pages / extract_seconds
@@ -150,6 +164,11 @@ def main() -> int:
             "extract_pages_per_s": round(extract_rate, 3),
             "ratio_extract_to_raw": round(extract_rate / raw_rate, 3),
             "target_ratio": 0.9,
+            # CPU seconds per page: unlike wall time, not skewed by other load on the machine
+            "raw_tesseract_cpu_s_per_page": round(raw_cpu / len(paths), 3),
+            "extract_cpu_s_per_page": round(extract_cpu / extracted_pages, 3),
+            "ratio_cpu_raw_to_extract": round(raw_cpu / extract_cpu, 3),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         },
         "born_digital": {
             "pages": digital_pages,
@@ -172,13 +191,17 @@ def markdown(report: dict) -> str:
     lines = [
         "# Extraction throughput",
         "",
-        f"{report['workers']} worker processes on {report['cpu_count']} cores.",
+        f"{report['workers']} worker processes on {report['cpu_count']} cores; 1-minute load average at the "
+        f"end {report['ocr']['load_average_1min_at_end']} (above ~{report['workers']} means other work shared "
+        "the cores and the wall-clock figures are low; the CPU-time ratio is not affected).",
         "",
         "| measure | value | target |",
         "|---|---|---|",
         f"| raw `tesseract` CLI, fax pages/s | {ocr['raw_tesseract_pages_per_s']} ({ocr['pages']} pages) | |",
         f"| `extract_many`, fax pages/s | {ocr['extract_pages_per_s']} | |",
-        f"| ratio extract / raw | {ocr['ratio_extract_to_raw']} | >= {ocr['target_ratio']} |",
+        f"| ratio extract / raw (wall clock) | {ocr['ratio_extract_to_raw']} | >= {ocr['target_ratio']} |",
+        f"| CPU s per page: raw / extract | {ocr['raw_tesseract_cpu_s_per_page']} / "
+        f"{ocr['extract_cpu_s_per_page']} (ratio {ocr['ratio_cpu_raw_to_extract']}) | >= {ocr['target_ratio']} |",
         f"| born-digital PDF pages/s | {digital['pages_per_s']} ({digital['pages']} pages) | >= "
         f"{digital['target_pages_per_s']} |",
     ]

@@ -265,11 +265,12 @@ def detect_half_turn(ink: np.ndarray) -> Orientation:
     score = upside_down_score(ink)
     norm = score / max(1.0, math.sqrt(float(ink.sum())))
     # Upright print scores +0.05 to +0.45 on the corpus (fax, scan and photo), upside-down
-    # the same negated. Only a score near zero (pictures, big black boxes, almost no text)
-    # asks Tesseract OSD, which costs about half a page of OCR.
+    # the same negated. A score near zero (pictures, big black boxes, little text: pages
+    # where the sign has been seen wrong) asks Tesseract OSD, which costs about half a
+    # page of OCR.
     if norm < 0:
-        return Orientation(180, norm < -0.02)
-    return Orientation(0, norm > 0.02)
+        return Orientation(180, norm < -0.06)
+    return Orientation(0, norm > 0.06)
 
 
 def osd_rotation(image: Image.Image, timeout: float = 30.0) -> int | None:
