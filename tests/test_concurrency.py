@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from detainer_intake.config import load_settings
 from detainer_intake.errors import ExitCode, RunLocked
 from ingest.models import Channel, MailMessage, Receipt
 from ledger import schema, testing
@@ -62,9 +63,19 @@ def setup(
     config = rs.intake_config(
         root / "clean" / "config.toml", corpus=corpus, data=root / "clean" / "data", cache=ocr_cache_dir
     )
-    clean = rs.run_cli(config, prefect_server, root / "clean" / "logs")
-    assert clean.returncode == 0, clean.describe()
+    run_in_process(config)
     return Setup(prefect_server, pristine, ocr_cache_dir, snapshot_of(config))
+
+
+def run_in_process(config: Path) -> None:
+    """The flow `detainer-intake run` runs, in this process (the session's Prefect server is active here)."""
+    from flows.daily import daily_intake, task_runner_for
+
+    # As run_daily_intake does, minus its stop_temporary_server() (which would stop this session's server).
+    state = daily_intake.with_options(task_runner=task_runner_for(load_settings(config)))(
+        str(config), return_state=True
+    )
+    assert state.is_completed(), state.message
 
 
 @pytest.fixture(params=BACKENDS)
@@ -104,8 +115,7 @@ def test_run_while_the_lock_is_held_is_refused_then_catches_up(setup: Setup, tmp
             assert rs.placement(corpus, before) == {r: ["in_place"] for r in before if not r.startswith("mailbox")}
     finally:
         intake.close()
-    rerun = rs.run_cli(config, setup.env, tmp_path / "logs-rerun")
-    assert rerun.returncode == 0, rerun.describe()
+    run_in_process(config)  # the lock is free again: the next run catches up
     assert snapshot_of(config) == setup.reference
 
 
