@@ -75,7 +75,8 @@ def _value(page: PageOutput, name: str) -> Any:
 
 
 def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: date | None = None) -> DetainerRequest:
-    p1 = packet[0]
+    # The packet is in page order; its warrant may come before the form's page 1.
+    p1 = next(p for p in packet if p.kind is PageKind.detainer_p1)
     fields: dict[str, FieldValue] = dict(p1.fields)
     form_type = p1.form_type if p1.form_type in FORM_TYPES else "I-247A"
     values: dict[str, Any] = {}
@@ -91,6 +92,7 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
             values[name] = found.value
         evidence[name] = found.evidence
     _fill_from_notices(packet, values, evidence, unparsed)
+    _vote_officer(packet, all_pages, values, evidence)
     probable: list[str] = []
     actions: list[str] = []
     for key, found in fields.items():
@@ -113,7 +115,7 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
     warrants = [WARRANT_FORMS[p.kind] for p in packet if p.kind in WARRANT_FORMS]
     sender, sent_at = fax_header_vote(all_pages, p1)
     # The footer naming the revision is small print; the notice pages repeat it.
-    revision = p1.form_revision or next((p.form_revision for p in packet[1:] if p.form_revision), None)
+    revision = p1.form_revision or next((p.form_revision for p in packet if p.form_revision), None)
     request = DetainerRequest(
         form_type=form_type,  # type: ignore[arg-type]
         form_revision=revision,
@@ -152,11 +154,33 @@ def fax_header_vote(pages: list[PageOutput], first: PageOutput) -> tuple[str | N
 NOTICE_FIELDS = ("subject_id", "file_number")
 
 
+def _vote_officer(
+    packet: list[PageOutput], all_pages: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence]
+) -> None:
+    """The officer is named on page 1, on the I-200 he signs and usually on the cover sheet;
+    OCR slips in a name rarely repeat, so the name most of them agree on wins (page 1 on a tie)."""
+    p1 = next(p for p in packet if p.kind is PageKind.detainer_p1)
+    sources = [p1]
+    sources += [p for p in packet if p.kind is PageKind.i200]
+    sources += [p for p in all_pages if p.kind is PageKind.fax_cover and p.number < p1.number]
+    readings = [(p, p.fields["officer_name"]) for p in sources
+                if "officer_name" in p.fields and p.fields["officer_name"].value]
+    if not readings:
+        return
+    counts = Counter(found.value for _, found in readings)
+    best = max(counts.values())
+    if best < 2 and "officer_name" in values:
+        return  # no agreement: keep what page 1 says
+    winner = next(found for _, found in readings if counts[found.value] == best)
+    values["officer_name"] = winner.value
+    evidence["officer_name"] = winner.evidence
+
+
 def _fill_from_notices(
     packet: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence], unparsed: list[str]
 ) -> None:
     """The notice pages repeat Subject ID and File No: use them where page 1's could not be read."""
-    notices = [p for p in packet[1:] if p.kind is PageKind.detainee_notice]
+    notices = [p for p in packet if p.kind is PageKind.detainee_notice]
     for name in NOTICE_FIELDS:
         if name in values:
             continue
