@@ -334,7 +334,10 @@ def stop_temporary_server(flush_seconds: float = 3.0) -> None:
     our summary. A short pause lets it flush first. No-op when a real server is configured.
     """
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
 
+    if get_current_settings().api.url:
+        return  # a configured server (or a test harness's): not ours to stop
     servers = list(SubprocessASGIServer._instances.values())  # Prefect keeps no public handle on them
     if servers:
         time.sleep(flush_seconds)
