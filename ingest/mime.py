@@ -16,6 +16,7 @@ undecodable headers are read raw); what cannot be walked raises ``MalformedMessa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -150,14 +151,12 @@ class _Walker:
         declared = _filename(part)
         disposition = _disposition(part)
         fmt = sniff(content) if content else None
+        take = functools.partial(
+            self._take, number=number, ctype=ctype, content=content, declared=declared,
+            inline=disposition == "inline", forwarded=forwarded,
+        )
         if fmt is not None:
-            name = sanitize_filename(declared, fallback=f"part-{number}{fmt.extension}")
-            self.documents.append(
-                MimeDocument(
-                    index=len(self.documents), part=number, file_name=name, content_type=ctype, format=fmt,
-                    content=content, inline=disposition == "inline", forwarded=forwarded,
-                )
-            )
+            take(fmt)
             return
         if declared and declared.lower().endswith(".eml") and _EML_HEADER.match(content.lstrip()):
             inner = message_from_bytes(content, policy=policy.default)
@@ -170,16 +169,22 @@ class _Walker:
         elif ctype.startswith("text/"):
             reason = "unsupported_format"  # signatures, vCards, notes: reported with the message
         else:
-            # A file someone attached: an arrival like any other, quarantined downstream as unreadable.
-            name = sanitize_filename(declared, fallback=f"part-{number}.bin")
-            self.documents.append(
-                MimeDocument(
-                    index=len(self.documents), part=number, file_name=name, content_type=ctype, format=None,
-                    content=content, inline=disposition == "inline", forwarded=forwarded,
-                )
-            )
+            take(None)  # a file someone attached: an arrival like any other, quarantined downstream
             return
         self._reject(part, number, ctype, content, reason, declared)
+
+    def _take(
+        self, fmt: DocFormat | None, *, number: str, ctype: str, content: bytes, declared: str | None,
+        inline: bool, forwarded: bool,
+    ) -> None:
+        extension = fmt.extension if fmt is not None else ".bin"
+        self.documents.append(
+            MimeDocument(
+                index=len(self.documents), part=number, content_type=ctype, format=fmt, content=content,
+                file_name=sanitize_filename(declared, fallback=f"part-{number}{extension}"),
+                inline=inline, forwarded=forwarded,
+            )
+        )
 
     def _reject(
         self, part: Message, number: str, ctype: str, content: bytes, reason: str, declared: str | None = None

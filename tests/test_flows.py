@@ -14,23 +14,11 @@ from flows.daily import daily_intake, task_runner_for
 from flows.steps import Intake
 from tests.conftest import copy_corpus
 from tests.flow_support import corpus_config, settings_of, snapshot, snapshot_of
+from tests.test_ledger_acceptance import TRUTH_KEYS
 
 pytestmark = pytest.mark.slow
 
-METRIC_KEYS = (
-    "unique_requests",
-    "first_channel_counts",
-    "any_channel_counts",
-    "dedicated_line_rate",
-    "dedicated_line_any_rate",
-    "by_station",
-    "by_month",
-    "copies_per_channel",
-    "duplicates_merged",
-    "cancellations",
-    "decoys",
-    "quarantined",
-)
+METRIC_KEYS = TRUTH_KEYS  # every figure truth.json defines
 
 
 @pytest.fixture(scope="session")
