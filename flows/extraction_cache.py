@@ -8,13 +8,25 @@ task reads it back. A rerun after a crash or a kill reuses what was already read
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+import parsing
 from parsing.models import ExtractionResult
 
-# Bump when parsing changes in a way that should re-read documents already cached.
-PARSER_VERSION = "1"
+
+def parser_version() -> str:
+    """A digest of the parsing code and form templates: any change to them re-reads documents."""
+    root = Path(parsing.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml", ".json", ".txt")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+PARSER_VERSION = parser_version()
 
 
 class ExtractionCache:
