@@ -86,12 +86,8 @@ TASK_DEFAULTS: dict[str, Any] = {"persist_result": False, "cache_policy": NO_CAC
     **TASK_DEFAULTS,
 )
 @scrubbed
-def poll_fax_task(settings: Settings, channel: Channel) -> ChannelPoll:
-    intake = Intake.open(settings)
-    try:
-        return steps.poll_fax(intake, channel)
-    finally:
-        intake.close()
+def poll_fax_task(intake: Intake, channel: Channel) -> ChannelPoll:
+    return steps.poll_fax(intake, channel)
 
 
 @task(
@@ -103,12 +99,8 @@ def poll_fax_task(settings: Settings, channel: Channel) -> ChannelPoll:
     **TASK_DEFAULTS,
 )
 @scrubbed
-def poll_mail_task(settings: Settings) -> ChannelPoll:
-    intake = Intake.open(settings)
-    try:
-        return steps.poll_mail(intake)
-    finally:
-        intake.close()
+def poll_mail_task(intake: Intake) -> ChannelPoll:
+    return steps.poll_mail(intake)
 
 
 @task(name="parse-document", **TASK_DEFAULTS)
@@ -195,9 +187,9 @@ def _run(
     for channel in wanted:
         state: State[ChannelPoll]
         if channel is Channel.bfs_email:
-            state = poll_mail_task(settings, return_state=True)
+            state = poll_mail_task(intake, return_state=True)
         else:
-            state = poll_fax_task(settings, channel, return_state=True)
+            state = poll_fax_task(intake, channel, return_state=True)
         if state.is_completed():
             poll = state.result()
             polls.append(window.apply(poll) if window else poll)

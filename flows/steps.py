@@ -319,7 +319,3 @@ def years_in_ledger(intake: Intake) -> list[int]:
     zone = intake.settings.department.zone
     years = {view.first_received_at.astimezone(zone).year for view in intake.ledger.requests()}
     return sorted(years)
-
-
-def archive_path(intake: Intake, sha256: str) -> Path:
-    return intake.archive.path_for(sha256)

@@ -22,6 +22,7 @@ from detainer_intake.config import load_settings
 from detainer_intake.errors import ChannelUnavailable, ConfigError
 from detainer_intake.logs import install_redaction
 from flows.daily import poll_mail_task
+from flows.steps import Intake
 from ingest.mailbox import MailboxSession
 from tests import run_support as rs
 from tests.flow_support import snapshot_of
@@ -161,8 +162,12 @@ def refused_login(mail: Any, tmp_path: Path, *, through_flow: bool) -> list[str]
     config = rs.intake_config(tmp_path / "config.toml", corpus=tmp_path, data=tmp_path / "data")
     settings = load_settings(config)
     settings = settings.model_copy(update={"channels": settings.channels.model_copy(update={"bfs_email": mail})})
-    with pytest.raises(ChannelUnavailable) as task:
-        poll_mail_task.fn(settings)  # steps.poll_mail inside the task's scrubbing wrapper, as Prefect runs it
+    intake = Intake.open(settings)
+    try:
+        with pytest.raises(ChannelUnavailable) as task:
+            poll_mail_task.fn(intake)  # steps.poll_mail inside the task's scrubbing wrapper, as Prefect runs it
+    finally:
+        intake.close()
     return [*texts, chain(task.value)]
 
 
