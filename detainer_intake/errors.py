@@ -88,6 +88,13 @@ class MalformedMessage(InputError):
     reason = "malformed_message"
 
 
+class UnreadableInput(InputError):
+    """No page of the input holds readable text, only noise (a line hit, a scanner fault)."""
+
+    reason = "unreadable"
+    remedy = "Ask the sender to send the document again; this copy stays in the archive and the quarantine list."
+
+
 class ChannelUnavailable(IntakeError):
     """A channel (folder or mailbox) could not be read this run."""
 

@@ -8,7 +8,7 @@ results, so memory stays flat however long a fax is.
 
 Bad input never raises: the result carries ``error`` / ``error_reason`` from the
 typed ``InputError`` (empty, truncated, encrypted, unsupported_format, too_large,
-malformed_message). Only bugs raise.
+malformed_message, ocr_timeout, unreadable: every page is noise). Only bugs raise.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 
 from detainer_intake.config import ParsingSettings
-from detainer_intake.errors import InputError, TruncatedInput
+from detainer_intake.errors import InputError, TruncatedInput, UnreadableInput
 from parsing import pages as P
 from parsing.assemble import assemble
 from parsing.models import ExtractionResult
@@ -148,13 +148,26 @@ def _finish(doc: _Doc, today: date | None) -> ExtractionResult:
     if doc.workdir is not None:
         shutil.rmtree(doc.workdir, ignore_errors=True)
     if doc.error is None:
-        broken = next((o for o in doc.outputs if o.error), None)
-        if broken is not None:
-            doc.error = _page_error(broken)
+        doc.error = _pages_error(doc.outputs)
     if doc.error is not None:
         return ExtractionResult(sha256=doc.sha256, error=doc.error.message, error_reason=doc.error.reason)
     pages, detainers = _assemble_parts(doc, today)
     return ExtractionResult(sha256=doc.sha256, pages=pages, detainers=detainers)
+
+
+def _pages_error(outputs: list[PageOutput]) -> InputError | None:
+    """The input's error from its pages' errors. A page that cannot be decoded or OCR'd makes the
+    whole input unreadable; a page of noise only when every page is noise: beside readable pages
+    (a line hit in the middle of a fax) it is read as an empty page, so the rest still counts."""
+    broken = next((o for o in outputs if o.error and o.error != UnreadableInput.__name__), None)
+    if broken is not None:
+        return _page_error(broken)
+    noise = [o for o in outputs if o.error]
+    if noise and len(noise) == len(outputs):
+        return _page_error(noise[0])
+    for output in noise:
+        output.error = output.error_message = None
+    return None
 
 
 def _page_error(output: PageOutput) -> InputError:

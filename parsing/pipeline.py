@@ -13,14 +13,14 @@ from datetime import datetime
 
 import numpy as np
 
-from detainer_intake.errors import InputError
+from detainer_intake.errors import InputError, UnreadableInput
 from parsing import pages as P
 from parsing.fields import normalize_a_number
 from parsing.formread import FieldValue, read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
-from parsing.normalize import normalize, to_gray
+from parsing.normalize import looks_like_noise, normalize, to_gray
 from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
 from parsing.reread import reread_fields
 from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
@@ -77,6 +77,7 @@ def _process(job: PageJob) -> PageOutput:
     page = normalize(image, dpi)
     del image
     ocr_words = tesseract_words(page.ocr_image(), lang=job.lang, timeout=job.ocr_timeout)
+    _check_not_noise(page.ink, ocr_words)
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
     out.rotation = (page.rotation + exif_rotation) % 360
     if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
@@ -84,6 +85,27 @@ def _process(job: PageJob) -> PageOutput:
         reread_fields(page.gray, out.fields, template, smooth=page.bilevel, lang=job.lang,
                       timeout=job.ocr_timeout)
     return out
+
+
+# A word OCR read with at least this confidence and two letters or digits is real text.
+REAL_WORD_CONFIDENCE = 60.0
+# A page of noise may still carry its fax header line (or a few phantom words): fewer real
+# words than this below the header band do not make it a document.
+MIN_REAL_WORDS = 3
+
+
+def _check_not_noise(ink: np.ndarray, words: list[Word]) -> None:
+    """Raise ``UnreadableInput`` for a page whose ink is noise and whose OCR found (almost) no
+    words; checked after OCR, so a page Tesseract cannot finish stays an ``ocr_timeout``."""
+    if not looks_like_noise(ink):
+        return
+    below_header = ink.shape[0] * HEADER_BAND
+    real = [
+        w for w in words
+        if w.top >= below_header and w.conf >= REAL_WORD_CONFIDENCE and sum(c.isalnum() for c in w.text) >= 2
+    ]
+    if len(real) < MIN_REAL_WORDS:
+        raise UnreadableInput("a page holds no readable text, only noise (a line hit or a scanner fault)")
 
 
 def _from_text_layer(job: PageJob, words: list[Word]) -> PageOutput:

@@ -98,3 +98,17 @@ def test_empty_box(tick_from_below: bool) -> None:
     reading = read_box(ink, word, 16)
     assert not reading.checked, reading
     assert reading.density < 0.02
+
+
+def test_noise_is_told_from_print_and_from_blank_pages(page: Image.Image) -> None:
+    """The ink measure behind the ``unreadable`` quarantine: noise is far inkier than print and has no text lines."""
+    rng = np.random.default_rng(7)
+    grey_noise = Image.fromarray(rng.integers(0, 256, (2200, 1700), dtype=np.uint8), "L")
+    fax_noise = Image.fromarray(rng.random((2200, 1728)) < 0.5).convert("1")
+    for noise in (grey_noise, fax_noise):
+        assert N.looks_like_noise(N.normalize(noise, (200.0, 200.0), use_osd=False).ink)
+    assert not N.looks_like_noise(N.normalize(page, (204.0, 196.0), use_osd=False).ink)
+    assert not N.looks_like_noise(N.normalize(Image.new("1", (1728, 2200), 1), (204.0, 196.0), use_osd=False).ink)
+    dark_form = np.asarray(page.convert("L")).copy()
+    dark_form[: dark_form.shape[0] // 5] = 0  # a heavy black banner: much ink, but text lines below it
+    assert not N.looks_like_noise(N.normalize(Image.fromarray(dark_form), (204.0, 196.0), use_osd=False).ink)
