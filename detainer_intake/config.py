@@ -115,6 +115,7 @@ class ParsingSettings(Section):
     max_pages: int = 300
     max_pixels: int = 60_000_000  # per page, after rendering; bounds decompression bombs
     ocr_timeout_seconds: float = 120.0
+    render_timeout_seconds: float = 120.0  # poppler (pdftotext, pdftoppm), per PDF page
     tesseract_lang: str = "eng"
 
 

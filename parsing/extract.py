@@ -8,7 +8,8 @@ results, so memory stays flat however long a fax is.
 
 Bad input never raises: the result carries ``error`` / ``error_reason`` from the
 typed ``InputError`` (empty, truncated, encrypted, unsupported_format, too_large,
-malformed_message, ocr_timeout, unreadable: every page is noise). Only bugs raise.
+malformed_message, ocr_timeout, render_timeout, unreadable: every page is noise).
+Only bugs raise.
 """
 
 from __future__ import annotations

@@ -41,6 +41,12 @@ Image.MAX_IMAGE_PIXELS = None
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 
+class RenderTimeout(InputError):
+    """poppler (pdftotext, pdftoppm) did not finish a PDF page within ``parsing.render_timeout_seconds``."""
+
+    reason = "render_timeout"
+
+
 @dataclass(frozen=True)
 class PageRef:
     """One page of an input stored in a (temporary) file: what a worker needs to load it."""
@@ -51,6 +57,7 @@ class PageRef:
     dpi: tuple[float, float] | None = None  # resolution tags (TIFF, PNG, JPEG), if any
     size: tuple[int, int] | None = None  # pixels as stored (images) or points (PDF)
     max_pixels: int = 60_000_000
+    render_timeout: float = 120.0  # seconds per poppler call on this page (PDF only)
 
 
 @dataclass
@@ -112,7 +119,8 @@ def _open_pdf(content: bytes, path: Path, settings: ParsingSettings) -> InputInf
         if pixels > settings.max_pixels:
             raise InputTooLarge(f"page {index + 1} would render to {int(pixels)} pixels, over the limit")
         pages.append(
-            PageRef(str(path), Format.pdf, index, (dpi, dpi), (int(width), int(height)), settings.max_pixels)
+            PageRef(str(path), Format.pdf, index, (dpi, dpi), (int(width), int(height)), settings.max_pixels,
+                    settings.render_timeout_seconds)
         )
     return InputInfo(Format.pdf, len(pages), pages)
 
@@ -129,28 +137,34 @@ def _has_continuous_tone_image(page: object) -> bool:
 
 def pdf_text_words_xml(ref: PageRef) -> str:
     """``pdftotext -bbox-layout`` output (XHTML) for one PDF page."""
-    proc = subprocess.run(
-        ["pdftotext", "-q", "-bbox-layout", "-f", str(ref.index + 1), "-l", str(ref.index + 1), ref.path, "-"],
-        capture_output=True,
-        timeout=60,
-        check=False,
+    page = str(ref.index + 1)
+    return _poppler(["pdftotext", "-q", "-bbox-layout", "-f", page, "-l", page, ref.path, "-"], ref).decode(
+        "utf-8", errors="replace"
     )
-    return proc.stdout.decode("utf-8", errors="replace")
 
 
 def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Image:
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
-
+    """One PDF page as an image: a single ``pdftoppm`` call writing PGM/PPM to stdout (no pdfinfo
+    or version probe beside it, so the page's one timeout bounds the whole render)."""
+    page = str(ref.index + 1)
+    command = ["pdftoppm", "-r", str(dpi), ref.path, "-f", page, "-l", page, *(["-gray"] if grayscale else [])]
+    data = _poppler(command, ref)
     try:
-        images = convert_from_path(
-            ref.path, dpi=dpi, first_page=ref.index + 1, last_page=ref.index + 1, grayscale=grayscale, timeout=120
-        )
-    except (PDFPageCountError, PDFSyntaxError) as exc:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise TruncatedInput("a PDF page cannot be rendered") from exc
-    if not images:
-        raise TruncatedInput("a PDF page cannot be rendered")
-    return images[0]
+    return image
+
+
+def _poppler(command: list[str], ref: PageRef) -> bytes:
+    """stdout of a poppler tool run on one page; a hostile PDF can keep it busy for ever, so it is
+    killed after the page's render timeout and the input quarantined as ``render_timeout``."""
+    try:
+        proc = subprocess.run(command, capture_output=True, timeout=ref.render_timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderTimeout(f"PDF page {ref.index + 1} did not render within {ref.render_timeout:g} s") from None
+    return proc.stdout
 
 
 # --------------------------------------------------------------------------- images

@@ -163,6 +163,25 @@ def test_pages_that_are_not_all_noise_are_read(pages: Callable[[], tuple[bytes, 
     assert len(result.pages) == kinds
 
 
+def test_pdf_pages_poppler_cannot_finish_in_time_are_quarantined(tmp_path: Path) -> None:
+    """pdftotext / pdftoppm are bounded by parsing.render_timeout_seconds; over it the input is quarantined
+    with its own reason (not an untyped crash, not a hang)."""
+    from parsing import pages as P
+
+    pdf = gen.small_pdf()
+    tight = PARSING.model_copy(update={"render_timeout_seconds": 0.001})
+    result, _ = bounded(PER_INPUT_SECONDS, lambda: extract_document(pdf, settings=tight))
+    assert result.error_reason == "render_timeout", result.error
+    assert result.error and len(result.error) < 300
+    assert result.pages == [] and result.detainers == []
+    # The page render itself (the text layer read in time) is bounded the same way.
+    (tmp_path / "in.pdf").write_bytes(pdf)
+    (ref,) = P.open_input(pdf, tmp_path / "in.pdf", tight).pages
+    with pytest.raises(P.RenderTimeout):
+        P.render_pdf_page(ref, P.OCR_DPI)
+    assert extract_document(pdf, settings=PARSING).error_reason is None  # the same input in time
+
+
 def test_parsing_limits_are_the_configured_ones() -> None:
     """max_pages / max_pixels / max_input_bytes are settings, not constants."""
     pdf = gen.small_pdf(pages=4)
