@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
+from parsing.consensus import consensus
 from parsing.formread import FieldValue
 from parsing.models import (
     DetainerRequest,
@@ -91,7 +92,7 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
         else:
             values[name] = found.value
         evidence[name] = found.evidence
-    _fill_from_notices(packet, values, evidence, unparsed)
+    _vote_across_pages(packet, p1, values, evidence, unparsed)
     _vote_officer(packet, all_pages, values, evidence)
     probable: list[str] = []
     actions: list[str] = []
@@ -151,9 +152,6 @@ def fax_header_vote(pages: list[PageOutput], first: PageOutput) -> tuple[str | N
     return sender, sent_at
 
 
-NOTICE_FIELDS = ("subject_id", "file_number")
-
-
 def _vote_officer(
     packet: list[PageOutput], all_pages: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence]
 ) -> None:
@@ -176,22 +174,63 @@ def _vote_officer(
     evidence["officer_name"] = winner.evidence
 
 
-def _fill_from_notices(
-    packet: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence], unparsed: list[str]
+# Where each value is printed in a packet besides page 1 (every page-1 field also votes
+# with its own enlarged re-reads).
+VOTE_PAGES: dict[str, tuple[PageKind, ...]] = {
+    "subject_id": (PageKind.detainee_notice,),
+    "file_number": (PageKind.detainee_notice, PageKind.i200, PageKind.i205),
+    "issued_date": (PageKind.i200, PageKind.i205),
+    "subject_name": (PageKind.i200, PageKind.i205),
+}
+DATE_FIELDS = ("issued_date", "date_of_birth", "cancelled_detainer_date")
+VOTED_FIELDS = ("subject_id", "event_number", "file_number", "issued_date", "subject_name", "date_of_birth",
+                "cancelled_detainer_date")
+
+
+def _vote_across_pages(
+    packet: list[PageOutput], p1: PageOutput, values: dict[str, Any], evidence: dict[str, FieldEvidence],
+    unparsed: list[str],
 ) -> None:
-    """The notice pages repeat Subject ID and File No: use them where page 1's could not be read."""
-    notices = [p for p in packet if p.kind is PageKind.detainee_notice]
-    for name in NOTICE_FIELDS:
-        if name in values:
+    """Each key value becomes the character-level consensus of all its readings in the
+    packet: page 1's (first, so it wins ties), its enlarged re-reads, then the other pages
+    that print it."""
+    for name in VOTED_FIELDS:
+        kinds = VOTE_PAGES.get(name, ())
+        sources = [p1, *[p for p in packet if p.kind in kinds]]
+        found = [(p, p.fields[name]) for p in sources if name in p.fields and p.fields[name].readings]
+        readings = [_as_text(r) for _, f in found for r in f.readings]
+        result = consensus(readings)
+        if result is None:
             continue
-        for page in notices:
-            found = page.fields.get(name)
-            if found is not None and found.value is not None:
-                values[name] = found.value
-                evidence[name] = found.evidence.model_copy(update={"confidence": min(found.evidence.confidence, 0.7)})
-                if name in unparsed:
-                    unparsed.remove(name)
-                break
+        value = _from_text(name, result.value)
+        if value is None:
+            continue
+        agreement = 0.5 + 0.5 * result.agree / result.total
+        if name in values and value == values[name]:
+            if result.agree >= 2:
+                evidence[name] = evidence[name].model_copy(
+                    update={"confidence": round(max(evidence[name].confidence, agreement), 3)})
+            continue
+        # The value changed (or page 1 had none): evidence from the first page that read it.
+        source = next((f for _, f in found if value in f.readings), found[0][1])
+        confidence = round(agreement if result.agree >= 2 else min(source.evidence.confidence, 0.7), 3)
+        values[name] = value
+        evidence[name] = source.evidence.model_copy(update={"confidence": confidence})
+        if name in unparsed:
+            unparsed.remove(name)
+
+
+def _as_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _from_text(name: str, text: str) -> Any:
+    if name not in DATE_FIELDS:
+        return text
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # positions voted into an impossible date: no consensus
+        return None
 
 
 def required_fields(form_type: str) -> tuple[str, ...]:

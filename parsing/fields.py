@@ -44,7 +44,8 @@ def normalize_a_number(text: str | None) -> str | None:
     012-345-678, 7-9 digits); None when the text is not an A-number."""
     if not text:
         return None
-    cleaned = ascii_digits(text).strip().strip(".,;:").upper().replace("NO.", "").replace("#", "")
+    cleaned = re.sub(r"^[^0-9A-Za-z]+", "", ascii_digits(text)).strip().strip(".,;:").upper()
+    cleaned = cleaned.replace("NO.", "").replace("#", "")
     cleaned = re.sub(r"^(FILE\s*N[O0]?\s*:?)", "", cleaned).strip()
     # A leading 'A' may be read as '4' only when that leaves 7-9 digits after it.
     body = cleaned
@@ -168,7 +169,7 @@ def normalize_officer(text: str | None) -> str | None:
     """An officer's name printed "J. Nguyen": a leading initial keeps (or regains) its period
     when OCR dropped it or read it as a comma or dash."""
     value = normalize_name(text)
-    if value is None:
+    if value is None or any(c.isdigit() for c in value):  # a fax header or a slip ("3 Nguyen")
         return None
     match = re.match(r"^([A-Z])(?:\s*[.,\-]\s*|\s+)([A-Za-z].*)$", value)
     if match:
@@ -195,12 +196,39 @@ def normalize_citizenship(text: str | None) -> str | None:
 
 
 def normalize_identifier(text: str | None) -> str | None:
-    """Subject ID / Event #: opaque alphanumerics; spaces inside are OCR artefacts."""
+    """Subject ID / Event #: opaque alphanumerics. Spaces and stray marks inside ("JA93\\74")
+    are OCR artefacts; a vertical bar is the stroke of an I or a 1."""
     value = clean_text(text)
     if not value:
         return None
-    value = re.sub(r"\s+", "", value)
-    return value if re.search(r"[0-9A-Za-z]", value) else None
+    value = re.sub(r"[^0-9A-Za-z]", "", ascii_digits(value).replace("|", "I"))
+    return value or None
+
+
+# Per-position shapes of identifiers ("AAA9999999999": three letters, ten digits).
+_LETTER_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
+
+
+def apply_shape(value: str, shape: str) -> str | None:
+    """``value`` forced into ``shape`` (A = letter, 9 = digit, X = either), each position
+    corrected through its lookalikes (8 -> B where a letter belongs, O -> 0 where a digit
+    does); None when the length differs or a position cannot be corrected."""
+    if len(value) != len(shape):
+        return None
+    out = []
+    for char, kind in zip(value.upper(), shape, strict=True):
+        if kind == "A":
+            char = char.translate(_LETTER_LOOKALIKES)
+            if not ("A" <= char <= "Z"):
+                return None
+        elif kind == "9":
+            char = char.translate(_DIGIT_LOOKALIKES)
+            if not char.isdigit():
+                return None
+        elif not char.isalnum():
+            return None
+        out.append(char)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- phones

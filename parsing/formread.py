@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ from rapidfuzz import fuzz
 from parsing import fields as F
 from parsing.checkbox import CHECKED_DENSITY, looks_like_box, read_box
 from parsing.layout import Line, Span, find_in_line, span_words, union_box
+from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
 from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label
@@ -43,6 +44,8 @@ def parse_value(spec: FieldSpec, raw: str) -> Any:
     value = PARSERS[spec.parser](raw)
     if isinstance(value, str) and spec.lookalikes:
         value = value.translate({ord(k): v for k, v in spec.lookalikes.items()})
+    if isinstance(value, str) and spec.shape:
+        value = F.apply_shape(value, spec.shape)
     return value
 
 
@@ -54,6 +57,12 @@ _JUNK = re.compile(r"[|!¦:;,.'`‘’\"_~]+")
 class FieldValue:
     value: Any
     evidence: FieldEvidence
+    # Every valid reading of the value (the page's, then enlarged re-reads): the packet votes on them.
+    readings: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.readings and self.value is not None:
+            self.readings = [self.value]
 
 
 def read_fields(
@@ -121,6 +130,8 @@ def _read_value(
             raw = ""
     elif spec.layout == "above":
         raw, words = _above(lines, span, spec, page_width)
+    elif spec.lexicon:
+        raw, words = _below_known(lines, span, spec, template, page_width)
     else:
         raw, words = _below(lines, span, spec, template, page_width)
     raw = apply_pattern(spec, raw.strip())
@@ -135,9 +146,29 @@ def _read_value(
     return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw))
 
 
+def _below_known(
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int
+) -> tuple[str, list[Word]]:
+    """A value from a known list (an ICE office): of the first lines in the column, the one
+    that best matches a list entry, snapped to it; else the column's first line(s) as read."""
+    candidates = _below_lines(lines, span, spec, template, page_width, limit=3)
+    scored = [(snap_score(text, lexicon(spec.lexicon or "")), text, words) for text, words in candidates]
+    best = max(scored, key=lambda item: item[0][1], default=None)
+    if best is not None and best[0][0] is not None:
+        return best[0][0], best[2]
+    return _below(lines, span, spec, template, page_width)
+
+
 def _below(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int
 ) -> tuple[str, list[Word]]:
+    chosen = _below_lines(lines, span, spec, template, page_width, limit=spec.lines)
+    return " ".join(text for text, _ in chosen), [w for _, words in chosen for w in words]
+
+
+def _below_lines(
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int, limit: int
+) -> list[tuple[str, list[Word]]]:
     line = lines[span.line]
     # The value column: the template's band of the page width, narrowed by the label's
     # left edge and by the next label on the label's line.
@@ -150,10 +181,9 @@ def _below(
         next_start = _next_label_start(line, span.end, template, spec.labels)
         right_words = [w for w in span_words(line, next_start, len(line.text)) if w.left > left]
         right = min([w.left - 0.5 * line.height for w in right_words] + [band_right])
-    texts: list[str] = []
-    chosen: list[Word] = []
+    chosen: list[tuple[str, list[Word]]] = []
     for below in lines[span.line + 1:]:
-        if len(texts) >= spec.lines:
+        if len(chosen) >= limit:
             break
         in_column = [w for w in below.words if w.left >= left - line.height and w.left < right
                      and not _JUNK.fullmatch(w.text)]
@@ -166,9 +196,8 @@ def _below(
             continue
         if any(find_in_line(column_line, label, 90.0) for label in template.all_labels if label not in spec.labels):
             break
-        texts.append(column_line.text)
-        chosen.extend(in_column)
-    return " ".join(texts), chosen
+        chosen.append((column_line.text, list(in_column)))
+    return chosen
 
 
 def _is_skip_line(line: Line, skip: str) -> bool:

@@ -70,6 +70,7 @@ def reread_fields(
             continue
         value, count = votes.most_common(1)[0]
         current = fields[crop.name]
+        current.readings = [v for _, v in readings[crop.name]]
         if current.value is None or (value != current.value and count >= 2):
             raw = next(text for text, v in readings[crop.name] if v == value)
             confidence = round(min(1.0, 0.5 + 0.5 * count / (len(SCALES) + 1)), 3)

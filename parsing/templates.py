@@ -36,6 +36,8 @@ class FieldSpec:
     skip_lines: tuple[str, ...] = ()  # label continuation lines to step over ("below" layout)
     x_range: tuple[float, float] = (0.0, 1.0)  # "below" values lie in this band of the page width
     lookalikes: dict[str, str] = field(default_factory=dict)  # OCR readings to replace (O -> 0)
+    shape: str | None = None  # per-position letters/digits of an identifier ("AAA9999999999")
+    lexicon: str | None = None  # a list of known values (templates/<name>.txt) the reading snaps to
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def load_template(path: Path) -> Template:
             skip_lines=_tuple(spec.get("skip_lines")),
             x_range=tuple(spec.get("x_range", (0.0, 1.0))),  # type: ignore[arg-type]
             lookalikes=dict(spec.get("lookalikes", {})),
+            shape=spec.get("shape"),
+            lexicon=spec.get("lexicon"),
         )
         for name, spec in data.get("fields", {}).items()
     )

@@ -1,0 +1,71 @@
+"""Packet-level voting, identifier shapes and known-value lists: pure functions, no OCR."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from parsing.consensus import consensus
+from parsing.fields import apply_shape, normalize_identifier, normalize_officer
+from parsing.lexicon import lexicon, snap, snap_score
+
+
+def test_positions_vote_across_readings() -> None:
+    result = consensus(["A924272117", "A024272117", "A024272117"])
+    assert result is not None and result.value == "A024272117" and (result.agree, result.total) == (2, 3)
+    # No single reading is right, but each position has a majority.
+    mixed = consensus(["BOS25O1", "B0S2501", "BOS2S01"])
+    assert mixed is not None and mixed.value == "BOS2501" and mixed.agree == 0
+
+
+def test_ties_go_to_the_first_reading_and_odd_lengths_are_outvoted() -> None:
+    tie = consensus(["GUAMAN, Luts", "GUAMAN, Luis"])
+    assert tie is not None and tie.value == "GUAMAN, Luts"
+    lengths = consensus(["JA9374BWM", "JA9374B1WM", "JA9374BWM"])
+    assert lengths is not None and lengths.value == "JA9374BWM"
+    assert consensus([]) is None and consensus(["", ""]) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("8OS2502675359", "BOS2502675359"),  # 8 where a letter belongs, O where a digit does
+        ("BOS25O2675359", "BOS2502675359"),
+        ("HAR250743£058", None),  # a position nothing corrects: not a reading of the value
+        ("BOS24)2988544", None),
+        ("BOS250267535", None),  # a digit lost
+    ],
+)
+def test_event_number_shape(raw: str, want: str | None) -> None:
+    value = normalize_identifier(raw)
+    assert (apply_shape(value, "AAA9999999999") if value else None) == want
+
+
+def test_identifiers_drop_stray_marks_and_officers_refuse_digits() -> None:
+    assert normalize_identifier("JA9374B\\WM") == "JA9374BWM"
+    assert normalize_identifier("0PZA 97TNJ |") == "0PZA97TNJ"  # a trailing bar is the box edge
+    assert normalize_identifier("M4|R0K") == "M4IR0K"
+    assert normalize_officer("3 Nguyen") is None
+    assert normalize_officer("ICE ERO BOSTON +1-617-555-0143 T-422") is None
+    assert normalize_officer("J, Nguyen") == "J. Nguyen"
+
+
+def test_offices_snap_only_when_clearly_one_entry() -> None:
+    offices = lexicon("offices")
+    assert "Boston Area of Responsibility" in offices
+    assert snap("Boston ase a of Responsibility", offices) == "Boston Area of Responsibility"
+    assert snap("Bostan Area of Responsibilty", offices) == "Boston Area of Responsibility"
+    assert snap("Houston Area of Responsibility", offices) == "Houston Area of Responsibility"
+    # An address line and a reading too garbled to tell Boston from Houston stay as read.
+    assert snap("1000 Harborside Federal Plaza, Suite 400", offices) == "1000 Harborside Federal Plaza, Suite 400"
+    assert snap_score("fiostan Att of Kesponsitulity", offices)[0] is None
+    assert lexicon("no-such-list") == ()
+
+
+def test_vote_changes_a_date_only_into_a_real_date() -> None:
+    from parsing.assemble import _from_text
+
+    assert _from_text("issued_date", "2025-08-25") == date(2025, 8, 25)
+    assert _from_text("issued_date", "2025-19-25") is None
+    assert _from_text("subject_name", "CHEN, Hao") == "CHEN, Hao"
