@@ -15,6 +15,8 @@
 - Sources are never deleted. Arrivals whose source key is known are skipped unread;
   ``move_to_processed`` (post-commit, called by the orchestrator) files a fax and its sidecar
   under ``<folder>/processed/``.
+  A known file still in place (the process died between the commit and the move) is filed
+  by the next poll, as the mailbox redoes a missed action: it is committed, so moving it is safe.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def poll_fax_folder(
     pending = []
     for candidate in sorted(_candidates(settings, channel), key=lambda c: (c.stat.st_mtime_ns, c.relative)):
         if source_key(channel, candidate.relative, candidate.stat) in known:
+            if settings.move_processed:
+                _redo_move(candidate, channel)
             continue
         if quiet and candidate.stat.st_mtime_ns > cutoff_ns:
             log.debug("%s: %s not quiet yet", channel.value, candidate.relative)
@@ -111,16 +115,36 @@ def move_to_processed(arrival: FolderArrival) -> Path | None:
     if not arrival.path.exists():
         log.warning("post-commit move: file already gone (%s)", arrival.receipt.source_key)
         return None
-    target_dir = arrival.path.parent / PROCESSED_DIR
-    target_dir.mkdir(exist_ok=True)
-    target = _free_name(target_dir, arrival.path.name)
-    os.rename(arrival.path, target)
-    if arrival.sidecar is not None and arrival.sidecar.exists():
-        if arrival.sidecar.name == arrival.path.name + SIDECAR_SUFFIX:
+    return _move(arrival.path, arrival.sidecar)
+
+
+def _redo_move(candidate: _Candidate, channel: Channel) -> None:
+    """File a committed fax whose post-commit move did not happen; a failure waits for the next poll."""
+    try:
+        _move(candidate.path, sidecar_for(candidate.path))
+    except OSError as exc:
+        log.warning("%s: missed move of %s failed (%s); retried next poll", channel.value, candidate.relative,
+                    type(exc).__name__)
+        return
+    log.info("%s: %s was committed earlier; moved to %s/ now", channel.value, candidate.relative, PROCESSED_DIR)
+
+
+def _move(path: Path, sidecar: Path | None) -> Path:
+    target_dir = _processed_dir(path.parent)
+    target = _free_name(target_dir, path.name)
+    os.rename(path, target)
+    if sidecar is not None and sidecar.exists():
+        if sidecar.name == path.name + SIDECAR_SUFFIX:
             sidecar_name = target.name + SIDECAR_SUFFIX
         else:
             sidecar_name = target.stem + SIDECAR_SUFFIX
-        os.rename(arrival.sidecar, _free_name(target_dir, sidecar_name))
+        os.rename(sidecar, _free_name(target_dir, sidecar_name))
+    return target
+
+
+def _processed_dir(folder: Path) -> Path:
+    target = folder / PROCESSED_DIR
+    target.mkdir(exist_ok=True)
     return target
 
 

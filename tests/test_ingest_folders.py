@@ -191,6 +191,43 @@ def test_move_to_processed_after_commit(tmp_path: Path) -> None:
     assert move_to_processed(arrival) is None  # already gone: nothing to do
 
 
+def test_committed_file_whose_move_was_missed_is_moved_by_the_next_poll(tmp_path: Path) -> None:
+    """The process died between the commit and the move: the next poll files it (it is committed, so
+    moving it now is safe) and does not take it again; a file not committed is never moved by a poll."""
+    line, stations = tmp_path / "dedicated", tmp_path / "stations"
+    put(line / "fax1.pdf", PDF)
+    (line / "fax1.pdf.info").write_text("Received: 2025:03:04 09:00:00\n")
+    put(stations / "C-6" / "fax2.pdf", PDF + b"% station copy\n")
+    state = MemoryState()
+    line_settings = FolderChannelSettings(path=line, quiet_seconds=30, move_processed=True)
+    station_settings = StationChannelSettings(path=stations, quiet_seconds=0, move_processed=True)
+    [fax1] = poll(line_settings, state=state, sleep=no_sleep)
+    [fax2] = poll(station_settings, Channel.station_fax, state=state)
+    state.commit_document(fax1.document)
+    state.commit_document(fax2.document)  # ... and the process dies before complete_arrival
+    put(line / "fax3.pdf", PDF + b"% not committed\n")
+
+    assert [a.receipt.file_name for a in poll(line_settings, state=state, sleep=no_sleep)] == ["fax3.pdf"]
+    assert poll(station_settings, Channel.station_fax, state=state) == []
+    assert (line / "processed" / "fax1.pdf").read_bytes() == PDF
+    assert (line / "processed" / "fax1.pdf.info").exists()
+    assert (stations / "C-6" / "processed" / "fax2.pdf").exists()
+    assert not (line / "fax1.pdf").exists() and not (line / "fax1.pdf.info").exists()
+    assert not (stations / "C-6" / "fax2.pdf").exists()
+    assert (line / "fax3.pdf").exists()  # not committed: stays
+    assert state.receipts == [fax1.receipt, fax2.receipt]  # each counted once
+
+
+def test_committed_file_stays_without_move_processed(tmp_path: Path) -> None:
+    put(tmp_path / "fax.pdf", PDF)
+    state = MemoryState()
+    settings = FolderChannelSettings(path=tmp_path, quiet_seconds=0)
+    [arrival] = poll(settings, state=state)
+    state.commit_document(arrival.document)
+    assert poll(settings, state=state) == []
+    assert (tmp_path / "fax.pdf").exists() and not (tmp_path / "processed").exists()
+
+
 def test_complete_arrival_without_move_processed_leaves_the_file(tmp_path: Path) -> None:
     put(tmp_path / "fax.pdf", PDF)
     settings = FolderChannelSettings(path=tmp_path, quiet_seconds=0)
