@@ -14,7 +14,7 @@
   mtime. The first two are local times in the department's zone, stored as UTC.
 - Sources are never deleted. Arrivals whose source key is known are skipped unread;
   ``move_to_processed`` (post-commit, called by the orchestrator) files a fax and its sidecar
-  under ``<folder>/processed/``.
+  under ``<folder>/processed/`` (created owner-only, 0700: the faxes hold personal data).
   A known file still in place (the process died between the commit and the move) is filed
   by the next poll, as the mailbox redoes a missed action: it is committed, so moving it is safe.
 """
@@ -143,8 +143,11 @@ def _move(path: Path, sidecar: Path | None) -> Path:
 
 
 def _processed_dir(folder: Path) -> Path:
+    """``<folder>/processed/``; created owner-only (the faxes are personal data), an existing one keeps its mode."""
     target = folder / PROCESSED_DIR
-    target.mkdir(exist_ok=True)
+    if not target.is_dir():
+        target.mkdir(mode=0o700, exist_ok=True)
+        target.chmod(0o700)  # mkdir's mode is subject to the umask
     return target
 
 

@@ -2,7 +2,8 @@
 
 - After a real `detainer-intake run` and `detainer-intake report` under a permissive umask
   (002), every folder the intake created for its data (database, archive, extraction cache,
-  report) is 0700 and every file in them 0600.
+  report) is 0700 and every file in them 0600; the fax folders' ``processed/`` folders it
+  created are 0700 too (an existing one keeps the mode its owner gave it).
 - A configuration holding a mailbox password (or any key the program does not know) is
   refused, without echoing the value.
 - A failing IMAP login (a real Dovecot) leaves the password in no log line, exception or
@@ -12,18 +13,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from detainer_intake.config import load_settings
+from detainer_intake.config import FolderChannelSettings, StationChannelSettings, load_settings
 from detainer_intake.errors import ChannelUnavailable, ConfigError
 from detainer_intake.logs import install_redaction
 from flows.daily import poll_mail_task
 from flows.steps import Intake
+from ingest.folders import complete_arrival, poll_fax_folder
 from ingest.mailbox import MailboxSession
+from ingest.models import Channel
+from ingest.state import MemoryState
 from tests import run_support as rs
 from tests.flow_support import snapshot_of
 
@@ -55,7 +62,7 @@ def test_database_archive_cache_and_report_are_owner_only(
         corpus=corpus,
         data=data,
         cache=data / "extractions",
-        move_processed=False,
+        move_processed=True,
         mail_action="none",
     )
     run = rs.run_cli(config, prefect_server, tmp_path / "logs-run", umask=0o002)
@@ -77,6 +84,43 @@ def test_database_archive_cache_and_report_are_owner_only(
     assert any(p.startswith("reports/2025/") for p in found)
     too_open = {path: mode for path, mode in found.items() if mode != ("0o700" if (data / path).is_dir() else "0o600")}
     assert too_open == {}, "group/other can read personal data"
+    processed = {p.relative_to(corpus).as_posix(): modes(p)["."] for p in corpus.rglob("processed") if p.is_dir()}
+    assert processed and set(processed.values()) == {"0o700"}, processed
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_processed_folders_are_created_owner_only(tmp_path: Path) -> None:
+    """processed/ holds the same faxes as the archive: 0700 when the post-commit move creates it, or the
+    next poll's redone move (the process died after the commit); an existing one keeps its mode."""
+    line, stations = tmp_path / "dedicated", tmp_path / "stations"
+    for path in (line / "fax1.pdf", stations / "C-6" / "fax2.pdf", stations / "D-4" / "fax3.pdf"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF-1.4 " + path.name.encode())
+    (stations / "D-4" / "processed").mkdir(mode=0o750)
+    (stations / "D-4" / "processed").chmod(0o750)  # made by the fax server, say
+    state = MemoryState()
+    line_settings = FolderChannelSettings(path=line, quiet_seconds=0, move_processed=True)
+    station_settings = StationChannelSettings(path=stations, quiet_seconds=0, move_processed=True)
+    with umask(0o002):
+        for arrival in poll_fax_folder(line_settings, Channel.dedicated_fax, state, tz="America/New_York"):
+            state.commit_document(arrival.document)
+            complete_arrival(line_settings, arrival)
+        for arrival in poll_fax_folder(station_settings, Channel.station_fax, state, tz="America/New_York"):
+            state.commit_document(arrival.document)  # not moved: the process dies here
+        assert list(poll_fax_folder(station_settings, Channel.station_fax, state, tz="America/New_York")) == []
+    assert modes(line / "processed")["."] == "0o700"
+    assert modes(stations / "C-6" / "processed")["."] == "0o700"
+    assert modes(stations / "D-4" / "processed")["."] == "0o750"
+    assert (line / "processed" / "fax1.pdf").exists() and (stations / "C-6" / "processed" / "fax2.pdf").exists()
+    assert (stations / "D-4" / "processed" / "fax3.pdf").exists()
 
 
 # --------------------------------------------------------------------------- credentials
