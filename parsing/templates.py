@@ -184,6 +184,10 @@ def match_template(lines: list[Line], template: Template) -> TemplateMatch | Non
     if template.min_labels:
         found = sum(find_label(lines, spec.labels, spec.min_score) is not None for spec in template.fields)
         if found < template.min_labels:
+            # Small field labels are the first print a poor fax loses; the long printed
+            # option texts beside the checkboxes survive it and belong to the form too.
+            found += sum(find_label(lines, box.anchors, box.min_score) is not None for box in template.checkboxes)
+        if found < template.min_labels:
             return None
     return TemplateMatch(template, found, float(template.priority) + found / 100.0)
 
