@@ -69,3 +69,37 @@ def test_vote_changes_a_date_only_into_a_real_date() -> None:
     assert _from_text("issued_date", "2025-08-25") == date(2025, 8, 25)
     assert _from_text("issued_date", "2025-19-25") is None
     assert _from_text("subject_name", "CHEN, Hao") == "CHEN, Hao"
+
+
+def _lines(*texts: str) -> list:
+    from parsing.layout import Line
+    from parsing.ocr import Word
+
+    lines = []
+    for row, text in enumerate(texts):
+        words, left = [], 10
+        for token in text.split():
+            words.append(Word(token, left, 20 + 30 * row, 12 * len(token), 20, 90.0))
+            left += 12 * len(token) + 10
+        lines.append(Line(words))
+    return lines
+
+
+def test_a_form_whose_small_labels_were_lost_is_known_by_its_option_texts() -> None:
+    from parsing.templates import classify_lines
+
+    title = ("DEPARTMENT OF HOMELAND SECURITY (DHS)", "IMMIGRATION DETAINER - NOTICE OF ACTION")
+    poor_fax = _lines(
+        *title, "Bubjectio; @PZAG7 Evenia: 6082607338007", "Pile No' ARATOTOTAL bate: oa/oasaere",
+        "Name of Allen: CHEN, Hao", "Oste of Alith: 87/40/4072 Cithenship: CHINA Bex: M",
+        "the pendency of ongoing removal proceedings against the alien",
+        "2. DHS TRANSFERRED THE ALIEN TO YOUR CUSTODY FOR A PROCEEDING",
+        "Maintain custody of the alien for a period NOT TO EXCEED 48 HOURS",
+    )
+    match = classify_lines(poor_fax)
+    assert match is not None and match.template.page_kind == "detainer_p1"
+    # A letter that quotes the title and one option text is still not the form.
+    letter = _lines(*title, "Dear Chief, we write about the detainer form you received.",
+                    "Maintain custody of the alien for a period NOT TO EXCEED 48 HOURS", "Sincerely, Counsel")
+    found = classify_lines(letter)
+    assert found is None or found.template.page_kind != "detainer_p1"
