@@ -144,17 +144,23 @@ def pdf_text_words_xml(ref: PageRef) -> str:
 
 
 def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Image:
-    """One PDF page as an image: a single ``pdftoppm`` call writing PGM/PPM to stdout (no pdfinfo
-    or version probe beside it, so the page's one timeout bounds the whole render)."""
-    page = str(ref.index + 1)
-    command = ["pdftoppm", "-r", str(dpi), ref.path, "-f", page, "-l", page, *(["-gray"] if grayscale else [])]
-    data = _poppler(command, ref)
+    """One PDF page as an image (pdf2image over pdftoppm), its render bounded by the page's
+    timeout. pdf2image asks pdfinfo for the page count first, without a timeout; the PDF has
+    already been opened by pikepdf, and the flow's task timeout bounds the rest."""
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
+
+    page = ref.index + 1
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        images = convert_from_path(ref.path, dpi=dpi, first_page=page, last_page=page, grayscale=grayscale,
+                                   timeout=ref.render_timeout)  # type: ignore[arg-type]
+    except PDFPopplerTimeoutError:
+        raise RenderTimeout(f"PDF page {page} did not render within {ref.render_timeout:g} s") from None
+    except (PDFPageCountError, PDFSyntaxError, PDFInfoNotInstalledError, OSError, ValueError) as exc:
         raise TruncatedInput("a PDF page cannot be rendered") from exc
-    return image
+    if not images:
+        raise TruncatedInput("a PDF page cannot be rendered")
+    return images[0]
 
 
 def _poppler(command: list[str], ref: PageRef) -> bytes:
