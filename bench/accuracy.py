@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bench.corpus import ROOT, load_inputs
-from detainer_intake.config import ParsingSettings
+from detainer_intake.config import load_settings
 from parsing.extract import extract_many
 
 RESULTS = ROOT / "bench" / "results"
@@ -69,7 +69,8 @@ def main() -> int:
     args = parser.parse_args()
     ids = set(args.only.split(",")) if args.only else None
     inputs = load_inputs(ids)
-    settings = ParsingSettings(workers=args.workers)
+    # The sample configuration's parsing settings (its department's names), as a run uses them.
+    settings = load_settings(ROOT / "config" / "sample.toml").parsing.model_copy(update={"workers": args.workers})
     by_id = {i.id: i for i in inputs}
 
     field_hits: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))

@@ -117,6 +117,9 @@ class ParsingSettings(Section):
     ocr_timeout_seconds: float = 120.0
     render_timeout_seconds: float = 120.0  # poppler (pdftotext, pdftoppm), per PDF page
     tesseract_lang: str = "eng"
+    # The names ICE addresses this department by (the I-247's TO box): a garbled reading that
+    # clearly resembles one of them is corrected to it. Empty: readings are kept as read.
+    institutions: list[str] = Field(default_factory=list)
 
 
 class DedupeSettings(Section):

@@ -1,4 +1,4 @@
-"""OCR results on disk, keyed by content hash and parser version.
+"""OCR results on disk, keyed by content hash, parser version and the parsing settings that shape them.
 
 Extraction is the expensive step (seconds a page). Its result holds personal data,
 so it never travels through Prefect task results: the parse task writes it here
@@ -9,10 +9,12 @@ task reads it back. A rerun after a crash or a kill reuses what was already read
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
 import parsing
+from detainer_intake.config import ParsingSettings
 from parsing.models import ExtractionResult
 
 
@@ -29,12 +31,21 @@ def parser_version() -> str:
 PARSER_VERSION = parser_version()
 
 
+def settings_version(parsing: ParsingSettings | None) -> str:
+    """A digest of the parsing settings that shape a result (OCR language, known names)."""
+    if parsing is None:
+        return ""
+    shaping = {"lang": parsing.tesseract_lang, "institutions": parsing.institutions}
+    return "-" + hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:8]
+
+
 class ExtractionCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parsing: ParsingSettings | None = None) -> None:
         self.root = root
+        self.version = f"v{PARSER_VERSION}{settings_version(parsing)}"
 
     def path_for(self, sha256: str) -> Path:
-        return self.root / f"v{PARSER_VERSION}" / sha256[:2] / f"{sha256}.json"
+        return self.root / self.version / sha256[:2] / f"{sha256}.json"
 
     def get(self, sha256: str) -> ExtractionResult | None:
         path = self.path_for(sha256)

@@ -59,7 +59,7 @@ class Intake:
             settings=settings,
             ledger=ledger,
             archive=Archive(archive_root),
-            cache=ExtractionCache(settings.archive.extraction_cache_path),
+            cache=ExtractionCache(settings.archive.extraction_cache_path, settings.parsing),
         )
 
     def close(self) -> None:
@@ -167,7 +167,7 @@ def parse_document(settings: Settings, sha256: str, file_name: str) -> str:
 
     Takes only the settings (picklable) so that it can run on a Dask worker.
     """
-    cache = ExtractionCache(settings.archive.extraction_cache_path)
+    cache = ExtractionCache(settings.archive.extraction_cache_path, settings.parsing)
     if cache.get(sha256) is not None:
         return sha256
     content = Archive(settings.archive.path).load(sha256)

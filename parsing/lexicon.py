@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, utils
+from rapidfuzz.distance import Indel
 
 LEXICON_DIR = Path(__file__).with_name("templates")
 CUTOFF = 80.0  # rapidfuzz ratio (0-100) a reading needs to snap
-MARGIN = 4.0  # ... and by how much it must beat the second-best entry
+# ... and it must be nearer its entry than any other entry by at least one edit (Indel
+# distance): "DISTRICT A-?" is as near A-1 as A-7 and stays as read.
+MARGIN = 1
 
 
 @cache
@@ -27,18 +30,28 @@ def lexicon(name: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+# Glyphs OCR confuses, folded to one class on both sides before comparing, so "C-LL" is
+# nearer "C-11" than "C-6" and "P0LICE" reads as "POLICE".
+_CONFUSIONS = str.maketrans({"l": "1", "i": "1", "t": "1", "|": "1", "o": "0", "d": "0", "q": "0",
+                             "s": "5", "b": "8", "z": "2", "g": "6"})
+
+
+def _fold(text: str) -> str:
+    return str(utils.default_process(text)).translate(_CONFUSIONS)
+
+
 def snap_score(text: str, choices: Sequence[str]) -> tuple[str | None, float]:
-    """(the entry ``text`` clearly reads as, or None; the best score)."""
-    if not text or not choices:
+    """(the entry ``text`` clearly reads as, or None; the best similarity 0-100)."""
+    folded = _fold(text)
+    if not folded or not choices:
         return None, 0.0
-    best = process.extract(text, choices, scorer=fuzz.ratio, processor=utils.default_process, limit=2)
-    if not best:
-        return None, 0.0
-    top = best[0][1]
-    second = best[1][1] if len(best) > 1 else 0.0
-    if top >= CUTOFF and top - second >= MARGIN:
-        return str(best[0][0]), float(top)
-    return None, float(top)
+    ranked = sorted((Indel.distance(folded, _fold(choice)), index) for index, choice in enumerate(choices))
+    distance, index = ranked[0]
+    score = float(fuzz.ratio(folded, _fold(choices[index])))
+    runner_up = ranked[1][0] if len(ranked) > 1 else None
+    if score >= CUTOFF and (runner_up is None or runner_up - distance >= MARGIN):
+        return str(choices[index]), score
+    return None, score
 
 
 def snap(text: str, choices: Sequence[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,41 @@ def test_a_form_whose_small_labels_were_lost_is_known_by_its_option_texts() -> N
                     "Maintain custody of the alien for a period NOT TO EXCEED 48 HOURS", "Sincerely, Counsel")
     found = classify_lines(letter)
     assert found is None or found.template.page_kind != "detainer_p1"
+
+
+DEPARTMENT = ["CITY POLICE DEPARTMENT - OPERATIONS DIVISION"] + [
+    f"CITY POLICE DEPARTMENT - DISTRICT {code}" for code in ("A-1", "A-7", "B-2", "C-6", "C-11", "D-4", "D-14", "E-13")
+]
+
+
+@pytest.mark.parametrize(
+    ("read", "want"),
+    [
+        ("CITY POUCE DEPARTMENT - DISTRICT B-2", "CITY POLICE DEPARTMENT - DISTRICT B-2"),
+        ("CITY POLICE DEPARTMENT - DISTRICT C-LL", "CITY POLICE DEPARTMENT - DISTRICT C-11"),  # not C-6
+        ("CITY POLICE DEPARTMENT - DISTRICT D4", "CITY POLICE DEPARTMENT - DISTRICT D-4"),  # not D-14
+        ("CITY POLICE DEPARTMENT - DISTRICT A-?", "CITY POLICE DEPARTMENT - DISTRICT A-?"),  # kept
+        ("QUINCY POLICE DEPARTMENT", "QUINCY POLICE DEPARTMENT"),  # someone else's name: kept
+    ],
+)
+def test_the_departments_own_names_snap_only_when_unambiguous(read: str, want: str) -> None:
+    assert snap(read, DEPARTMENT) == want
+
+
+def test_the_configured_names_reach_the_record_and_the_cache_key() -> None:
+    from detainer_intake.config import ParsingSettings
+    from flows.extraction_cache import ExtractionCache
+    from parsing.assemble import build_request
+    from parsing.formread import FieldValue
+    from parsing.models import FieldEvidence, PageKind
+    from parsing.pipeline import PageOutput
+
+    evidence = FieldEvidence(page=1, bbox=None, confidence=0.9, raw="")
+    p1 = PageOutput(1, kind=PageKind.detainer_p1, form_type="I-247A",
+                    fields={"to_institution": FieldValue("CITY POUCE DEPARTMENT - DISTRICT B-2", evidence)})
+    assert build_request([p1], [p1]).to_institution == "CITY POUCE DEPARTMENT - DISTRICT B-2"
+    assert build_request([p1], [p1], institutions=tuple(DEPARTMENT)).to_institution == DEPARTMENT[3]
+    # Results read with other names are other results: the cache keeps them apart.
+    plain = ExtractionCache(Path("/cache"), ParsingSettings())
+    named = ExtractionCache(Path("/cache"), ParsingSettings(institutions=DEPARTMENT))
+    assert plain.path_for("ab" * 32) != named.path_for("ab" * 32)
