@@ -75,6 +75,7 @@ def read_box(ink: np.ndarray, anchor: Word, line_height: float) -> BoxReading:
         y0 -= 1
     while y1 < len(side) - 1 and side[y1 + 1]:
         y1 += 1
+    x1 = _right_side(window[y0: y1 + 1, x0: x1 + 1], x0, x1)
     box = window[y0: y1 + 1, x0: x1 + 1]
     bh, bw = box.shape
     if not looks_like_box(box):
@@ -88,6 +89,21 @@ def read_box(ink: np.ndarray, anchor: Word, line_height: float) -> BoxReading:
     confidence = float(min(1.0, 0.5 + 0.5 * min(1.0, distance)))
     bbox = BBox(left=left + x0, top=top + y0, width=bw, height=bh)
     return BoxReading(checked, density, confidence, bbox)
+
+
+def _right_side(found: np.ndarray, x0: int, x1: int) -> int:
+    """Where a box found wider than tall really ends: the first column about a box-height
+    right of its left side that is inked down most of the box. The label's first letter,
+    printed close to the box ("[ ]If checked"), otherwise joins the box and its stroke
+    counts as a mark."""
+    bh, bw = found.shape
+    if bw <= 1.25 * bh:
+        return x1
+    fill = found.mean(axis=0)
+    for column in range(int(0.8 * bh), min(bw, int(1.25 * bh) + 1)):
+        if fill[column] >= 0.75:
+            return x0 + column
+    return x1
 
 
 def looks_like_box(box: np.ndarray) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -240,15 +241,20 @@ def _read_checkboxes(lines: list[Line], template: Template, page: int, ink: np.n
         results[key] = FieldValue(checked, evidence.model_copy(update={"page": page}))
     # An option whose label OCR lost entirely: its box sits in the same column as the boxes
     # of the options printed before and after it, between them.
+    # A label found beside no box (OCR placed it on the wrong line) is treated the same way.
     for index, key in enumerate(keys):
-        if key in results:
+        if key in results and results[key].evidence.bbox is not None:
             continue
         after = next((results[k] for k in keys[index + 1:] if k in results and results[k].evidence.bbox), None)
         before = next((results[k] for k in reversed(keys[:index]) if k in results and results[k].evidence.bbox
                        and (after is None or _same_column(results[k].evidence, after.evidence))), None)
-        if before is None:
+        if before is None and after is None:
             continue
-        found = _box_between(ink, before.evidence, after.evidence if after is not None else None)
+        if before is not None:
+            found = _box_between(ink, before.evidence, after.evidence if after is not None else None)
+        else:  # the first option of its column (box 2 sits further left): the box just above the next one
+            assert after is not None
+            found = _box_above(ink, after.evidence)
         if found is not None:
             results[key] = FieldValue(found[0], found[1].model_copy(update={"page": page}))
     return results
@@ -257,6 +263,26 @@ def _read_checkboxes(lines: list[Line], template: Template, page: int, ink: np.n
 def _same_column(a: FieldEvidence, b: FieldEvidence) -> bool:
     assert a.bbox is not None and b.bbox is not None
     return abs(a.bbox.left - b.bbox.left) <= max(a.bbox.width, b.bbox.width) // 2
+
+
+def _close_gaps(flags: np.ndarray, gap: int) -> np.ndarray:
+    """Bridge white gaps of at most ``gap`` rows between inked rows (a fax drops pixels of a
+    box's side, a mark's stroke can break it)."""
+    closed = flags.copy()
+    inked = np.nonzero(flags)[0]
+    for a, b in pairwise(inked):
+        if 1 < b - a <= gap + 1:
+            closed[a:b] = True
+    return closed
+
+
+def _box_above(ink: np.ndarray, after: FieldEvidence) -> tuple[bool, FieldEvidence] | None:
+    """The one box in the column just above a found box (the first option of a group)."""
+    b = after.bbox
+    assert b is not None
+    bottom = b.top - 2
+    top = max(0, bottom - int(4.5 * b.height))
+    return _box_in_column(ink, b.left, b.width, b.height, top, bottom)
 
 
 def _box_between(
@@ -270,9 +296,17 @@ def _box_between(
     x0 = min(a.left, b.left) if b is not None else a.left
     top = a.top + a.height + 2
     bottom = b.top - 2 if b is not None else min(ink.shape[0], top + int(3.5 * size))
+    width = (a.width + b.width) // 2 if b is not None else a.width
+    return _box_in_column(ink, x0, width, size, top, bottom)
+
+
+def _box_in_column(
+    ink: np.ndarray, x0: int, width: int, size: int, top: int, bottom: int
+) -> tuple[bool, FieldEvidence] | None:
+    """The one box-shaped object whose left side lies in the column x0 between top and bottom."""
     if bottom - top < size:
         return None
-    side = ink[top:bottom, x0: x0 + 3].any(axis=1)
+    side = _close_gaps(np.asarray(ink[top:bottom, x0: x0 + 3].any(axis=1)), max(1, size // 5))
     runs, start = [], None
     for y, flag in enumerate(np.append(side, False)):
         if flag and start is None:
@@ -281,7 +315,6 @@ def _box_between(
             if 0.7 * size <= y - start <= 1.4 * size:
                 runs.append((start, y))
             start = None
-    width = (a.width + b.width) // 2 if b is not None else a.width
     boxes = [(top + r0, top + r1) for r0, r1 in runs if looks_like_box(ink[top + r0: top + r1, x0: x0 + width])]
     if len(boxes) != 1:  # none, or print passing through the column: do not guess
         return None
