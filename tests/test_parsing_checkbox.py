@@ -22,8 +22,8 @@ def _box(ink: np.ndarray, left: int, top: int, size: int = 22, *, checked: bool 
 def test_a_letter_printed_against_an_empty_box_is_not_its_mark() -> None:
     ink = np.zeros((90, 300), dtype=bool)
     _box(ink, 20, 30)
-    ink[32:50, 46:49] = True  # the "I" of "If checked", OCR'd as part of the box
-    reading = read_box(ink, Word("f", 54, 32, 8, 18, 90.0), 22.0)
+    ink[32:50, 54:58] = True  # the "I" of "If checked", OCR'd as part of the box
+    reading = read_box(ink, Word("f", 62, 32, 8, 18, 90.0), 22.0)
     assert reading.bbox is not None and reading.bbox.width <= 24
     assert not reading.checked
 
