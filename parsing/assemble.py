@@ -9,6 +9,7 @@ first page 1 after it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
@@ -174,7 +175,14 @@ def _vote_officer(
     counts = Counter(found.value for _, found in readings)
     best = max(counts.values())
     if best < 2 and "officer_name" in values:
-        return  # no agreement: keep what page 1 says
+        # No agreement: keep what page 1 says, unless page 1 lost the initial another page
+        # prints with the same surname ("Nguyen" beside "J. Nguyen").
+        fuller = next((f for _, f in readings if f.value.endswith(" " + values["officer_name"])
+                       and re.fullmatch(r"[A-Z]\. \S.*", f.value)), None)
+        if fuller is not None:
+            values["officer_name"] = fuller.value
+            evidence["officer_name"] = fuller.evidence
+        return
     winner = next(found for _, found in readings if counts[found.value] == best)
     values["officer_name"] = winner.value
     evidence["officer_name"] = winner.evidence

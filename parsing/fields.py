@@ -171,6 +171,8 @@ def normalize_officer(text: str | None) -> str | None:
     value = normalize_name(text)
     if value is None or any(c.isdigit() for c in value):  # a fax header or a slip ("3 Nguyen")
         return None
+    if len(value.split()) > 4:  # a line of form text read in the name's place
+        return None
     match = re.match(r"^([A-Z])(?:\s*[.,\-]\s*|\s+)([A-Za-z].*)$", value)
     if match:
         return f"{match.group(1)}. {match.group(2)}"

@@ -142,3 +142,20 @@ def test_the_configured_names_reach_the_record_and_the_cache_key() -> None:
     plain = ExtractionCache(Path("/cache"), ParsingSettings())
     named = ExtractionCache(Path("/cache"), ParsingSettings(institutions=DEPARTMENT))
     assert plain.path_for("ab" * 32) != named.path_for("ab" * 32)
+
+
+def test_an_officer_read_without_initial_takes_it_from_a_page_that_prints_it() -> None:
+    from parsing.assemble import build_request
+    from parsing.formread import FieldValue
+    from parsing.models import FieldEvidence, PageKind
+    from parsing.pipeline import PageOutput
+
+    evidence = FieldEvidence(page=1, bbox=None, confidence=0.9, raw="")
+    p1 = PageOutput(2, kind=PageKind.detainer_p1, form_type="I-247A",
+                    fields={"officer_name": FieldValue("Nguyen", evidence)})
+    warrant = PageOutput(3, kind=PageKind.i200, fields={"officer_name": FieldValue("J. Nguyen", evidence)})
+    assert build_request([p1, warrant], [p1, warrant]).officer_name == "J. Nguyen"
+    other = PageOutput(3, kind=PageKind.i200, fields={"officer_name": FieldValue("J. Nguyena", evidence)})
+    assert build_request([p1, other], [p1, other]).officer_name == "Nguyen"
+    # A line of form text read where the name should be is no name at all.
+    assert normalize_officer("OC tt checked: please cancet the detamer related to this alien") is None
