@@ -13,7 +13,9 @@ Never merged: different event numbers, issued dates further apart than the windo
 different A-numbers (a one-character difference is offered for review, default separate).
 A copy whose cancel box is checked is a cancellation notice: linked to the request it
 cancels, never counted as a request. Matches scoring below ``review_below`` are merged
-(their default) but also queued for review; near misses stay separate and are queued.
+(their default) but also queued for review; near misses stay separate and are queued
+(among them a copy whose identifiers OCR lost but whose name agrees with a request's
+copies that arrived within the window).
 Operator decisions (same / not the same) override all of this.
 
 Order independence: ``assign`` sorts copies by their document's first arrival (then a
@@ -345,7 +347,8 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     dobs = {m.dob for m in request.members if m.dob}
     dob_equal = bool(copy.dob and copy.dob in dobs)
     if not dob_equal and file is None and event is None:
-        return None  # nothing in common to go on (names alone never merge)
+        # Nothing in common to go on (names alone never merge); a near miss at most.
+        return _name_and_arrival(copy, request, config)
 
     names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
     best_name = max(names) if names else None
@@ -406,6 +409,30 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     return Match(RULE_FUZZY, round(score, 2), True, "+".join(reasons))
 
 
+def arrived_near(copy: CopyFacts, request: _Request, days: int) -> bool:
+    """The copy arrived within ``days`` of one of the request's copies (arrival times are
+    the receiving systems', not OCR's)."""
+    arrived = copy.order[0] if copy.order else None
+    if not isinstance(arrived, datetime):
+        return False
+    return any(isinstance(m.order[0], datetime) and abs((arrived - m.order[0]).days) <= days
+               for m in request.members if m.order)
+
+
+def _name_and_arrival(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
+    """A copy whose identifiers and birth date OCR lost (a standard-resolution fax) but whose
+    name agrees with a request's, arriving within the window of its copies: kept apart, and
+    offered to a person to merge."""
+    if copy.dob and any(m.dob and m.dob != copy.dob for m in request.members):
+        return None
+    names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
+    if not names or max(names) < config.name_similarity:
+        return None
+    if not arrived_near(copy, request, config.issued_window_days):
+        return None
+    return Match(RULE_FUZZY, round(max(names), 2), False, "name_and_arrival_near")
+
+
 def _cancel_score(copy: CopyFacts, request: _Request, config: DedupeConfig) -> tuple[float, int] | None:
     """(score, days between the cancelled date and the request's issue date) for a cancellation."""
     files = request.files
@@ -464,10 +491,12 @@ def assign(
             candidates.update(by_block.get(key, {}))
         for token in sorted(name_tokens(copy.name)):
             # Only a word of the name in common: a candidate if a copy with that word has an
-            # identifier an OCR slip or two from this one's (``token_linked``).
+            # identifier an OCR slip or two from this one's (``token_linked``), or arrived
+            # within the window (then at most a near miss for review: ``_name_and_arrival``).
             for rid, (req, files, events) in by_token.get(token, {}).items():
                 if rid not in candidates and (
                     closeness(copy.file_number, files) in (1, 2) or closeness(copy.event_number, events) in (1, 2)
+                    or arrived_near(copy, req, config.issued_window_days)
                 ):
                     candidates[rid] = req
         forced: _Request | None = None

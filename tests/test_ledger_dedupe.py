@@ -516,3 +516,20 @@ def test_token_link_is_symmetric_and_needs_both_a_word_and_an_identifier():
     assert token_linked(a, slip) and token_linked(slip, a)
     assert not token_linked(a, replace(slip, name=normalize_name("JUANA PEREZ")))
     assert not token_linked(a, replace(slip, file_number="A987654321"))
+
+
+def test_a_copy_whose_identifiers_ocr_lost_is_offered_beside_the_request_its_name_matches():
+    """A standard-resolution fax of a request: identifiers, dates unread, the name a letter off."""
+    clear = facts("clear")
+    blurred = facts("blurred", 60 * 30, file=None, event=None, issued=None, dob=None, name="MARIA ELENA LOPEZ")
+    result = assign([clear, blurred], CONFIG)
+    assert len(result.requests) == 2  # names alone never merge
+    [review] = result.reviews
+    assert (review.copy_key, review.other_copy_key) == ("blurred", "clear")
+    assert (review.default_decision, review.reason) == ("separate", "name_and_arrival_near")
+    # Outside the window, under another name or with another birth date: nothing to offer.
+    late = facts("late", 60 * 24 * 5, file=None, event=None, issued=None, dob=None)
+    other = facts("other", 60, file=None, event=None, issued=None, dob=None, name="JOSE PEREZ")
+    born = facts("born", 60, file=None, event=None, issued=None, dob=date(1990, 1, 1))
+    for copy in (late, other, born):
+        assert assign([clear, copy], CONFIG).reviews == [], copy.key
