@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -542,7 +542,8 @@ class Ledger:
 
     def _component(self, session: Session, seed: set[tuple[str, object]]) -> list[schema.DetainerCopy]:
         """Every copy transitively tied to the seed: sharing an A-number, event number or birth date,
-        an operator decision, or a word of the name with identifiers a slip apart (``token_linked``)."""
+        an operator decision, or a word of the name with identifiers a slip apart (``token_linked``)
+        or with arrivals within the issue window (``_arrival_partners``)."""
         found: dict[int, schema.DetainerCopy] = {}
         done: set[tuple[str, object]] = set()
         todo = set(seed)
@@ -575,6 +576,7 @@ class Ledger:
                 for row in new_rows:
                     todo |= dedupe.block_keys(row)
                 todo |= {("id", cid) for cid in self._name_partners(session, new_rows, found)}
+                todo |= {("id", cid) for cid in self._arrival_partners(session, new_rows, found)}
             todo -= done
         return sorted(found.values(), key=lambda r: r.id)
 
@@ -607,6 +609,42 @@ class Ledger:
             for row in by_token[token]:
                 for index in dedupe.slipped(row.file_number, files) | dedupe.slipped(row.event_number, events):
                     partners.add(ids[index])
+        return partners
+
+    def _arrival_partners(
+        self, session: Session, rows: Sequence[schema.DetainerCopy], found: dict[int, schema.DetainerCopy]
+    ) -> set[int]:
+        """Copies sharing a word of the name with one of ``rows`` whose documents first arrived
+        within the issue window of each other (``dedupe.arrived_near``: offered for review)."""
+        tokens: dict[str, list[schema.DetainerCopy]] = defaultdict(list)
+        for row in rows:
+            for token in dedupe.name_tokens(row.name):
+                tokens[token].append(row)
+        if not tokens:
+            return set()
+        others: dict[str, list[tuple[int, int]]] = defaultdict(list)  # token -> (copy id, document id)
+        copy = schema.DetainerCopy
+        for chunk in _chunks(sorted(tokens)):
+            for token, other_id, document_id in session.execute(
+                select(schema.CopyToken.token, copy.id, copy.document_id)
+                .join(copy, copy.id == schema.CopyToken.copy_id)
+                .where(schema.CopyToken.token.in_(chunk))
+            ):
+                if other_id not in found:
+                    others[token].append((other_id, document_id))
+        if not others:
+            return set()
+        documents = {r.document_id for r in rows} | {d for pairs in others.values() for _, d in pairs}
+        firsts = self._first_arrivals(session, documents)
+        window = timedelta(days=self.config.issued_window_days + 1)
+        partners: set[int] = set()
+        for token, pairs in others.items():
+            for row in tokens[token]:
+                mine = firsts.get(row.document_id)
+                for other_id, document_id in pairs:
+                    theirs = firsts.get(document_id)
+                    if mine and theirs and abs(mine[0] - theirs[0]) <= window:
+                        partners.add(other_id)
         return partners
 
     def _copies_by_keys(self, session: Session, keys: Sequence[str]) -> list[schema.DetainerCopy]:

@@ -625,3 +625,20 @@ def test_metrics_command_prints_json_and_a_table(ledger_url, capsys):
     table = capsys.readouterr().out
     assert "unique requests" in table and "2025-03" in table
     assert "LOPEZ" not in table and "A012345678" not in table
+
+
+@pytest.mark.parametrize("blurred_first", [False, True])
+def test_a_copy_whose_identifiers_ocr_lost_is_offered_beside_its_request_in_either_order(ledger, blurred_first):
+    clear = (receipt("r1", "d1", T0), extraction("d1", detainer()))
+    blurred = (
+        receipt("r2", "d2", T0 + timedelta(hours=30), "station_fax", "E-13"),
+        extraction("d2", detainer(file_number=None, event_number=None, issued_date=None, date_of_birth=None)),
+    )
+    for record in ([blurred, clear] if blurred_first else [clear, blurred]):
+        ledger.record(*record)
+    assert len(ledger.requests()) == 2  # a name alone never merges
+    [item] = ledger.review_items(kind="match")
+    assert (item.default_decision, item.reason) == ("separate", "name_and_arrival_near")
+    # The operator's ruling merges them, and it sticks.
+    ledger.resolve_review(item.id, "merge", who="supervisor")
+    assert len(ledger.requests()) == 1
