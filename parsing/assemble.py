@@ -122,6 +122,12 @@ def build_request(
         values.pop("cancelled_detainer_date", None)
     warrants = [WARRANT_FORMS[p.kind] for p in packet if p.kind in WARRANT_FORMS]
     sender, sent_at = fax_header_vote(all_pages, p1)
+    issued = values.get("issued_date")
+    if issued is not None and sent_at is not None and issued > sent_at.date() + timedelta(days=1):
+        # Issued after it was faxed: a misread digit (2026 for 2025). Left out, not guessed, so
+        # it can neither date the request nor keep two copies of it apart; the page goes to review.
+        values.pop("issued_date")
+        unparsed.append("issued_date")
     # The footer naming the revision is small print; the notice pages repeat it.
     revision = p1.form_revision or next((p.form_revision for p in packet if p.form_revision), None)
     request = DetainerRequest(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import pytest
@@ -159,3 +159,26 @@ def test_an_officer_read_without_initial_takes_it_from_a_page_that_prints_it() -
     assert build_request([p1, other], [p1, other]).officer_name == "Nguyen"
     # A line of form text read where the name should be is no name at all.
     assert normalize_officer("OC tt checked: please cancet the detamer related to this alien") is None
+
+
+def test_an_issue_date_after_the_fax_was_sent_is_left_out_for_review() -> None:
+    from datetime import datetime
+
+    from parsing.assemble import build_request
+    from parsing.formread import FieldValue
+    from parsing.header import FaxHeader
+    from parsing.models import FieldEvidence, PageKind
+    from parsing.pipeline import PageOutput
+
+    evidence = FieldEvidence(page=1, bbox=None, confidence=0.9, raw="06/17/2026")
+    sent = FaxHeader(sender_number="+16175550143", sent_at=datetime(2025, 6, 17, 14, 3, tzinfo=UTC),
+                     page=1, total=4, raw="")
+
+    def page(issued: date) -> PageOutput:
+        return PageOutput(1, kind=PageKind.detainer_p1, form_type="I-247A", header=sent,
+                          fields={"issued_date": FieldValue(issued, evidence)})
+
+    late = build_request([page(date(2026, 6, 17))], [page(date(2026, 6, 17))])
+    assert late.issued_date is None and "issued_date:invalid" in late.review_reasons
+    same_day = build_request([page(date(2025, 6, 17))], [page(date(2025, 6, 17))])
+    assert same_day.issued_date == date(2025, 6, 17) and "issued_date:invalid" not in same_day.review_reasons
