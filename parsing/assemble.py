@@ -16,7 +16,6 @@ from typing import Any, get_args
 
 from parsing.consensus import consensus
 from parsing.formread import FieldValue
-from parsing.lexicon import snap
 from parsing.models import (
     DetainerRequest,
     FieldEvidence,
@@ -77,10 +76,7 @@ def _value(page: PageOutput, name: str) -> Any:
     return found.value if found is not None else None
 
 
-def build_request(
-    packet: list[PageOutput], all_pages: list[PageOutput], today: date | None = None,
-    institutions: tuple[str, ...] = (),
-) -> DetainerRequest:
+def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: date | None = None) -> DetainerRequest:
     # The packet is in page order; its warrant may come before the form's page 1.
     p1 = next(p for p in packet if p.kind is PageKind.detainer_p1)
     fields: dict[str, FieldValue] = dict(p1.fields)
@@ -99,8 +95,6 @@ def build_request(
         evidence[name] = found.evidence
     _vote_across_pages(packet, p1, values, evidence, unparsed)
     _vote_officer(packet, all_pages, values, evidence)
-    if institutions and values.get("to_institution"):
-        values["to_institution"] = snap(values["to_institution"], institutions)
     probable: list[str] = []
     actions: list[str] = []
     for key, found in fields.items():
@@ -297,13 +291,10 @@ def validate(
     return reasons
 
 
-def assemble(
-    pages: list[PageOutput], today: date | None = None, *, institutions: tuple[str, ...] = ()
-) -> tuple[list[PageResult], list[DetainerRequest]]:
-    """``institutions``: the names ICE addresses this department by (parsing.institutions)."""
+def assemble(pages: list[PageOutput], today: date | None = None) -> tuple[list[PageResult], list[DetainerRequest]]:
     pages = sorted(pages, key=lambda p: p.number)
     results = [page_result(p) for p in pages]
-    requests = [build_request(packet, pages, today, institutions) for packet in group_packets(pages)]
+    requests = [build_request(packet, pages, today) for packet in group_packets(pages)]
     return results, requests
 
 

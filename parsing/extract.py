@@ -142,17 +142,18 @@ def _add_part(doc: _Doc, content: bytes, number: int, offset: int, settings: Par
 def _jobs(doc: _Doc, settings: ParsingSettings, tz: str) -> Iterator[PageJob]:
     for part in doc.parts:
         for ref in part.info.pages:
-            yield PageJob(ref, part.offset + ref.index + 1, settings.tesseract_lang, settings.ocr_timeout_seconds, tz)
+            yield PageJob(ref, part.offset + ref.index + 1, settings.tesseract_lang, settings.ocr_timeout_seconds, tz,
+                          tuple(settings.institutions))
 
 
-def _finish(doc: _Doc, today: date | None, settings: ParsingSettings) -> ExtractionResult:
+def _finish(doc: _Doc, today: date | None) -> ExtractionResult:
     if doc.workdir is not None:
         shutil.rmtree(doc.workdir, ignore_errors=True)
     if doc.error is None:
         doc.error = _pages_error(doc.outputs)
     if doc.error is not None:
         return ExtractionResult(sha256=doc.sha256, error=doc.error.message, error_reason=doc.error.reason)
-    pages, detainers = _assemble_parts(doc, today, tuple(settings.institutions))
+    pages, detainers = _assemble_parts(doc, today)
     return ExtractionResult(sha256=doc.sha256, pages=pages, detainers=detainers)
 
 
@@ -182,13 +183,13 @@ def _page_error(output: PageOutput) -> InputError:
     return TruncatedInput(output.error_message or "a page cannot be decoded")
 
 
-def _assemble_parts(doc: _Doc, today: date | None, institutions: tuple[str, ...] = ()) -> tuple[list, list]:
+def _assemble_parts(doc: _Doc, today: date | None) -> tuple[list, list]:
     """Packets never span two documents of one e-mail: assemble each part on its own."""
     pages, detainers = [], []
     for part in doc.parts:
         first, last = part.offset + 1, part.offset + part.info.page_count
         outputs = [o for o in doc.outputs if first <= o.number <= last]
-        part_pages, part_detainers = assemble(outputs, today, institutions=institutions)
+        part_pages, part_detainers = assemble(outputs, today)
         pages.extend(part_pages)
         detainers.extend(part_detainers)
     return pages, detainers
@@ -254,12 +255,12 @@ def extract_many(
         # (The last document read may still be handing out pages, unless the inputs are exhausted.)
         while docs and docs[0].pending == 0 and (exhausted or docs[0] is not docs[-1]):
             doc = docs.popleft()
-            yield doc.name, _finish(doc, today, settings)
+            yield doc.name, _finish(doc, today)
         if not in_flight:
             if exhausted:
                 while docs:
                     doc = docs.popleft()
-                    yield doc.name, _finish(doc, today, settings)
+                    yield doc.name, _finish(doc, today)
                 return
             continue
         doc, pending = in_flight.popleft()

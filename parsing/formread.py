@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -66,17 +67,28 @@ class FieldValue:
             self.readings = [self.value]
 
 
+Known = Mapping[str, Sequence[str]]  # lexicon name -> entries given by the configuration
+
+
 def read_fields(
-    lines: list[Line], template: Template, page: int, ink: np.ndarray | None, page_width: int
+    lines: list[Line], template: Template, page: int, ink: np.ndarray | None, page_width: int,
+    known: Known | None = None,
 ) -> dict[str, FieldValue]:
-    """Every template field and checkbox found on the page (absent ones are left out)."""
+    """Every template field and checkbox found on the page (absent ones are left out).
+    ``known``: lexicons from the configuration (the department's own names)."""
     found: dict[str, FieldValue] = {}
+    known = known or {}
     label_spans = _label_spans(lines, template)
     for spec in template.fields:
         span = label_spans.get(spec.name)
+        choices = _choices(spec, known)
         if span is None:
+            if choices:  # a label a poor fax lost: the page's one line that is a known value
+                value = _find_known(lines, spec, choices, page, page_width)
+                if value is not None:
+                    found[spec.name] = value
             continue
-        value = _read_value(lines, span, spec, template, page, page_width)
+        value = _read_value(lines, span, spec, template, page, page_width, choices)
         if value is not None:
             found[spec.name] = value
     if ink is not None:
@@ -117,8 +129,36 @@ def _words_conf(words: list[Word]) -> float:
     return sum(w.conf for w in words) / len(words) / 100.0
 
 
+def _choices(spec: FieldSpec, known: Known) -> Sequence[str]:
+    if not spec.lexicon:
+        return ()
+    return known.get(spec.lexicon) or lexicon(spec.lexicon)
+
+
+def _find_known(
+    lines: list[Line], spec: FieldSpec, choices: Sequence[str], page: int, page_width: int
+) -> FieldValue | None:
+    """The line in the field's band of the page that clearly reads as a known value."""
+    left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
+    best: tuple[float, str, list[Word]] | None = None
+    for line in lines:
+        words = [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
+        if not words:
+            continue
+        value, score = snap_score(Line(words).text, choices)
+        if value is not None and (best is None or score > best[0]):
+            best = (score, value, words)
+    if best is None:
+        return None
+    score, value, words = best
+    # Found without its label: never more than moderately sure.
+    evidence = FieldEvidence(page=page, bbox=union_box(words), confidence=round(0.6 * score / 100.0, 3), raw=value)
+    return FieldValue(value, evidence)
+
+
 def _read_value(
-    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int,
+    choices: Sequence[str] = (),
 ) -> FieldValue | None:
     line = lines[span.line]
     words: list[Word] = []
@@ -131,8 +171,8 @@ def _read_value(
             raw = ""
     elif spec.layout == "above":
         raw, words = _above(lines, span, spec, page_width)
-    elif spec.lexicon:
-        raw, words = _below_known(lines, span, spec, template, page_width)
+    elif choices:
+        raw, words = _below_known(lines, span, spec, template, page_width, choices)
     else:
         raw, words = _below(lines, span, spec, template, page_width)
     raw = apply_pattern(spec, raw.strip())
@@ -148,12 +188,12 @@ def _read_value(
 
 
 def _below_known(
-    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int, choices: Sequence[str]
 ) -> tuple[str, list[Word]]:
     """A value from a known list (an ICE office): of the first lines in the column, the one
     that best matches a list entry, snapped to it; else the column's first line(s) as read."""
     candidates = _below_lines(lines, span, spec, template, page_width, limit=3)
-    scored = [(snap_score(text, lexicon(spec.lexicon or "")), text, words) for text, words in candidates]
+    scored = [(snap_score(text, choices), text, words) for text, words in candidates]
     best = max(scored, key=lambda item: item[0][1], default=None)
     if best is not None and best[0][0] is not None:
         return best[0][0], best[2]

@@ -16,9 +16,10 @@ from rapidfuzz.distance import Indel
 
 LEXICON_DIR = Path(__file__).with_name("templates")
 CUTOFF = 80.0  # rapidfuzz ratio (0-100) a reading needs to snap
-# ... and it must be nearer its entry than any other entry by at least one edit (Indel
-# distance): "DISTRICT A-?" is as near A-1 as A-7 and stays as read.
-MARGIN = 1
+# ... and it must be nearer its entry than any other entry by a whole substitution (two
+# Indel edits): "DISTRICT A-?" is as near A-1 as A-7, "A-11" one edit from A-1 and two from
+# C-11; both stay as read rather than become a clean-looking wrong name.
+MARGIN = 2
 
 
 @cache

@@ -33,6 +33,7 @@ class PageJob:
     lang: str = "eng"
     ocr_timeout: float = 120.0
     tz: str = "America/New_York"
+    institutions: tuple[str, ...] = ()  # the department's names (parsing.institutions)
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _analyse(
     out.form_revision = find_revision(text, template)
     if template.fields or template.checkboxes:
         width = ink.shape[1] if ink is not None else int((job.ref.size or (612, 792))[0] * P.INK_DPI / 72.0)
-        out.fields = read_fields(lines, template, job.number, ink, width)
+        out.fields = read_fields(lines, template, job.number, ink, width, {"institutions": job.institutions})
     return out
 
 
