@@ -14,6 +14,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
+from rapidfuzz import fuzz
+
 from parsing.consensus import consensus
 from parsing.formread import FieldValue
 from parsing.models import (
@@ -179,9 +181,17 @@ def _vote_officer(
         # prints with the same surname ("Nguyen" beside "J. Nguyen").
         fuller = next((f for _, f in readings if f.value.endswith(" " + values["officer_name"])
                        and re.fullmatch(r"[A-Z]\. \S.*", f.value)), None)
-        if fuller is not None:
-            values["officer_name"] = fuller.value
-            evidence["officer_name"] = fuller.evidence
+        # ... or another page reads the same name (a letter or two apart) more surely. The
+        # sender of a cover sheet or the signer of the warrant may be someone else: a
+        # different name never replaces page 1's.
+        ours = evidence.get("officer_name")
+        surer = max((f for _, f in readings if fuzz.ratio(f.value, values["officer_name"]) >= 75
+                     and ours is not None and f.evidence.confidence > ours.confidence),
+                    key=lambda f: f.evidence.confidence, default=None)
+        chosen = fuller or surer
+        if chosen is not None:
+            values["officer_name"] = chosen.value
+            evidence["officer_name"] = chosen.evidence
         return
     winner = next(found for _, found in readings if counts[found.value] == best)
     values["officer_name"] = winner.value

@@ -17,7 +17,7 @@ from parsing.layout import Line, Span, find_in_line, span_words, union_box
 from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
-from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label
+from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label, find_label_spans
 
 PARSERS = {
     "text": F.clean_text,
@@ -78,31 +78,26 @@ def read_fields(
     ``known``: lexicons from the configuration (the department's own names)."""
     found: dict[str, FieldValue] = {}
     known = known or {}
-    label_spans = _label_spans(lines, template)
     for spec in template.fields:
-        span = label_spans.get(spec.name)
+        spans = find_label_spans(lines, spec.labels, spec.min_score)
         choices = _choices(spec, known)
-        if span is None:
+        if not spans:
             if choices:  # a label a poor fax lost: the page's one line that is a known value
                 value = _find_known(lines, spec, choices, page, page_width)
                 if value is not None:
                     found[spec.name] = value
             continue
-        value = _read_value(lines, span, spec, template, page, page_width, choices)
-        if value is not None:
-            found[spec.name] = value
+        # The best-scoring occurrence of the label first; when its value does not parse, the
+        # next ("From:" in a fax header line before the cover sheet's own "From:").
+        for span in spans:
+            reading = _read_value(lines, span, spec, template, page, page_width, choices)
+            if reading is not None and (spec.name not in found or reading.value is not None):
+                found[spec.name] = reading
+            if reading is not None and reading.value is not None:
+                break
     if ink is not None:
         found.update(_read_checkboxes(lines, template, page, ink))
     return found
-
-
-def _label_spans(lines: list[Line], template: Template) -> dict[str, Span]:
-    spans = {}
-    for spec in template.fields:
-        span = find_label(lines, spec.labels, spec.min_score)
-        if span is not None:
-            spans[spec.name] = span
-    return spans
 
 
 def _next_label_start(line: Line, after: int, template: Template, own: tuple[str, ...]) -> int:

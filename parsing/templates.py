@@ -164,6 +164,17 @@ def find_label(lines: list[Line], labels: tuple[str, ...], min_score: float) -> 
     return best
 
 
+def find_label_spans(lines: list[Line], labels: tuple[str, ...], min_score: float, limit: int = 3) -> list[Span]:
+    """The best occurrences of any of ``labels``, one per line, best first (at most ``limit``)."""
+    per_line: dict[int, Span] = {}
+    for index, line in enumerate(lines):
+        for label in labels:
+            span = find_in_line(line, label, min_score)
+            if span is not None and (index not in per_line or span.score > per_line[index].score):
+                per_line[index] = Span(index, span.start, span.end, span.score)
+    return sorted(per_line.values(), key=lambda s: (-s.score, s.line))[:limit]
+
+
 @dataclass
 class TemplateMatch:
     template: Template

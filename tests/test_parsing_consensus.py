@@ -192,3 +192,22 @@ def test_an_issue_date_after_the_fax_was_sent_is_left_out_for_review() -> None:
     assert late.issued_date is None and "issued_date:invalid" in late.review_reasons
     same_day = build_request([page(date(2025, 6, 17))], [page(date(2025, 6, 17))])
     assert same_day.issued_date == date(2025, 6, 17) and "issued_date:invalid" not in same_day.review_reasons
+
+
+def test_an_officer_name_read_more_surely_elsewhere_wins_only_if_it_is_the_same_name() -> None:
+    from parsing.assemble import build_request
+    from parsing.formread import FieldValue
+    from parsing.models import FieldEvidence, PageKind
+    from parsing.pipeline import PageOutput
+
+    def page(number: int, kind: PageKind, name: str, confidence: float) -> PageOutput:
+        evidence = FieldEvidence(page=number, bbox=None, confidence=confidence, raw="")
+        return PageOutput(number, kind=kind, form_type="I-247A", fields={"officer_name": FieldValue(name, evidence)})
+
+    p1 = page(1, PageKind.detainer_p1, "A. Kowalsha", 0.68)
+    same = page(3, PageKind.i200, "A. Kowalski", 0.92)
+    assert build_request([p1, same], [p1, same]).officer_name == "A. Kowalski"
+    unsure = page(3, PageKind.i200, "A. Kowalski", 0.5)
+    assert build_request([p1, unsure], [p1, unsure]).officer_name == "A. Kowalsha"
+    someone_else = page(3, PageKind.i200, "K. Jones", 0.99)  # a supervisor signed the warrant
+    assert build_request([p1, someone_else], [p1, someone_else]).officer_name == "A. Kowalsha"
