@@ -211,3 +211,13 @@ def test_an_officer_name_read_more_surely_elsewhere_wins_only_if_it_is_the_same_
     assert build_request([p1, unsure], [p1, unsure]).officer_name == "A. Kowalsha"
     someone_else = page(3, PageKind.i200, "K. Jones", 0.99)  # a supervisor signed the warrant
     assert build_request([p1, someone_else], [p1, someone_else]).officer_name == "A. Kowalsha"
+
+
+def test_a_label_whose_best_occurrence_gives_no_value_is_read_at_its_next() -> None:
+    from parsing.formread import read_fields
+    from parsing.templates import templates
+
+    cover = next(t for t in templates() if t.name == "fax_cover")
+    lines = _lines("03-20-2025 07:56 FROM: ICE ERO BOSTON +1-617-555-0143 P.001/005", "FAX COVER SHEET",
+                   "To: Booking Supervisor", "From: J. Nguyen, ERO Boston")
+    assert read_fields(lines, cover, 1, None, 2000)["officer_name"].value == "J. Nguyen"
