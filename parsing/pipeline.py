@@ -77,14 +77,14 @@ def _process(job: PageJob) -> PageOutput:
     image, dpi, exif_rotation = P.load_image(ref)
     page = normalize(image, dpi)
     del image
-    ocr_words = tesseract_words(page.ocr_image(), lang=job.lang, timeout=job.ocr_timeout)
+    ocr_image = page.ocr_image()
+    ocr_words = tesseract_words(ocr_image, lang=job.lang, timeout=job.ocr_timeout)
     _check_not_noise(page.ink, ocr_words)
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
     out.rotation = (page.rotation + exif_rotation) % 360
     if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
         template = next(t for t in templates() if t.name == out.template)
-        reread_fields(page.gray, out.fields, template, smooth=page.bilevel, lang=job.lang,
-                      timeout=job.ocr_timeout)
+        reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout)
     return out
 
 

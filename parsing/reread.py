@@ -14,8 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from parsing.formread import FieldValue, apply_pattern, parse_value
 from parsing.layout import group_lines
@@ -35,12 +34,13 @@ class _Crop:
 
 
 def reread_fields(
-    gray: np.ndarray, fields: dict[str, FieldValue], template: Template, *, smooth: bool, lang: str,
-    timeout: float,
+    page: Image.Image, fields: dict[str, FieldValue], template: Template, *, lang: str, timeout: float,
 ) -> None:
-    """Re-read the key fields in place (value and evidence.raw/confidence)."""
+    """Re-read the key fields in place (value and evidence.raw/confidence). ``page`` is the
+    image the page was OCR'd from (a fax already smoothed): its crops are enlarged."""
     specs = {spec.name: spec for spec in template.fields}
-    found = [_crop(name, fields[name], gray.shape) for name in REREAD_FIELDS if name in fields and name in specs]
+    found = [_crop(name, fields[name], (page.height, page.width)) for name in REREAD_FIELDS
+             if name in fields and name in specs]
     crops = [c for c in found if c is not None]
     if not crops:
         return
@@ -49,9 +49,6 @@ def reread_fields(
         first = fields[crop.name]
         if first.value is not None and first.evidence.raw:
             readings[crop.name].append((first.evidence.raw, first.value))
-    page = Image.fromarray(gray)
-    if smooth:
-        page = page.filter(ImageFilter.GaussianBlur(1))
     pending = crops
     for scale in SCALES:
         texts = _read_strip(page, pending, scale, lang, timeout)
