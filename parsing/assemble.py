@@ -116,6 +116,12 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
     values["requested_actions"] = sorted(actions, key=ACTION_ORDER.index)
     if not values.get("cancels_previous"):
         values.pop("cancelled_detainer_date", None)
+    elif values.get("cancelled_detainer_date") is None:
+        # A cancellation names the date of the detainer it cancels. A checked box without one
+        # is likelier a misread mark (a photo's shadow) than a cancellation: the form counts as
+        # a request, and a person looks; an uncounted request is the error this tool exists to stop.
+        values["cancels_previous"] = False
+        unparsed.append("cancels_previous")
     warrants = [WARRANT_FORMS[p.kind] for p in packet if p.kind in WARRANT_FORMS]
     sender, sent_at = fax_header_vote(all_pages, p1)
     issued = values.get("issued_date")

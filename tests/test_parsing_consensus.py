@@ -221,3 +221,23 @@ def test_a_label_whose_best_occurrence_gives_no_value_is_read_at_its_next() -> N
     lines = _lines("03-20-2025 07:56 FROM: ICE ERO BOSTON +1-617-555-0143 P.001/005", "FAX COVER SHEET",
                    "To: Booking Supervisor", "From: J. Nguyen, ERO Boston")
     assert read_fields(lines, cover, 1, None, 2000)["officer_name"].value == "J. Nguyen"
+
+
+def test_a_cancel_box_without_the_cancelled_date_counts_as_a_request_for_review() -> None:
+    from parsing.assemble import build_request
+    from parsing.formread import FieldValue
+    from parsing.models import FieldEvidence, PageKind
+    from parsing.pipeline import PageOutput
+
+    evidence = FieldEvidence(page=1, bbox=None, confidence=0.9, raw="")
+
+    def page(**fields: object) -> PageOutput:
+        return PageOutput(1, kind=PageKind.detainer_p1, form_type="I-247A",
+                          fields={k: FieldValue(v, evidence) for k, v in fields.items()})
+
+    misread = page(cancels_previous=True)
+    request = build_request([misread], [misread])
+    assert request.cancels_previous is False and "cancels_previous:invalid" in request.review_reasons
+    cancellation = page(cancels_previous=True, cancelled_detainer_date=date(2025, 3, 1))
+    request = build_request([cancellation], [cancellation])
+    assert request.cancels_previous is True and request.cancelled_detainer_date == date(2025, 3, 1)
