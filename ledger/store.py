@@ -275,7 +275,7 @@ class Ledger:
         written = []
         for index, detainer in enumerate(detainers):
             fields = _detainer_fields(detainer)
-            columns = _copy_columns(_apply(fields, corrections.get(index, ())))
+            columns = _copy_columns(apply_corrections(fields, corrections.get(index, ())))
             corrected = {field for field, _ in corrections.get(index, ())}
             columns["unsure"] = ",".join(sorted(_unsure_fields(detainer, self.config) - corrected))
             row = existing.pop(index, None)
@@ -933,9 +933,9 @@ class Ledger:
             row, key = self._copy_row(session, copy)
             sha = key.rpartition(":")[0]
             before = dedupe.block_keys(row) | {("id", row.id)}
-            effective = _apply(row.fields, self._corrections(session, sha).get(row.index, ()))
+            effective = apply_corrections(row.fields, self._corrections(session, sha).get(row.index, ()))
             encoded = json.dumps(_jsonable(new_value))
-            candidate = _apply(effective, [(field, encoded)])
+            candidate = apply_corrections(effective, [(field, encoded)])
             try:
                 DetainerRequest.model_validate(candidate)
             except ValidationError as exc:
@@ -1123,7 +1123,7 @@ class Ledger:
                     "id": row.id,
                     "key": dedupe.copy_key(sha256, row.index),
                     "index": row.index,
-                    "fields": _apply(row.fields, corrections.get(row.index, ())),
+                    "fields": apply_corrections(row.fields, corrections.get(row.index, ())),
                     "match": {
                         "file_number": row.file_number,
                         "event_number": row.event_number,
@@ -1201,7 +1201,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _apply(fields: dict[str, Any], corrections: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+def apply_corrections(fields: dict[str, Any], corrections: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+    """A copy's effective fields: what OCR read, with each operator correction (a JSON-encoded
+    value, in the order made) laid over it. Reports use it too, so they show what the ledger counts."""
     out = dict(fields)
     for field, encoded in corrections:
         out[field] = json.loads(encoded) if encoded is not None else None

@@ -24,8 +24,7 @@ from detainer_intake.errors import LedgerError
 from ledger import schema
 from ledger.metrics import load_snapshot
 from ledger.reports.definitions import OUTCOME_LABELS
-from ledger.store import CHANNEL_ORDER, Ledger
-from ledger.store import _apply as apply_corrections  # OCR values + corrections, as the ledger applies them
+from ledger.store import CHANNEL_ORDER, Ledger, apply_corrections
 
 PERSONAL_FIELDS: tuple[str, ...] = ("subject_name", "date_of_birth", "file_number", "event_number")
 
