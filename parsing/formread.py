@@ -187,18 +187,21 @@ def _below_known(
 ) -> tuple[str, list[Word]]:
     """A value from a known list (an ICE office): of the first lines in the column, the one
     that best matches a list entry, snapped to it; else the column's first line(s) as read."""
-    candidates = _below_lines(lines, span, spec, template, page_width, limit=3)
+    candidates = _below_lines(lines, span, spec, template, page_width, limit=max(3, spec.lines))
     scored = [(snap_score(text, choices), text, words) for text, words in candidates]
     best = max(scored, key=lambda item: item[0][1], default=None)
     if best is not None and best[0][0] is not None:
         return best[0][0], best[2]
-    return _below(lines, span, spec, template, page_width)
+    return _joined(candidates[: spec.lines])  # what _below reads: the column's first line(s)
 
 
 def _below(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int
 ) -> tuple[str, list[Word]]:
-    chosen = _below_lines(lines, span, spec, template, page_width, limit=spec.lines)
+    return _joined(_below_lines(lines, span, spec, template, page_width, limit=spec.lines))
+
+
+def _joined(chosen: list[tuple[str, list[Word]]]) -> tuple[str, list[Word]]:
     return " ".join(text for text, _ in chosen), [w for _, words in chosen for w in words]
 
 

@@ -41,14 +41,21 @@ def _fold(text: str) -> str:
     return str(utils.default_process(text)).translate(_CONFUSIONS)
 
 
+@cache
+def _folded(choices: tuple[str, ...]) -> tuple[str, ...]:
+    """The entries folded once per list, not once per reading compared with them."""
+    return tuple(_fold(choice) for choice in choices)
+
+
 def snap_score(text: str, choices: Sequence[str]) -> tuple[str | None, float]:
     """(the entry ``text`` clearly reads as, or None; the best similarity 0-100)."""
     folded = _fold(text)
     if not folded or not choices:
         return None, 0.0
-    ranked = sorted((Indel.distance(folded, _fold(choice)), index) for index, choice in enumerate(choices))
+    entries = _folded(tuple(choices))
+    ranked = sorted((Indel.distance(folded, entry), index) for index, entry in enumerate(entries))
     distance, index = ranked[0]
-    score = float(fuzz.ratio(folded, _fold(choices[index])))
+    score = float(fuzz.ratio(folded, entries[index]))
     runner_up = ranked[1][0] if len(ranked) > 1 else None
     if score >= CUTOFF and (runner_up is None or runner_up - distance >= MARGIN):
         return str(choices[index]), score
