@@ -30,14 +30,21 @@ def write_config(
     sample_root: Path = SAMPLE_ROOT,
     ledger_url: str | None = None,
     extraction_cache: Path | None = None,
+    mail_action: str = "none",
+    move_processed: bool = False,
+    workers: int | None = None,
     extra: str = "",
 ) -> Path:
     """A configuration file over a corpus laid out like sample_faxes/, with its own data folder.
 
-    ``extraction_cache`` lets several runs in one test session share OCR results.
+    ``extraction_cache`` lets several runs in one test session share OCR results; ``extra``
+    is appended last (after ``[parsing]`` when ``workers`` is given).
     """
     url = ledger_url or f"sqlite:///{data_dir / 'ledger.db'}"
     cache_line = f'extraction_cache = "{extraction_cache}"' if extraction_cache else ""
+    moved = "true" if move_processed else "false"
+    move_to = 'move_to = "Processed"' if mail_action == "move" else ""
+    parsing = f"[parsing]\nworkers = {workers}" if workers is not None else ""
     path.write_text(
         f"""
 [ledger]
@@ -48,13 +55,17 @@ path = "{data_dir / "archive"}"
 [channels.dedicated_fax]
 path = "{sample_root / "dedicated"}"
 quiet_seconds = 0
+move_processed = {moved}
 [channels.station_fax]
 path = "{sample_root / "stations"}"
 quiet_seconds = 0
+move_processed = {moved}
 [channels.bfs_email]
 enabled = true
 maildir = "{sample_root / "mailbox"}"
-action = "none"
+action = "{mail_action}"
+{move_to}
+{parsing}
 {extra}
 """,
         encoding="utf-8",

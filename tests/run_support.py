@@ -26,7 +26,7 @@ from detainer_intake.config import load_settings
 from flows.crashpoints import ENV as CRASH_ENV
 from flows.steps import Intake
 from ledger import schema
-from tests.conftest import SAMPLE_ROOT, copy_corpus
+from tests.conftest import SAMPLE_ROOT, copy_corpus, write_config
 
 CLI = Path(sys.executable).with_name("detainer-intake")
 CLI_ENV_SKIP = ("PREFECT_", "DETAINER_INTAKE_")
@@ -46,36 +46,10 @@ def intake_config(
     extra: str = "",
 ) -> Path:
     """A configuration over ``corpus`` (laid out like sample_faxes/) with its own data folder."""
-    url = ledger_url or f"sqlite:///{data / 'ledger.db'}"
-    cache_line = f'extraction_cache = "{cache}"' if cache else ""
-    moved = "true" if move_processed else "false"
-    path.write_text(
-        f"""
-[ledger]
-url = "{url}"
-[archive]
-path = "{data / "archive"}"
-{cache_line}
-[channels.dedicated_fax]
-path = "{corpus / "dedicated"}"
-quiet_seconds = 0
-move_processed = {moved}
-[channels.station_fax]
-path = "{corpus / "stations"}"
-quiet_seconds = 0
-move_processed = {moved}
-[channels.bfs_email]
-enabled = true
-maildir = "{corpus / "mailbox"}"
-action = "{mail_action}"
-move_to = "Processed"
-[parsing]
-workers = 1
-{extra}
-""",
-        encoding="utf-8",
+    return write_config(
+        path, data_dir=data, sample_root=corpus, ledger_url=ledger_url, extraction_cache=cache,
+        mail_action=mail_action, move_processed=move_processed, workers=1, extra=extra,
     )
-    return path
 
 
 def cli_env(prefect_api_url: str, prefect_home: Path, **extra: str) -> dict[str, str]:
@@ -280,26 +254,24 @@ def open_intake(config: Path) -> Intake:
     return Intake.open(load_settings(config))
 
 
-def mail_rows(config: Path) -> list[tuple[str, str]]:
-    """(message key, status) of every mail message record."""
+def _rows(config: Path, *columns: Any) -> list[tuple[str, str]]:
     intake = open_intake(config)
     try:
         with intake.ledger.engine.connect() as connection:
-            rows = connection.execute(select(schema.MailMessage.message_key, schema.MailMessage.status)).all()
-        return sorted((str(k), str(s)) for k, s in rows)
+            rows = connection.execute(select(*columns)).all()
+        return sorted((str(a), str(b)) for a, b in rows)
     finally:
         intake.close()
+
+
+def mail_rows(config: Path) -> list[tuple[str, str]]:
+    """(message key, status) of every mail message record."""
+    return _rows(config, schema.MailMessage.message_key, schema.MailMessage.status)
 
 
 def quarantine_rows(config: Path) -> list[tuple[str, str]]:
     """(input_ref, reason) of every quarantine record."""
-    intake = open_intake(config)
-    try:
-        with intake.ledger.engine.connect() as connection:
-            rows = connection.execute(select(schema.Quarantine.input_ref, schema.Quarantine.reason)).all()
-        return sorted((str(r), str(s)) for r, s in rows)
-    finally:
-        intake.close()
+    return _rows(config, schema.Quarantine.input_ref, schema.Quarantine.reason)
 
 
 def table_counts(config: Path) -> dict[str, int]:
