@@ -43,7 +43,6 @@ def write_config(
     url = ledger_url or f"sqlite:///{data_dir / 'ledger.db'}"
     cache_line = f'extraction_cache = "{extraction_cache}"' if extraction_cache else ""
     moved = "true" if move_processed else "false"
-    move_to = 'move_to = "Processed"' if mail_action == "move" else ""
     parsing = f"[parsing]\nworkers = {workers}" if workers is not None else ""
     path.write_text(
         f"""
@@ -64,7 +63,7 @@ move_processed = {moved}
 enabled = true
 maildir = "{sample_root / "mailbox"}"
 action = "{mail_action}"
-{move_to}
+move_to = "Processed"
 {parsing}
 {extra}
 """,
