@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, utils
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Levenshtein
 
 LEXICON_DIR = Path(__file__).with_name("templates")
 CUTOFF = 80.0  # rapidfuzz ratio (0-100) a reading needs to snap
@@ -20,6 +20,12 @@ CUTOFF = 80.0  # rapidfuzz ratio (0-100) a reading needs to snap
 # Indel edits): "DISTRICT A-?" is as near A-1 as A-7, "A-11" one edit from A-1 and two from
 # C-11; both stay as read rather than become a clean-looking wrong name.
 MARGIN = 2
+# The part of an entry that tells it from the others ("A-7" of "... DISTRICT A-7") must
+# itself be read: exactly when it is this short, else with one slip per this many glyphs.
+# "DISTRICT #7?" is nearest A-7 by far, but its letter was lost and its digit may be the
+# misread (it was B-2): such a reading is kept as read.
+SHORT_CORE = 4
+CORE_GLYPHS_PER_SLIP = 4
 
 
 @cache
@@ -53,13 +59,45 @@ def snap_score(text: str, choices: Sequence[str]) -> tuple[str | None, float]:
     if not folded or not choices:
         return None, 0.0
     entries = _folded(tuple(choices))
+    bare = folded.replace(" ", "")
+    for index, entry in enumerate(entries):
+        if entry.replace(" ", "") == bare:  # the entry itself, spaced differently ("D4")
+            return str(choices[index]), 100.0
     ranked = sorted((Indel.distance(folded, entry), index) for index, entry in enumerate(entries))
     distance, index = ranked[0]
     score = float(fuzz.ratio(folded, entries[index]))
     runner_up = ranked[1][0] if len(ranked) > 1 else None
-    if score >= CUTOFF and (runner_up is None or runner_up - distance >= MARGIN):
+    if score >= CUTOFF and (runner_up is None or runner_up - distance >= MARGIN) \
+            and _core_read(folded, entries, index):
         return str(choices[index]), score
     return None, score
+
+
+@cache
+def _core_positions(entries: tuple[str, ...], index: int) -> frozenset[int]:
+    """Where ``entries[index]`` holds its distinguishing words: those printed in fewer than
+    half of the entries ("A", "7" of "... DISTRICT A-7"; "BOSTON" of "Boston Area of ...")."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for word in set(entry.split()):
+            counts[word] = counts.get(word, 0) + 1
+    positions: set[int] = set()
+    at = 0
+    entry = entries[index]
+    for word in entry.split(" "):
+        if word and counts.get(word, 0) * 2 < len(entries):
+            positions.update(range(at, at + len(word)))
+        at += len(word) + 1
+    return frozenset(positions)
+
+
+def _core_read(folded: str, entries: tuple[str, ...], index: int) -> bool:
+    if len(entries) < 2:
+        return True
+    core = _core_positions(entries, index)
+    slips = sum(1 for op in Levenshtein.editops(folded, entries[index]) if op.dest_pos in core)
+    allowed = 0 if len(core) <= SHORT_CORE else len(core) // CORE_GLYPHS_PER_SLIP
+    return slips <= allowed
 
 
 def snap(text: str, choices: Sequence[str]) -> str:

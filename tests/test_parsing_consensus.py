@@ -116,7 +116,11 @@ DEPARTMENT = ["CITY POLICE DEPARTMENT - OPERATIONS DIVISION"] + [
     [
         ("CITY POUCE DEPARTMENT - DISTRICT B-2", "CITY POLICE DEPARTMENT - DISTRICT B-2"),
         ("CITY POLICE DEPARTMENT - DISTRICT C-LL", "CITY POLICE DEPARTMENT - DISTRICT C-11"),  # not C-6
-        ("CITY POLICE DEPARTMENT - DISTRICT D4", "CITY POLICE DEPARTMENT - DISTRICT D4"),  # D-4 or D-14: kept
+        ("CITY POLICE DEPARTMENT - DISTRICT D4", "CITY POLICE DEPARTMENT - DISTRICT D-4"),  # its hyphen lost
+        # B-2 read "#7?": nearest A-7 by far, but the letter telling the districts apart was not
+        # read and the digit may be the misread: kept as read, never a clean-looking wrong name.
+        ("CITY POLICE DEPARTMENT © DISTRICT #7?", "CITY POLICE DEPARTMENT © DISTRICT #7?"),
+        ("CITY POLICE DEPARTMENT - DISTRICT 7", "CITY POLICE DEPARTMENT - DISTRICT 7"),
         ("CITY POLICE DEPARTMENT - DISTRICT A-11", "CITY POLICE DEPARTMENT - DISTRICT A-11"),  # A-1 or C-11: kept
         ("CITY POLICE DEPARTMENT - DISTRICT A-t", "CITY POLICE DEPARTMENT - DISTRICT A-1"),  # t is a 1, not a 7
         ("CITY POLICE DEPARTMENT - DISTRICT A-?", "CITY POLICE DEPARTMENT - DISTRICT A-?"),  # kept
