@@ -163,6 +163,66 @@ def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Ima
     return images[0]
 
 
+def fax_page_image(ref: PageRef) -> tuple[Image.Image, tuple[float, float], int] | None:
+    """A fax server's PDF page is one bilevel picture (CCITT G3/G4) covering the page: its own
+    pixels, at their own (often 204x98 dpi) resolution, read like a TIFF fax. Rendering it
+    instead resamples the bilevel strokes into grey blobs Tesseract reads markedly worse.
+    None when the page is anything else (or the picture cannot be decoded): it is rendered."""
+    import pikepdf
+    from pikepdf import PdfImage
+
+    if ref.size is None:
+        return None
+    try:
+        with pikepdf.open(ref.path) as pdf:
+            page = pdf.pages[ref.index]
+            if int(page.obj.get("/Rotate", 0)) % 360:
+                return None
+            images = page.get_images() if hasattr(page, "get_images") else page.images
+            if len(images) != 1 or not _drawn_over_page(page, next(iter(images)), ref.size):
+                return None
+            picture = PdfImage(next(iter(images.values())))  # type: ignore[arg-type]
+            if picture.bits_per_component != 1 or picture.image_mask:
+                return None
+            if picture.width * picture.height > ref.max_pixels:
+                raise InputTooLarge(f"page {ref.index + 1} is over the pixel limit")
+            image = picture.as_pil_image()
+    except InputError:
+        raise
+    except Exception:  # any decoding trouble (JBIG2 without its decoder...): poppler renders it
+        return None
+    image = image.convert("1")
+    if _mostly_ink(image):  # a /Decode [1 0] picture pikepdf did not invert
+        image = ImageOps.invert(image.convert("L")).convert("1")
+    width, height = ref.size
+    dpi = (picture.width / width * _PDF_POINTS, picture.height / height * _PDF_POINTS)
+    return image, dpi, 0
+
+
+def _drawn_over_page(page: object, name: str, size: tuple[int, int]) -> bool:
+    """The page's content draws picture ``name`` across the whole page, upright (a signature
+    or logo on a born-digital page is not the page)."""
+    import pikepdf
+
+    matrix: list[float] = [1, 0, 0, 1, 0, 0]
+    for instruction in pikepdf.parse_content_stream(page):  # type: ignore[arg-type]
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+            continue
+        operands, op = instruction.operands, str(instruction.operator)
+        if op == "cm":
+            matrix = [float(v) for v in operands]
+        elif op == "Do" and str(operands[0]) == name:
+            a, b, c, d, _, _ = matrix
+            width, height = size
+            return b == 0 and c == 0 and abs(a - width) <= 0.03 * width and abs(d - height) <= 0.03 * height
+    return False
+
+
+def _mostly_ink(image: Image.Image) -> bool:
+    small = image.convert("L").reduce(8) if min(image.size) > 64 else image.convert("L")
+    return sum(small.getdata()) / (255.0 * small.size[0] * small.size[1]) < 0.5
+
+
 def _poppler(command: list[str], ref: PageRef) -> bytes:
     """stdout of a poppler tool run on one page; a hostile PDF can keep it busy for ever, so it is
     killed after the page's render timeout and the input quarantined as ``render_timeout``."""
@@ -242,6 +302,9 @@ def _dpi_of(image: Image.Image) -> tuple[float, float] | None:
 def load_image(ref: PageRef) -> tuple[Image.Image, tuple[float, float] | None, int]:
     """Decode one page: (image, resolution, EXIF rotation already undone in degrees clockwise)."""
     if ref.fmt is Format.pdf:
+        native = fax_page_image(ref)
+        if native is not None:
+            return native
         dpi = int(ref.dpi[0]) if ref.dpi else OCR_DPI
         return render_pdf_page(ref, dpi), (float(dpi), float(dpi)), 0
     try:

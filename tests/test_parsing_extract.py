@@ -183,3 +183,61 @@ def test_golden(path: Path, request: pytest.FixtureRequest) -> None:
 
             w["fax_sent_at"] = datetime.fromisoformat(w["fax_sent_at"].replace("Z", "+00:00")).timestamp()
     assert got == want
+
+
+def _corpus_pdf(truth: dict[str, Any], fmt: str) -> Path:
+    receipt = next(r for r in truth["receipts"] if r["format"] == fmt and r["path"].endswith(".pdf"))
+    return CORPUS / receipt["path"]
+
+
+@pytest.mark.parametrize("resolution", ["standard", "fine"])
+def test_a_fax_pdf_page_is_read_from_its_own_bilevel_picture(truth: dict[str, Any], resolution: str) -> None:
+    """A fax server's PDF wraps one CCITT picture per page: it is decoded at its own resolution
+    (204x98 dpi for a standard fax), not resampled by a render into grey blobs."""
+    import numpy as np
+
+    from parsing import pages as P
+
+    receipt = next(r for r in truth["receipts"] if r["format"] == "pdf_image" and r["resolution"] == resolution
+                   and r["path"].endswith(".pdf"))
+    path = CORPUS / receipt["path"]
+    info = P.open_input(path.read_bytes(), path, SETTINGS)
+    native = P.fax_page_image(info.pages[0])
+    assert native is not None
+    image, dpi, rotation = native
+    assert image.mode == "1" and image.width == 1728 and rotation == 0
+    assert dpi[0] == pytest.approx(204, abs=3)
+    assert dpi[1] == pytest.approx(98 if resolution == "standard" else 196, abs=3)
+    # The same page as poppler renders it: same polarity, about as much ink.
+    rendered = np.asarray(P.render_pdf_page(info.pages[0], 100)) < 128
+    ours = np.asarray(image.convert("L").resize(rendered.shape[::-1])) < 128
+    assert 0.5 < ours.mean() / rendered.mean() < 2.0
+
+
+def _pdf_with_small_bilevel_picture(path: Path) -> None:
+    """A born-digital page: text, and a 1-bit signature picture drawn small."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    signature = pikepdf.Stream(pdf, bytes(50 * 100))  # 400x100 pixels, 1 bit each
+    signature.update({"/Type": pikepdf.Name.XObject, "/Subtype": pikepdf.Name.Image, "/Width": 400,
+                      "/Height": 100, "/BitsPerComponent": 1, "/ColorSpace": pikepdf.Name.DeviceGray})
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    content = b"BT /F1 12 Tf 72 700 Td (IMMIGRATION DETAINER) Tj ET q 200 0 0 50 300 100 cm /Sig Do Q"
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=[0, 0, 612, 792],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Sig=signature), Font=pikepdf.Dictionary(F1=font)),
+        Contents=pikepdf.Stream(pdf, content),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path)
+
+
+def test_other_pdf_pages_are_rendered(truth: dict[str, Any], tmp_path: Path) -> None:
+    from parsing import pages as P
+
+    born_digital = tmp_path / "signed.pdf"
+    _pdf_with_small_bilevel_picture(born_digital)
+    for path in (born_digital, _corpus_pdf(truth, "pdf_scan_gray")):
+        info = P.open_input(path.read_bytes(), path, SETTINGS)
+        assert P.fax_page_image(info.pages[0]) is None, path.name
