@@ -119,3 +119,112 @@ def looks_like_box(box: np.ndarray) -> bool:
     top = square[:edge].any(axis=0).mean()
     bottom = square[-edge:].any(axis=0).mean()
     return bool(min(left, top, bottom) >= 0.75)
+
+
+@dataclass(frozen=True)
+class FoundBox:
+    left: int
+    top: int
+    width: int  # left side to the outer edge of the right side
+    height: int  # the left side's length
+
+
+def find_boxes(ink: np.ndarray, top: int, bottom: int, left: int, right: int,
+               min_size: int, max_size: int) -> list[FoundBox]:
+    """Every checkbox-shaped outline whose left side lies in columns ``left:right`` between
+    rows ``top`` and ``bottom``, top to bottom: found by shape alone, for options whose
+    printed labels OCR lost. A box is two vertical sides of about its height, a box width
+    apart, each with white on its outer side; its top and bottom are not required, since
+    a standard-resolution fax (98 lines an inch) drops most of those thin rules."""
+    height, width = ink.shape
+    top, bottom = max(0, top), min(height, bottom)
+    left, right = max(1, left), min(width - 2 * max_size - 2, right)
+    if bottom - top < min_size or right <= left:
+        return []
+    region = ink[top:bottom]
+    found: list[FoundBox] = []
+    for x in range(left, right):
+        column = np.asarray(region[:, x: x + 3].any(axis=1))  # a side a fax drew wavering by a pixel
+        if not column.any():
+            continue
+        for y0, y1 in _runs(column, max(1, min_size // 5)):
+            size = y1 - y0
+            if not min_size <= size <= max_size or region[y0:y1, x - 1].mean() > 0.3:
+                continue  # not a box's height, or not its outer edge (ink continues leftwards)
+            if any(abs(b.top - (top + y0)) <= size // 2 and abs(b.left - x) <= size // 2 for b in found):
+                continue  # the same box's left side, a pixel further right
+            box_width = _second_side(region[y0:y1], x, size)
+            if box_width and _has_rules(region[max(0, y0 - 2): y1 + 2], x, box_width):
+                found.append(FoundBox(x, top + y0, box_width, size))
+    return sorted(found, key=lambda b: b.top)
+
+
+def _second_side(rows: np.ndarray, x: int, size: int) -> int:
+    """The box's width when a second side stands about a box width right of ``x``, inked down
+    most of the box's height, with white between the sides (a bold letter is solid, a box is
+    not); 0 when there is none."""
+    lo, hi = x + max(3, int(0.6 * size)), min(rows.shape[1], x + int(1.6 * size) + 1)
+    if hi <= lo:
+        return 0
+    cover = rows[:, lo:hi].mean(axis=0)
+    sides = np.flatnonzero(cover >= 0.7)
+    if sides.size == 0:
+        return 0
+    right = lo + int(sides[0])
+    inside = rows[size // 4: size - size // 4, x + 2: right - 1]
+    if inside.size == 0:
+        return 0
+    if (~inside).mean() < 0.3:  # solid: a filled-in box is square; a bold letter is not
+        filled = rows[:, x: x + int(1.5 * size) + 1].mean(axis=0) >= 0.7
+        for gap in np.flatnonzero(~filled[1:-1]) + 1:  # a fill streaked by a dropped pixel column
+            filled[gap] = filled[gap - 1] and filled[gap + 1]
+        start = int(np.argmax(filled))  # the band that found the side may begin a pixel left of it
+        ends = np.flatnonzero(~filled[start:])
+        width = start + (int(ends[0]) if ends.size else filled.size - start)
+        return width if filled[start] and start < 4 and 0.75 * size <= width <= 1.35 * size else 0
+    while right + 1 - lo < len(cover) and cover[right + 1 - lo] >= 0.7:
+        right += 1  # to the side's outer edge
+    return right - x + 1
+
+
+def _has_rules(rows: np.ndarray, x: int, width: int) -> bool:
+    """Some of a top and a bottom rule between the two sides: a fax may keep only the corners
+    of a box's thin rules, but an H or a pair of strokes has none at all."""
+    box = rows[:, x: x + width]
+    if box.mean() >= 0.6:
+        return True  # filled in
+    sides = box.mean(axis=0) >= 0.5
+    inner = box[:, _past_side(sides): width - _past_side(sides[::-1])]
+    if inner.shape[1] < 2:
+        return False
+    band = max(3, rows.shape[0] // 6)
+    return bool(inner[:band].any(axis=0).mean() >= 0.15 and inner[-band:].any(axis=0).mean() >= 0.15)
+
+
+def _past_side(columns: np.ndarray) -> int:
+    """Index of the first column after the first side (a run of inked columns)."""
+    inked = np.flatnonzero(columns)
+    if inked.size == 0:
+        return 0
+    after = np.flatnonzero(~columns[inked[0]:])
+    return int(inked[0] + (after[0] if after.size else columns.size - inked[0]))
+
+
+def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """(start, end) of the inked runs of a column, gaps of up to ``gap`` white pixels bridged."""
+    inked = np.flatnonzero(flags)
+    if inked.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(inked) > gap + 1)
+    starts = np.concatenate(([inked[0]], inked[breaks + 1]))
+    ends = np.concatenate((inked[breaks], [inked[-1]])) + 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def read_found_box(ink: np.ndarray, box: FoundBox) -> tuple[bool, float]:
+    """(checked, interior ink density) of a box found by shape, judged like ``read_box``."""
+    found = ink[box.top: box.top + box.height, box.left: box.left + box.width]
+    bh, bw = found.shape
+    interior = found[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
+    density = float(interior.mean()) if interior.size else 0.0
+    return density >= CHECKED_DENSITY, density

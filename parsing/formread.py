@@ -12,12 +12,12 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from parsing import fields as F
-from parsing.checkbox import CHECKED_DENSITY, looks_like_box, read_box
+from parsing.checkbox import CHECKED_DENSITY, FoundBox, find_boxes, looks_like_box, read_box, read_found_box
 from parsing.layout import Line, Span, find_in_line, span_words, union_box
 from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
-from parsing.templates import CheckboxSpec, FieldSpec, Template, find_label, find_label_spans
+from parsing.templates import CheckboxGroup, CheckboxSpec, FieldSpec, Template, find_label, find_label_spans
 
 PARSERS = {
     "text": F.clean_text,
@@ -295,7 +295,86 @@ def _read_checkboxes(lines: list[Line], template: Template, page: int, ink: np.n
             found = _box_above(ink, after.evidence)
         if found is not None:
             results[key] = FieldValue(found[0], found[1].model_copy(update={"page": page}))
+    for group in template.checkbox_groups:
+        results.update(_read_group(lines, group, page, ink, results))
     return results
+
+
+def _read_group(
+    lines: list[Line], group: CheckboxGroup, page: int, ink: np.ndarray, results: dict[str, FieldValue]
+) -> dict[str, FieldValue]:
+    """The group's options that have no box yet, read from the column of boxes under its
+    heading: only when that column holds exactly one box per option and every box a label
+    found is where the column says it is."""
+    located = {key: results[key].evidence.bbox for key in group.options
+               if key in results and results[key].evidence.bbox is not None}
+    if len(located) == len(group.options):
+        return {}
+    column = _group_column(lines, group, ink, [b for b in located.values() if b is not None])
+    if column is None:
+        return {}
+    def same(bbox: BBox | None, box: FoundBox) -> bool:
+        return bbox is not None and abs(bbox.top - box.top) <= max(bbox.height, box.height) // 2
+
+    if not all(same(bbox, column[group.options.index(key)]) for key, bbox in located.items()):
+        if not all(any(same(bbox, box) for box in column) for bbox in located.values()):
+            return {}  # the labels found boxes the column does not hold: do not guess
+        # The labels found the column's own boxes but in another order: OCR put a label on its
+        # neighbour's line. The order the form prints them in decides, for every option.
+        located = {}
+    found: dict[str, FieldValue] = {}
+    for key, box in zip(group.options, column, strict=True):
+        if key in located:
+            continue
+        checked, density = read_found_box(ink, box)
+        evidence = FieldEvidence(page=page, bbox=BBox(left=box.left, top=box.top, width=box.width, height=box.height),
+                                 confidence=0.55, raw=f"ink={density:.3f}; box found by position")
+        found[key] = FieldValue(checked, evidence)
+    return found
+
+
+def _group_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray, known: list[BBox]) -> list[FoundBox] | None:
+    heading = find_label(lines, group.after, group.min_score)
+    if heading is None:
+        return None
+    top = lines[heading.line].bottom + 1
+    page_h, page_w = ink.shape
+    bottom = min(page_h, top + int(group.reach * page_h))
+    if group.before:
+        below = [span for span in find_label_spans(lines, group.before, group.min_score)
+                 if lines[span.line].top > top]
+        if below:
+            bottom = min(lines[span.line].top for span in below) - 1
+    region = [line for line in lines if top <= line.top < bottom]
+    if known:
+        size = float(np.median([b.height for b in known]))
+    elif region:
+        size = float(np.median([line.height for line in region]))
+    else:
+        return None
+    shortest = max(6, int(0.6 * size))  # a side the fax broke is found short
+    boxes = find_boxes(ink, top, bottom, int(group.x_range[0] * page_w), int(group.x_range[1] * page_w),
+                       shortest, int(2.0 * size) + 4)
+    if known:  # boxes like the ones the labels found, in their column
+        width = float(np.median([b.width for b in known]))
+        left = float(np.median([b.left for b in known]))
+        boxes = [b for b in boxes if shortest <= b.height <= 1.4 * size and 0.7 * width <= b.width <= 1.4 * width
+                 and abs(b.left - left) <= max(4.0, width / 3)]
+    columns: list[list[FoundBox]] = []
+    for box in sorted(boxes, key=lambda b: b.left):
+        for column in columns:
+            if abs(column[0].left - box.left) <= max(3, column[0].width // 4):
+                column.append(box)
+                break
+        else:
+            columns.append([box])
+    # The leftmost column holding exactly one box per option, all of one size; print beside
+    # the boxes seldom lines up in one column, and its glyphs differ in width.
+    for column in columns:
+        widths = [b.width for b in column]
+        if len(column) == len(group.options) and max(widths) <= 1.6 * min(widths):
+            return sorted(column, key=lambda b: b.top)
+    return None
 
 
 def _same_column(a: FieldEvidence, b: FieldEvidence) -> bool:

@@ -49,6 +49,20 @@ class CheckboxSpec:
 
 
 @dataclass(frozen=True)
+class CheckboxGroup:
+    """Options printed one under another, their boxes in one column between two printed
+    headings: when OCR lost some option labels, the boxes are found by shape and read in
+    order (``options`` are checkbox keys, ``field:value`` or ``field``)."""
+
+    options: tuple[str, ...]
+    after: tuple[str, ...]  # the heading above the group
+    before: tuple[str, ...] = ()  # the print below it; without it, ``reach`` bounds the search
+    reach: float = 0.2  # page heights below the heading searched when ``before`` is not read
+    x_range: tuple[float, float] = (0.0, 0.3)  # where the boxes' left sides lie (page widths)
+    min_score: float = 75.0
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     page_kind: str
@@ -67,6 +81,7 @@ class Template:
     stop_labels: tuple[str, ...]
     required: tuple[str, ...]
     defaults: dict[str, Any] = field(default_factory=dict)
+    checkbox_groups: tuple[CheckboxGroup, ...] = ()
 
     @property
     def all_labels(self) -> tuple[str, ...]:
@@ -128,6 +143,17 @@ def load_template(path: Path) -> Template:
         stop_labels=_tuple(data.get("stop_labels")),
         required=_tuple(data.get("validation", {}).get("required")),
         defaults=dict(data.get("defaults", {})),
+        checkbox_groups=tuple(
+            CheckboxGroup(
+                options=_tuple(group["options"]),
+                after=_tuple(group["after"]),
+                before=_tuple(group.get("before")),
+                reach=float(group.get("reach", 0.2)),
+                x_range=tuple(group.get("x_range", (0.0, 0.3))),  # type: ignore[arg-type]
+                min_score=float(group.get("min_score", 75.0)),
+            )
+            for group in data.get("checkbox_groups", [])
+        ),
     )
 
 

@@ -1,13 +1,16 @@
-"""Checkbox geometry on drawn ink: a letter printed close to a box, a box side broken by the fax."""
+"""Checkbox geometry on drawn ink: a letter printed close to a box, a box side broken by the fax,
+boxes found by shape and read by their place in the form's column."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from parsing.checkbox import read_box
-from parsing.formread import _box_above
+from parsing.formread import FieldValue, _box_above, _read_group
+from parsing.layout import Line
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
+from parsing.templates import CheckboxGroup, templates
 
 
 def _box(ink: np.ndarray, left: int, top: int, size: int = 22, *, checked: bool = False) -> None:
@@ -43,3 +46,70 @@ def test_the_first_option_of_a_group_is_found_above_the_next_box() -> None:
     _box(clear, 40, 90)
     empty = _box_above(clear, below)
     assert empty is not None and empty[0] is False
+
+
+def test_boxes_are_found_by_shape_alone_and_letters_are_not() -> None:
+    from parsing.checkbox import find_boxes, read_found_box
+
+    ink = np.zeros((260, 200), dtype=bool)
+    _box(ink, 40, 10)  # empty
+    _box(ink, 40, 60, checked=True)  # an X
+    ink[110:132, 40:62] = True  # filled in...
+    ink[110:132, 47] = False  # ...with a pixel column the fax dropped
+    _box(ink, 40, 160)
+    ink[160, 44:58] = ink[181, 44:58] = False  # a standard fax lost most of the top and bottom rules
+    # Print beside the boxes: a bold I, an H, an E (left side, top and bottom, open on the right).
+    ink[10:32, 100:106] = True
+    ink[60:82, 100:104] = ink[60:82, 116:120] = ink[69:73, 100:120] = True
+    ink[110:132, 100:104] = ink[110:114, 100:120] = ink[128:132, 100:120] = ink[119:123, 100:116] = True
+    found = find_boxes(ink, 0, 260, 0, 150, 12, 40)
+    assert [b.top for b in found] == [10, 60, 110, 160]
+    assert all(abs(b.left - 40) <= 2 and abs(b.width - 22) <= 3 for b in found)
+    assert [read_found_box(ink, b)[0] for b in found] == [False, True, True, False]
+
+
+def _column_page() -> tuple[np.ndarray, list[Line]]:
+    """Four option boxes (the 2nd and 3rd checked) under a heading, a closing line below."""
+    ink = np.zeros((400, 600), dtype=bool)
+    options = []
+    for n, top in enumerate((60, 120, 180, 240)):
+        _box(ink, 40, top, checked=n in (1, 2))
+        options.append(Line([Word("tlie penclency ol", 80, top, 300, 22, 40.0)]))  # labels OCR garbled
+    heading = Line([Word("1. DHS HAS DETERMINED THAT PROBABLE CAUSE EXISTS THAT THE SUBJECT IS A REMOVABLE ALIEN",
+                         30, 20, 500, 20, 90.0)])
+    closing = Line([Word("2. DHS TRANSFERRED THE ALIEN TO YOUR CUSTODY FOR A PROCEEDING", 30, 320, 500, 20, 90.0)])
+    return ink, [heading, *options, closing]
+
+
+def _group() -> CheckboxGroup:
+    i247a = next(t for t in templates() if t.name == "i247a")
+    return next(g for g in i247a.checkbox_groups if "probable_cause:final_order" in g.options)
+
+
+def test_options_whose_labels_ocr_lost_are_read_by_their_place_in_the_column() -> None:
+    ink, lines = _column_page()
+    group = _group()
+    found = _read_group(lines, group, 1, ink, {})
+    assert {key: value.value for key, value in found.items()} == {
+        "probable_cause:final_order": False, "probable_cause:pending_proceedings": True,
+        "probable_cause:biometric_records": True, "probable_cause:statements_evidence": False,
+    }
+    assert all("by position" in value.evidence.raw for value in found.values())
+
+
+def test_labels_read_on_a_neighbours_line_yield_to_the_printed_order() -> None:
+    ink, lines = _column_page()
+    group = _group()
+    # OCR put "a final order of removal" on the line of the 2nd box (checked).
+    misplaced = FieldValue(True, FieldEvidence(page=1, bbox=BBox(left=40, top=120, width=22, height=22),
+                                               confidence=0.9, raw=""))
+    found = _read_group(lines, group, 1, ink, {"probable_cause:final_order": misplaced})
+    assert found["probable_cause:final_order"].value is False
+    assert found["probable_cause:pending_proceedings"].value is True
+    # A label that found a box outside the column: the column is not trusted, nothing is guessed.
+    elsewhere = FieldValue(True, FieldEvidence(page=1, bbox=BBox(left=300, top=300, width=22, height=22),
+                                               confidence=0.9, raw=""))
+    assert _read_group(lines, group, 1, ink, {"probable_cause:final_order": elsewhere}) == {}
+    # A column holding more boxes than the group has options is not read either.
+    _box(ink, 40, 285)
+    assert _read_group(lines, group, 1, ink, {}) == {}

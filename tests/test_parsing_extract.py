@@ -129,7 +129,6 @@ def _extract_golden(path: Path) -> tuple[dict, Any]:
 # which are read from ink. Inputs it does not yet get right are listed with the reason.
 STRUCTURE_MISSES = {
     "rotated_photo": "the phone photo's print is too soft for a reliable page 1",
-    "scanned_gray_pdf": "grey scan: a probable-cause box is misread",
 }
 STRUCTURE_FIELDS = ("form_type", "source_pages", "warrant_form", "probable_cause", "transferred_for_proceeding",
                     "requested_actions", "cancels_previous")
