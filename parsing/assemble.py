@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 
 from parsing.consensus import consensus
 from parsing.formread import FieldValue
+from parsing.header import FaxHeader, parse_sent_at, sent_at_texts
 from parsing.models import (
     DetainerRequest,
     FieldEvidence,
@@ -164,7 +165,24 @@ def fax_header_vote(pages: list[PageOutput], first: PageOutput) -> tuple[str | N
 
     sender = vote([p.sender_number for p in ordered])
     sent_at = vote([p.sent_at for p in ordered])
+    headers = [p.header for p in ordered if p.header is not None]
+    if sum(1 for h in headers if h.sent_at == sent_at) * 2 <= len(headers):
+        # No majority ("2-02-2025" on page 1, "1-02-2025" on page 2, "1-82-2025 69:03" on page 4):
+        # the printed date and time vote character by character across the pages.
+        sent_at = _voted_sent_at(headers) or sent_at
     return sender, sent_at
+
+
+def _voted_sent_at(headers: list[FaxHeader]) -> datetime | None:
+    texts = [found for h in headers if (found := sent_at_texts(h.raw)) is not None]
+    day = consensus([d for d, _ in texts])
+    clock = consensus([t for _, t in texts if t])
+    if day is None or day.total < 2:
+        return None
+    zone = next((h.sent_at.tzinfo for h in headers if h.sent_at is not None), None)
+    if zone is None:  # the configured zone is known only through a parsed page
+        return None
+    return parse_sent_at(f"{day.value} {clock.value if clock else ''}", str(zone))
 
 
 def _vote_officer(

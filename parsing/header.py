@@ -44,6 +44,11 @@ class FaxHeader:
     raw: str
 
 
+def parse_sent_at(text: str, tz: str = "America/New_York") -> datetime | None:
+    """The send time in ``text`` (a header line, or its date and time alone)."""
+    return _sent_at(" ".join(text.split()), ZoneInfo(tz))
+
+
 def parse_header(line: str, tz: str = "America/New_York") -> FaxHeader | None:
     """Parse one header line; None when it does not look like a fax header at all."""
     text = " ".join(line.split())
@@ -92,6 +97,16 @@ def _repair_year(year: int) -> int:
             if 1990 <= candidate <= latest:
                 return candidate
     return year
+
+
+def sent_at_texts(line: str) -> tuple[str, str] | None:
+    """The date and the time as printed in a header line (for a vote across pages), or None."""
+    scrubbed = _PHONE.sub(" ", " ".join(line.split()))
+    match = _WORD_DATE.search(scrubbed) or _ISO_DATE.search(scrubbed) or _NUM_DATE.search(scrubbed)
+    if match is None:
+        return None
+    clock = _TIME.search(scrubbed[match.end():] + " " + scrubbed[: match.start()])
+    return match.group(0), clock.group(0) if clock else ""
 
 
 def _sent_at(text: str, zone: ZoneInfo) -> datetime | None:

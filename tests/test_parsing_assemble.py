@@ -74,6 +74,24 @@ def test_fax_header_is_voted_across_pages() -> None:
     assert request.fax_sent_at == datetime(2025, 1, 10, 9, 12, tzinfo=NY)
 
 
+def test_a_send_time_no_two_pages_agree_on_is_voted_glyph_by_glyph() -> None:
+    from parsing.header import parse_header
+
+    pages = [_p1(1, "A012345678"), PageOutput(2, kind=PageKind.detainee_notice),
+             PageOutput(3, kind=PageKind.detainee_notice), PageOutput(4, kind=PageKind.i200)]
+    lines = [
+        "2-02-2025 09:03 FROM: ICE ERO BOSTON +1-617-555-0143 T-413 P.001/004 F-063",  # month misread
+        "1-02-2025 09:03 FROM: ICE ERO BOSTON +1-617-555-0143 T-413 P.002/004 F-063",
+        None,  # page 3's header was not read
+        "1-82-2025 69:03 FROM: ICE ERO BOSTON +1-617-555-0143 T-413 P.604/004 F-063",  # no valid time at all
+    ]
+    for page, line in zip(pages, lines, strict=True):
+        page.header = parse_header(line) if line else None
+    assert pages[3].header is not None and pages[3].header.sent_at is None
+    _, (request,) = assemble(pages)
+    assert request.fax_sent_at == datetime(2025, 1, 2, 9, 3, tzinfo=NY)
+
+
 def test_review_reasons_are_slugs_without_values() -> None:
     page = _p1(1, "A012345678")
     page.fields["date_of_birth"] = _value(date(2026, 1, 1), 1)  # after the issue date
