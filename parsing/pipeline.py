@@ -22,7 +22,7 @@ from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
 from parsing.normalize import looks_like_noise, normalize, to_gray
 from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
-from parsing.reread import reread_fields
+from parsing.reread import reread_fields, reread_known_values
 from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
 
 
@@ -85,6 +85,8 @@ def _process(job: PageJob) -> PageOutput:
     if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
         template = next(t for t in templates() if t.name == out.template)
         reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout)
+        reread_known_values(ocr_image, out.fields, template, {"institutions": job.institutions}, lang=job.lang,
+                            timeout=job.ocr_timeout)
     return out
 
 

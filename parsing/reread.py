@@ -16,8 +16,9 @@ from typing import Any
 
 from PIL import Image
 
-from parsing.formread import FieldValue, apply_pattern, parse_value
+from parsing.formread import FieldValue, Known, _choices, apply_pattern, parse_value
 from parsing.layout import group_lines
+from parsing.lexicon import snap_score
 from parsing.ocr import Word, tesseract_words
 from parsing.templates import Template
 
@@ -118,3 +119,38 @@ def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, ti
         texts.append(" ".join(line.text for line in lines))
     return texts
 
+
+
+def reread_known_values(
+    page: Image.Image, fields: dict[str, FieldValue], template: Template, known: Known, *, lang: str, timeout: float,
+) -> None:
+    """A known-value field (the FROM and TO boxes) whose reading matched no entry is read once
+    more, its box enlarged on its own: Tesseract sometimes runs the box's tightly spaced
+    lines together on the page ("Ser Lintaniae Coaeed Pte suite 400" for an office name and
+    its street address). A line of the re-read that clearly is an entry replaces the reading."""
+    for spec in template.fields:
+        choices = _choices(spec, known)
+        current = fields.get(spec.name)
+        if not choices or current is None or current.value in choices:
+            continue
+        crop = _crop(spec.name, current, (page.height, page.width))
+        if crop is None:
+            continue
+        for line in _read_lines(page, crop, 2, lang, timeout):
+            entry, score = snap_score(line, choices)
+            if entry is not None:
+                current.value = entry
+                current.readings = [entry]
+                current.evidence = current.evidence.model_copy(
+                    update={"raw": line, "confidence": round(min(0.9, score / 100.0), 3)}
+                )
+                break
+
+
+def _read_lines(page: Image.Image, crop: _Crop, scale: int, lang: str, timeout: float) -> list[str]:
+    piece = page.crop(crop.box)
+    big = Image.new("L", (piece.width * scale + 2 * GAP * scale, piece.height * scale + 2 * GAP * scale), 255)
+    big.paste(piece.resize((piece.width * scale, piece.height * scale), Image.Resampling.BICUBIC),
+              (GAP * scale, GAP * scale))
+    words = tesseract_words(big, lang=lang, timeout=timeout, psm=6, dpi=200 * scale)
+    return [line.text for line in group_lines(words)]

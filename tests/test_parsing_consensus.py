@@ -245,3 +245,33 @@ def test_a_cancel_box_without_the_cancelled_date_counts_as_a_request_for_review(
     cancellation = page(cancels_previous=True, cancelled_detainer_date=date(2025, 3, 1))
     request = build_request([cancellation], [cancellation])
     assert request.cancels_previous is True and request.cancelled_detainer_date == date(2025, 3, 1)
+
+
+def test_a_known_value_box_that_matched_no_entry_is_read_again_on_its_own() -> None:
+    """Tesseract ran the FROM box's office line into its address line on the page; the box
+    read again, enlarged on its own, gives the office (real Tesseract)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from parsing.formread import FieldValue
+    from parsing.models import BBox, FieldEvidence
+    from parsing.reread import reread_known_values
+    from parsing.templates import templates
+    from samplegen.forms import font_path
+
+    page = Image.new("L", (900, 300), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(font_path("sans"), 22)
+    for n, text in enumerate(("Boston Area of Responsibility", "1000 Harborside Federal Plaza, Suite 400",
+                              "Burlington, MA 01803")):
+        draw.text((420, 100 + 26 * n), text, fill=0, font=font)
+    i247a = next(t for t in templates() if t.name == "i247a")
+    garbled = "Ser Lintaniae Coaeed Pte suite 400"
+    fields = {"from_office": FieldValue(garbled, FieldEvidence(
+        page=1, bbox=BBox(left=420, top=112, width=420, height=40), confidence=0.4, raw=garbled))}
+    reread_known_values(page, fields, i247a, {}, lang="eng", timeout=60)
+    assert fields["from_office"].value == "Boston Area of Responsibility"
+    # A box that holds no entry stays as read.
+    other = {"from_office": FieldValue("Quincy Police", FieldEvidence(
+        page=1, bbox=BBox(left=420, top=150, width=420, height=30), confidence=0.4, raw="Quincy Police"))}
+    reread_known_values(page, other, i247a, {}, lang="eng", timeout=60)
+    assert other["from_office"].value == "Quincy Police"
