@@ -150,7 +150,7 @@ def test_golden_structure(path: Path, request: pytest.FixtureRequest) -> None:
 
 # Inputs whose OCR the extractor does not yet read exactly (see bench/results/accuracy.md).
 KNOWN_MISSES: set[str] = {
-    "bilevel_pdf", "fine_g4_tiff", "older_form", "rotated_photo", "scanned_gray_pdf", "standard_g3_tiff",
+    "fine_g4_tiff", "older_form", "rotated_photo", "scanned_gray_pdf", "standard_g3_tiff",
 }
 
 
