@@ -322,6 +322,8 @@ def validate(
             reasons.append(f"{name}:low_confidence")
     if p1.mean_confidence is not None and p1.mean_confidence < 0.55:
         reasons.append("page:low_ocr_confidence")
+    if p1.layout_only:
+        reasons.append("page:recognised_by_layout")
     return reasons
 
 

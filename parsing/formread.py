@@ -17,7 +17,17 @@ from parsing.layout import Line, Span, find_in_line, span_words, union_box
 from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
-from parsing.templates import CheckboxGroup, CheckboxSpec, FieldSpec, Template, find_label, find_label_spans
+from parsing.templates import (
+    CheckboxGroup,
+    CheckboxSpec,
+    FieldSpec,
+    Template,
+    TemplateMatch,
+    find_label,
+    find_label_spans,
+    keyword_present,
+    templates,
+)
 
 PARSERS = {
     "text": F.clean_text,
@@ -468,3 +478,24 @@ def _read_checkbox(lines: list[Line], spec: CheckboxSpec, ink: np.ndarray) -> tu
         raw=f"ink={reading.density:.3f}",
     )
     return reading.checked, evidence
+
+
+def match_by_layout(lines: list[Line], ink: np.ndarray) -> TemplateMatch | None:
+    """A form page whose small print OCR lost (a soft phone photo): its title, none of its
+    excluded keywords, two of its headings or option texts, and a whole column of checkboxes
+    found by shape under a heading. A letter quoting the form's title has no such column.
+    The caller flags what is read from such a page for review."""
+    for template in templates():
+        if not template.checkbox_groups or not all(
+            keyword_present(lines, k, template.keyword_score) for k in template.keywords
+        ):
+            continue
+        if any(keyword_present(lines, k, 92.0) for k in template.exclude_keywords):
+            continue
+        print_found = sum(find_label(lines, box.anchors, box.min_score) is not None for box in template.checkboxes)
+        print_found += sum(find_label(lines, g.after, g.min_score) is not None for g in template.checkbox_groups)
+        if print_found < 2:
+            continue
+        if any(_group_column(lines, group, ink, []) is not None for group in template.checkbox_groups):
+            return TemplateMatch(template, print_found, float(template.priority))
+    return None

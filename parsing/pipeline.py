@@ -16,7 +16,7 @@ import numpy as np
 from detainer_intake.errors import InputError, UnreadableInput
 from parsing import pages as P
 from parsing.fields import normalize_a_number
-from parsing.formread import FieldValue, read_fields
+from parsing.formread import FieldValue, match_by_layout, read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
@@ -49,6 +49,7 @@ class PageOutput:
     header: FaxHeader | None = None
     fields: dict[str, FieldValue] = field(default_factory=dict)
     a_numbers: list[str] = field(default_factory=list)  # A-numbers printed anywhere on the page
+    layout_only: bool = False  # taken for its form by title and checkbox layout, its labels unread
     error: str | None = None  # InputError class name when this page could not be read
     error_message: str | None = None
 
@@ -134,10 +135,14 @@ def _analyse(
     lines: list[Line] | None = None,
     match: TemplateMatch | None = None,
 ) -> PageOutput:
+    layout_only = False
     if lines is None:  # OCR'd page: lines and template not known yet
         lines = group_lines(words)
         match = classify_lines(lines)
-    out = PageOutput(job.number)
+        if match is None and ink is not None:
+            match = match_by_layout(lines, ink)
+            layout_only = match is not None
+    out = PageOutput(job.number, layout_only=layout_only)
     if words:
         out.mean_confidence = round(sum(w.conf for w in words) / len(words) / 100.0, 3)
     out.header = _header(lines, height, job.tz)

@@ -113,3 +113,41 @@ def test_labels_read_on_a_neighbours_line_yield_to_the_printed_order() -> None:
     # A column holding more boxes than the group has options is not read either.
     _box(ink, 40, 285)
     assert _read_group(lines, group, 1, ink, {}) == {}
+
+
+def _photo_lines(*extra: str) -> list[Line]:
+    texts = ["DEPARTMENT OF HOMELAND SECURITY (DHS)", "IMMIGRATION DETAINER - NOTICE OF ACTION", *extra]
+    return [Line([Word(text, 30, 400 + 40 * n, 500, 20, 60.0)]) for n, text in enumerate(texts)]
+
+
+def test_a_page_whose_labels_ocr_lost_is_the_form_by_its_title_and_box_columns() -> None:
+    from parsing.formread import match_by_layout
+
+    ink, column_lines = _column_page()
+    title_and_headings = _photo_lines("IT IS THEREFORE REQUESTED THAT YOU:") + column_lines
+    match = match_by_layout(title_and_headings, ink)
+    assert match is not None and match.template.name == "i247a"
+    # A letter quoting the title and the headings has no column of boxes under them.
+    assert match_by_layout(title_and_headings, np.zeros_like(ink)) is None
+    # A whole column under the one heading OCR read, but no other print of the form: not enough.
+    requested = np.zeros((2000, 600), dtype=bool)  # the group is searched 0.2 page heights down
+    options = []
+    for top in (60, 110, 160, 210, 260):
+        _box(requested, 40, top)
+        options.append(Line([Word("Notlfy tlis ofiice", 80, top, 300, 22, 40.0)]))
+    heading = Line([Word("IT IS THEREFORE REQUESTED THAT YOU:", 30, 20, 500, 20, 60.0)])
+    assert match_by_layout([heading, *options, *_photo_lines()], requested) is None
+    assert match_by_layout([heading, *options, *_photo_lines("2. DHS TRANSFERRED THE ALIEN TO YOUR CUSTODY")],
+                           requested) is not None
+
+
+def test_a_form_recognised_by_layout_goes_to_review() -> None:
+    from datetime import date
+
+    from parsing.assemble import assemble
+    from parsing.models import PageKind
+    from parsing.pipeline import PageOutput
+
+    page = PageOutput(1, kind=PageKind.detainer_p1, form_type="I-247A", layout_only=True)
+    _, (request,) = assemble([page], today=date(2025, 6, 1))
+    assert request.needs_review and "page:recognised_by_layout" in request.review_reasons
