@@ -179,7 +179,8 @@ def test_review_list_gives_every_open_item_with_source_and_reason(env, capsys, m
     assert "fax000017.png" in table and NAME not in table and A_NUMBER not in table
 
 
-def test_review_show_prints_values_with_confidence_and_writes_crops(env, capsys, tmp_path):
+def test_review_show_prints_values_with_confidence_and_writes_crops(env, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich truncates table cells to the console's width
     settings, ledger, keys = env
     [item] = [i for i in ledger.review_items() if i.kind == "copy"]
     out = tmp_path / "crops"
@@ -206,7 +207,8 @@ def test_review_show_prints_values_with_confidence_and_writes_crops(env, capsys,
     assert left < box.left and right > box.left + box.width and top < box.top and bottom > box.top + box.height
 
 
-def test_review_show_of_a_quarantined_input_and_of_a_match(env, capsys, tmp_path):
+def test_review_show_of_a_quarantined_input_and_of_a_match(env, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     settings, ledger, keys = env
     quarantine = next(i for i in ledger.review_items() if i.kind == "quarantine" and i.document_sha256)
     capsys.readouterr()
