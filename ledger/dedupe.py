@@ -82,8 +82,8 @@ class CopyFacts:
     dob: date | None = None
     cancels_previous: bool = False
     cancelled_detainer_date: date | None = None
-    # Identifier fields read with low confidence ("file_number", "event_number"): they support a
-    # match but never veto one. Corrected fields are never unsure.
+    # Fields read with low confidence ("file_number", "event_number", "date_of_birth"): they support
+    # a match but never veto one. Corrected fields are never unsure.
     unsure: frozenset[str] = frozenset()
 
 
@@ -333,7 +333,10 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     event = closeness(copy.event_number, request.events)
     if event == FAR:
         if _vetoes(copy, "event_number", request.sure_events):
-            return None  # different event numbers, read with confidence: two requests, always
+            # Different event numbers, read with confidence: two requests, never merged. The same
+            # person (A-number and name agree) seen twice within the window is still shown to a
+            # person: a confident misread of a poor fax looks just like a second detainer.
+            return _same_person(copy, request, config)
         event = None  # one side may be misread: no evidence either way
         unsure.append("event_unsure")
     file = closeness(copy.file_number, request.files)
@@ -419,11 +422,27 @@ def arrived_near(copy: CopyFacts, request: _Request, days: int) -> bool:
                for m in request.members if m.order)
 
 
+def _same_person(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
+    """A near miss (kept apart, offered for review) for copies whose event numbers disagree
+    but whose A-number is the same and whose names agree, arriving within the window."""
+    if closeness(copy.file_number, request.files) != 0:
+        return None
+    names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
+    if not names or max(names) < config.name_similarity:
+        return None
+    if not arrived_near(copy, request, config.issued_window_days):
+        return None
+    return Match(RULE_FUZZY, round(min(max(names), 80.0), 2), False, "same_file_number+event_differs")
+
+
 def _name_and_arrival(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
     """A copy whose identifiers and birth date OCR lost (a standard-resolution fax) but whose
     name agrees with a request's, arriving within the window of its copies: kept apart, and
-    offered to a person to merge."""
-    if copy.dob and any(m.dob and m.dob != copy.dob for m in request.members):
+    offered to a person to merge. A differing birth date rules it out only when both were read
+    with confidence."""
+    if copy.dob and "date_of_birth" not in copy.unsure and any(
+        m.dob and m.dob != copy.dob and "date_of_birth" not in m.unsure for m in request.members
+    ):
         return None
     names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
     if not names or max(names) < config.name_similarity:

@@ -1173,13 +1173,14 @@ def _facts(row: schema.DetainerCopy, key: str = "", order: tuple[Any, ...] = ())
     )
 
 
-IDENTIFIERS = ("file_number", "event_number")
+# Fields whose low-confidence reading may support a match but never rule one out.
+UNSURE_FIELDS = ("file_number", "event_number", "date_of_birth")
 
 
 def _unsure_fields(detainer: DetainerRequest, config: DedupeConfig) -> set[str]:
-    """Identifiers the parser read with low confidence or flagged (``field:low_confidence`` etc.)."""
+    """Identity fields the parser read with low confidence or flagged (``field:low_confidence`` etc.)."""
     unsure = set()
-    for field in IDENTIFIERS:
+    for field in UNSURE_FIELDS:
         evidence = detainer.evidence.get(field)
         if evidence is not None and evidence.confidence < config.trusted_confidence:
             unsure.add(field)

@@ -205,7 +205,10 @@ def test_never_merge_different_event_numbers_even_for_the_same_person():
 
 def test_never_merge_different_event_numbers_even_on_the_same_day():
     result = assign([facts("a"), facts("b", 5, event="BOS2503047912")], CONFIG)
-    assert len(result.requests) == 2 and result.reviews == []
+    assert len(result.requests) == 2  # the same person, so shown for review (kept apart)
+    assert [r.default_decision for r in result.reviews] == ["separate"]
+    other_person = facts("b", 5, event="BOS2503047912", file="A987654321", name="JOHN SMITH")
+    assert assign([facts("a"), other_person], CONFIG).reviews == []
 
 
 def test_never_merge_issue_dates_beyond_the_window():
@@ -485,7 +488,24 @@ def test_an_unsure_event_number_cannot_veto_a_match_but_the_merge_is_reviewed():
 
 def test_differing_event_numbers_read_with_confidence_still_veto():
     sure = facts("b", 5, event="HUR2900704490", file="A012345679")
-    assert len(assign([facts("a"), sure], CONFIG).requests) == 2
+    result = assign([facts("a"), sure], CONFIG)
+    assert len(result.requests) == 2 and result.reviews == []
+
+
+def test_the_same_person_under_two_confident_event_numbers_is_kept_apart_but_shown():
+    """A standard-resolution fax's confident misread of the event number looks like a second
+    detainer for the same person: never merged, offered to a person when the A-number is the
+    same, the name agrees and the copies arrived within the window."""
+    second = facts("b", 5, event="HUR2900704490")
+    result = assign([facts("a"), second], CONFIG)
+    assert len(result.requests) == 2
+    [review] = result.reviews
+    assert review.default_decision == "separate" and review.reason == "same_file_number+event_differs"
+    # Another name, or an arrival outside the window: no offer.
+    other = replace(second, name=normalize_name("JUANA PEREZ"))
+    assert assign([facts("a"), other], CONFIG).reviews == []
+    later = facts("b", 60 * 24 * 30, event="HUR2900704490")
+    assert assign([facts("a"), later], CONFIG).reviews == []
 
 
 def test_an_unsure_event_number_alone_is_no_evidence():
@@ -533,3 +553,16 @@ def test_a_copy_whose_identifiers_ocr_lost_is_offered_beside_the_request_its_nam
     born = facts("born", 60, file=None, event=None, issued=None, dob=date(1990, 1, 1))
     for copy in (late, other, born):
         assert assign([clear, copy], CONFIG).reviews == [], copy.key
+
+
+def test_a_birth_date_read_without_confidence_does_not_rule_out_the_offer():
+    """A standard-resolution fax: identifiers unsure, the birth date misread (and unsure too)."""
+    clear = facts("clear")
+    misread = replace(facts("misread", 60, file="A011640017", event="R052501104900", dob=date(2010, 9, 2)),
+                      unsure=frozenset({"file_number", "event_number", "date_of_birth"}))
+    result = assign([clear, misread], CONFIG)
+    assert len(result.requests) == 2
+    assert [(r.default_decision, r.reason) for r in result.reviews] == [("separate", "name_and_arrival_near")]
+    # Read with confidence, the other birth date rules the offer out.
+    sure_dob = replace(misread, unsure=frozenset({"file_number", "event_number"}))
+    assert assign([clear, sure_dob], CONFIG).reviews == []

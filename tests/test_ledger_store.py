@@ -427,6 +427,18 @@ def test_an_event_number_read_with_low_confidence_cannot_split_a_request(ledger)
     assert ledger.review_items(kind="match") == []
 
 
+def test_a_birth_date_read_with_low_confidence_cannot_hide_a_near_miss(ledger):
+    from parsing.models import FieldEvidence
+
+    ledger.record(receipt("r1", "d1", T0), extraction("d1", detainer()))
+    poor = detainer(file_number=None, event_number=None, date_of_birth=date(2010, 4, 12),
+                    evidence={"date_of_birth": FieldEvidence(page=1, confidence=0.6)})
+    ledger.record(receipt("r2", "d2", T0 + timedelta(hours=1), "station_fax", "C-6"), extraction("d2", poor))
+    assert len(ledger.requests()) == 2  # a name alone never merges
+    [item] = ledger.review_items(kind="match")
+    assert item.reason == "name_and_arrival_near"
+
+
 def test_low_confidence_match_goes_to_review_and_the_decision_sticks(ledger):
     ledger.record(receipt("r1", "d1", T0), extraction("d1", detainer(file_number=None, event_number=None)))
     noisy = detainer(file_number=None, event_number=None, subject_name="MARIA ELENA LOPEK")
