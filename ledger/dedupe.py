@@ -46,6 +46,9 @@ RULE_OPERATOR = "operator_merge"
 RULE_CANCELS = "cancels"
 RULE_UNLINKED = "unlinked"
 NEAR_NAME_MARGIN = 15.0  # name scores this far below name_similarity (same birth date) are offered for review
+# A copy with nothing but its name to go on is only ever offered, never merged: its name may be
+# two OCR slips off ("TAVARES ARINDE" for "TAVARES ARLINDO" scores 89.7).
+OFFER_NAME_MARGIN = 5.0
 
 _OCR_DIGITS = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "|": "1", "S": "5", "B": "8", "Z": "2"})
 _OCR_LETTERS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G", "4": "A", "3": "E", "7": "T"})
@@ -445,7 +448,7 @@ def _name_and_arrival(copy: CopyFacts, request: _Request, config: DedupeConfig) 
     ):
         return None
     names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
-    if not names or max(names) < config.name_similarity:
+    if not names or max(names) < config.name_similarity - OFFER_NAME_MARGIN:
         return None
     if not arrived_near(copy, request, config.issued_window_days):
         return None

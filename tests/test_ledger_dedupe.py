@@ -547,6 +547,9 @@ def test_a_copy_whose_identifiers_ocr_lost_is_offered_beside_the_request_its_nam
     [review] = result.reviews
     assert (review.copy_key, review.other_copy_key) == ("blurred", "clear")
     assert (review.default_decision, review.reason) == ("separate", "name_and_arrival_near")
+    # A name two OCR slips off is still offered.
+    slipped = facts("slipped", 60, file=None, event=None, issued=None, dob=None, name="MARIA ELENA LOPRS")
+    assert [r.reason for r in assign([clear, slipped], CONFIG).reviews] == ["name_and_arrival_near"]
     # Outside the window, under another name or with another birth date: nothing to offer.
     late = facts("late", 60 * 24 * 5, file=None, event=None, issued=None, dob=None)
     other = facts("other", 60, file=None, event=None, issued=None, dob=None, name="JOSE PEREZ")
