@@ -154,6 +154,33 @@ def test_daily_flow_requests_group_the_truth_receipts(clean_run: Path, truth: di
     assert sizes == sorted(len(request["receipts"]) for request in truth["requests"])
 
 
+def test_the_review_queue_offers_every_split_and_nothing_else(
+    clean_run: Path, tmp_path: Path, ocr_cache: Path, truth: dict[str, Any]
+) -> None:
+    """Where OCR misreads one copy of a request on a poor fax, the copies are kept apart (above)
+    but offered side by side in the review queue. An operator who accepts every offer gets
+    exactly the truth's figures: no split is missing from the queue, no offer joins two
+    different requests. (Run on a copy of the clean run's ledger.)"""
+    import shutil
+
+    config = corpus_config(tmp_path, ocr_cache)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    for ledger_file in (clean_run.parent / "data").glob("ledger.db*"):
+        shutil.copy2(ledger_file, tmp_path / "data" / ledger_file.name)
+    intake = Intake.open(settings_of(config))
+    try:
+        for item in intake.ledger.review_items(kind="match"):
+            intake.ledger.resolve_review(item.id, "merge", who="operator")
+        for year, expected in truth["totals"].items():
+            got = intake.ledger.metrics(int(year), truth["timezone"])
+            for key in METRIC_KEYS:
+                assert got[key] == expected[key], f"{year} {key}"
+        sizes = sorted(len(view.receipt_keys) for view in intake.ledger.requests())
+        assert sizes == sorted(len(request["receipts"]) for request in truth["requests"])
+    finally:
+        intake.close()
+
+
 def test_second_run_of_the_same_day_adds_nothing(clean_run: Path) -> None:
     before = snapshot_of(clean_run)
     state = daily_intake(str(clean_run), return_state=True)
