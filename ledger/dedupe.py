@@ -31,7 +31,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -332,6 +332,8 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     gap = _days_apart(copy.issued_date, request.issued) if copy.issued_date else None
     if gap is not None and gap > config.issued_window_days:
         return None  # clearly different issue dates: two requests, always
+    if _arrived_before_issue(copy, request, config.issued_window_days):
+        return None  # a copy cannot arrive before its request was issued: two requests, always
     unsure: list[str] = []
     event = closeness(copy.event_number, request.events)
     if event == FAR:
@@ -413,6 +415,20 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     elif gap > 0:
         cap(score - 2.0 * gap, "issued_differs")
     return Match(RULE_FUZZY, round(score, 2), True, "+".join(reasons))
+
+
+def _arrived_before_issue(copy: CopyFacts, request: _Request, days: int) -> bool:
+    """One side arrived more than the window before the other side's issue date (a copy whose
+    issue date OCR lost, set against a later request of the same person). Within the window an
+    issue date may be a misread one, as in the issue-date rule."""
+    arrived = copy.order[0] if copy.order else None
+    slack = timedelta(days=days)
+    if isinstance(arrived, datetime) and request.issued and arrived.date() < min(request.issued) - slack:
+        return True
+    if copy.issued_date is None:
+        return False
+    return any(m.order and isinstance(m.order[0], datetime) and m.order[0].date() < copy.issued_date - slack
+               for m in request.members)
 
 
 def arrived_near(copy: CopyFacts, request: _Request, days: int) -> bool:

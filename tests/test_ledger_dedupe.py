@@ -569,3 +569,17 @@ def test_a_birth_date_read_without_confidence_does_not_rule_out_the_offer():
     # Read with confidence, the other birth date rules the offer out.
     sure_dob = replace(misread, unsure=frozenset({"file_number", "event_number"}))
     assert assign([clear, sure_dob], CONFIG).reviews == []
+
+
+def test_a_copy_that_arrived_before_a_request_was_issued_is_not_its_copy():
+    """The same person's February detainer, its issue date and event number lost on a poor fax,
+    and a new detainer issued in July: an A-number one slip apart and the same name, but the
+    February copy cannot be a copy of the July request."""
+    july = facts("july", 60 * 24 * 135, issued=date(2025, 7, 14))
+    february = replace(facts("february", 0, file="A012345670", event="B0S2502338067", issued=None),
+                       unsure=frozenset({"event_number", "file_number"}))
+    assert len(assign([february, july], CONFIG).requests) == 2
+    assert len(assign([july, february], CONFIG).requests) == 2  # in either arrival order
+    # Without the July date the two would be taken for one request (reviewed).
+    undated = facts("july", 60 * 24 * 135, issued=None)
+    assert len(assign([february, undated], CONFIG).requests) == 1
