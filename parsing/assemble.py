@@ -41,6 +41,12 @@ SCALAR_FIELDS = (
     "date_of_birth", "citizenship", "sex", "cancelled_detainer_date", "officer_name",
 )
 LOW_CONFIDENCE = 0.45
+# Identity values read from a coarse page (a standard-resolution fax, a scan, a photo) are exact
+# far less often than their agreeing readings suggest (bench/results/accuracy.md: 14-57 % per
+# field on standard faxes), so their confidence stays below the ledger's trusted level
+# (dedupe.trusted_confidence, 0.8): they can support a match but never veto one.
+COARSE_PAGE_CONFIDENCE = 0.7
+COARSE_CAPPED = ("event_number", "file_number", "date_of_birth")  # the ledger's UNSURE_FIELDS
 EARLIEST_FORM_DATE = date(2011, 1, 1)  # the oldest I-247 edition still seen
 
 
@@ -143,6 +149,11 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
         evidence=evidence,
         **values,
     )
+    if p1.coarse:
+        for name in COARSE_CAPPED:
+            if name in request.evidence and request.evidence[name].confidence > COARSE_PAGE_CONFIDENCE:
+                request.evidence[name] = request.evidence[name].model_copy(
+                    update={"confidence": COARSE_PAGE_CONFIDENCE})
     reasons = validate(request, p1, unparsed, today=today)
     request.needs_review = bool(reasons)
     request.review_reasons = reasons

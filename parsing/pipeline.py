@@ -50,6 +50,7 @@ class PageOutput:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     a_numbers: list[str] = field(default_factory=list)  # A-numbers printed anywhere on the page
     layout_only: bool = False  # taken for its form by title and checkbox layout, its labels unread
+    coarse: bool = False  # a standard-resolution fax, a scan or a photo: its small print reads poorly
     error: str | None = None  # InputError class name when this page could not be read
     error_message: str | None = None
 
@@ -83,6 +84,7 @@ def _process(job: PageJob) -> PageOutput:
     _check_not_noise(page.ink, ocr_words)
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
     out.rotation = (page.rotation + exif_rotation) % 360
+    out.coarse = page.scale_y > 1.5 or not page.bilevel
     if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
         template = next(t for t in templates() if t.name == out.template)
         reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout)

@@ -103,3 +103,16 @@ def test_review_reasons_are_slugs_without_values() -> None:
         "subject_name:missing", "date_of_birth:after_issued_date", "probable_cause:no_box_checked",
     }
     assert not any("DOE" in r or "2026" in r for r in request.review_reasons)
+
+
+def test_identity_values_from_a_coarse_page_stay_below_the_trusted_confidence() -> None:
+    """A standard-resolution fax's identifiers are exact far less often than their readings
+    agree: they may support a match in the ledger but never rule one out."""
+    fine, coarse = _p1(1, "A012345678"), _p1(1, "A012345678")
+    coarse.coarse = True
+    _, (clear,) = assemble([fine], today=date(2025, 6, 1))
+    _, (poor,) = assemble([coarse], today=date(2025, 6, 1))
+    assert clear.evidence["file_number"].confidence == 0.9
+    assert poor.evidence["file_number"].confidence == 0.7 and poor.evidence["date_of_birth"].confidence == 0.7
+    assert poor.evidence["subject_name"].confidence == 0.9  # names are not vetoes
+    assert poor.file_number == clear.file_number and not any("file_number" in r for r in poor.review_reasons)
