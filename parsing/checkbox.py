@@ -80,10 +80,7 @@ def read_box(ink: np.ndarray, anchor: Word, line_height: float) -> BoxReading:
     bh, bw = box.shape
     if not looks_like_box(box):
         return BoxReading(False, 0.0, 0.3, None)
-    # The mark is judged on the middle half of the box: borders, their ragged edges and
-    # specks along them stay outside it; an X, a tick or a fill all cross it.
-    interior = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
-    density = float(interior.mean()) if interior.size else 0.0
+    density = mark_density(box)
     checked = density >= CHECKED_DENSITY
     distance = abs(density - CHECKED_DENSITY) / CHECKED_DENSITY
     confidence = float(min(1.0, 0.5 + 0.5 * min(1.0, distance)))
@@ -221,10 +218,15 @@ def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
+def mark_density(box: np.ndarray) -> float:
+    """Ink density of the middle half of a box: borders, their ragged edges and specks along
+    them stay outside it; an X, a tick or a fill all cross it."""
+    bh, bw = box.shape
+    interior = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
+    return float(interior.mean()) if interior.size else 0.0
+
+
 def read_found_box(ink: np.ndarray, box: FoundBox) -> tuple[bool, float]:
-    """(checked, interior ink density) of a box found by shape, judged like ``read_box``."""
-    found = ink[box.top: box.top + box.height, box.left: box.left + box.width]
-    bh, bw = found.shape
-    interior = found[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
-    density = float(interior.mean()) if interior.size else 0.0
+    """(checked, mark density) of a box found by shape, judged like ``read_box``."""
+    density = mark_density(ink[box.top: box.top + box.height, box.left: box.left + box.width])
     return density >= CHECKED_DENSITY, density

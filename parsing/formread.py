@@ -12,7 +12,15 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from parsing import fields as F
-from parsing.checkbox import CHECKED_DENSITY, FoundBox, find_boxes, looks_like_box, read_box, read_found_box
+from parsing.checkbox import (
+    CHECKED_DENSITY,
+    FoundBox,
+    find_boxes,
+    looks_like_box,
+    mark_density,
+    read_box,
+    read_found_box,
+)
 from parsing.layout import Line, Span, find_in_line, span_words, union_box
 from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
@@ -448,8 +456,7 @@ def _box_in_column(
     y0, y1 = boxes[0]
     box = ink[y0:y1, x0: x0 + width]
     bh, bw = box.shape
-    interior = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
-    density = float(interior.mean()) if interior.size else 0.0
+    density = mark_density(box)
     evidence = FieldEvidence(page=0, bbox=BBox(left=x0, top=y0, width=bw, height=bh), confidence=0.6,
                              raw=f"ink={density:.3f}")
     return density >= CHECKED_DENSITY, evidence
