@@ -98,7 +98,7 @@ def read_fields(
     known = known or {}
     for spec in template.fields:
         spans = find_label_spans(lines, spec.labels, spec.min_score)
-        choices = _choices(spec, known)
+        choices = known_values(spec, known)
         if not spans:
             if choices:  # a label a poor fax lost: the page's one line that is a known value
                 value = _find_known(lines, spec, choices, page, page_width)
@@ -142,7 +142,8 @@ def _words_conf(words: list[Word]) -> float:
     return sum(w.conf for w in words) / len(words) / 100.0
 
 
-def _choices(spec: FieldSpec, known: Known) -> Sequence[str]:
+def known_values(spec: FieldSpec, known: Known) -> Sequence[str]:
+    """The entries a field's reading may snap to: the configuration's list, else the template's."""
     if not spec.lexicon:
         return ()
     return known.get(spec.lexicon) or lexicon(spec.lexicon)

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from parsing.formread import FieldValue, Known, _choices, apply_pattern, parse_value
+from parsing.formread import FieldValue, Known, apply_pattern, known_values, parse_value
 from parsing.layout import group_lines
 from parsing.lexicon import snap_score
 from parsing.ocr import Word, tesseract_words
@@ -129,7 +129,7 @@ def reread_known_values(
     lines together on the page ("Ser Lintaniae Coaeed Pte suite 400" for an office name and
     its street address). A line of the re-read that clearly is an entry replaces the reading."""
     for spec in template.fields:
-        choices = _choices(spec, known)
+        choices = known_values(spec, known)
         current = fields.get(spec.name)
         if not choices or current is None or current.value in choices:
             continue
