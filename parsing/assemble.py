@@ -177,23 +177,23 @@ def fax_header_vote(pages: list[PageOutput], first: PageOutput) -> tuple[str | N
     sender = vote([p.sender_number for p in ordered])
     sent_at = vote([p.sent_at for p in ordered])
     headers = [p.header for p in ordered if p.header is not None]
-    if sum(1 for h in headers if h.sent_at == sent_at) * 2 <= len(headers):
-        # No majority ("2-02-2025" on page 1, "1-02-2025" on page 2, "1-82-2025 69:03" on page 4):
-        # the printed date and time vote character by character across the pages.
-        sent_at = _voted_sent_at(headers) or sent_at
+    if sent_at is not None and sum(1 for h in headers if h.sent_at == sent_at) * 2 <= len(headers):
+        # No majority ("2-02-2025" on page 1, "1-02-2025" on page 2, "1-82-2025" on page 4): the
+        # printed date votes glyph by glyph across the pages. The time does not: a header font's
+        # dotted zero is misread the same way on most pages ("16:12" for "10:12").
+        day = _voted_day(headers)
+        if day is not None:
+            sent_at = sent_at.replace(year=day.year, month=day.month, day=day.day)
     return sender, sent_at
 
 
-def _voted_sent_at(headers: list[FaxHeader]) -> datetime | None:
-    texts = [found for h in headers if (found := sent_at_texts(h.raw)) is not None]
-    day = consensus([d for d, _ in texts])
-    clock = consensus([t for _, t in texts if t])
-    if day is None or day.total < 2:
+def _voted_day(headers: list[FaxHeader]) -> date | None:
+    texts = [found[0] for h in headers if (found := sent_at_texts(h.raw)) is not None]
+    voted = consensus(texts)
+    if voted is None or voted.total < 2:
         return None
-    zone = next((h.sent_at.tzinfo for h in headers if h.sent_at is not None), None)
-    if zone is None:  # the configured zone is known only through a parsed page
-        return None
-    return parse_sent_at(f"{day.value} {clock.value if clock else ''}", str(zone))
+    parsed = parse_sent_at(voted.value)
+    return parsed.date() if parsed is not None else None
 
 
 def _vote_officer(

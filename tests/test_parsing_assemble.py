@@ -92,6 +92,23 @@ def test_a_send_time_no_two_pages_agree_on_is_voted_glyph_by_glyph() -> None:
     assert request.fax_sent_at == datetime(2025, 1, 2, 9, 3, tzinfo=NY)
 
 
+def test_a_dotted_zero_misread_on_most_pages_does_not_outvote_the_time() -> None:
+    """Only page 1 reads the hour's dotted zero ("10:12"); the other pages read "16:12" and
+    their dates fail: the date is voted glyph by glyph, the time is page 1's."""
+    from parsing.header import parse_header
+
+    pages = [_p1(1, "A012345678"), PageOutput(2, kind=PageKind.detainee_notice),
+             PageOutput(3, kind=PageKind.detainee_notice), PageOutput(4, kind=PageKind.i205)]
+    lines = ["12-09-2024 10:12 FROM: ICE ERO BOSTON +1-617-555-0143 P.002/005",
+             "44-09-2024 16:12 FROM: ICE ERO BOSTON +1-617-555-0143 P.003/005",
+             "12-69-2624 16:12 FROM: ICE ERO BOSTON +1-617-555-0143 P.004/005",
+             "12-09-2624 16:12 FROM: ICE ERO BOSTON +1-617-555-0143 P.005/005"]
+    for page, line in zip(pages, lines, strict=True):
+        page.header = parse_header(line)
+    _, (request,) = assemble(pages)
+    assert request.fax_sent_at == datetime(2024, 12, 9, 10, 12, tzinfo=NY)
+
+
 def test_review_reasons_are_slugs_without_values() -> None:
     page = _p1(1, "A012345678")
     page.fields["date_of_birth"] = _value(date(2026, 1, 1), 1)  # after the issue date
