@@ -120,3 +120,21 @@ def test_header_zone_is_a_parameter() -> None:
 def test_not_a_header() -> None:
     assert parse_header("DEPARTMENT OF HOMELAND SECURITY (DHS)") is None
     assert parse_header("Date of Birth: 07/14/1988 Citizenship: HONDURAS") is None
+
+
+@pytest.mark.parametrize(
+    ("footer", "revision"),
+    [
+        ("DHS Form I-247A (3/17) Page 1 of 3", "3/17"),
+        ("DHS Form 1-247A (02/17)", "02/17"),
+        ("DHS Form I-247A (8/17)", "3/17"),  # one glyph off one known revision
+        ("DHS Form 1-247A (W17) Page 1of3", "3/17"),  # the 3 and its slash run together
+        ("DHS Form I-247A (2/17)", "2/17"),  # as near 3/17 as 02/17: kept as read
+        ("DHS Form I-247A (WX17)", None),  # letters and no known revision near: no reading
+    ],
+)
+def test_the_form_revision_snaps_only_to_one_known_revision(footer: str, revision: str | None) -> None:
+    from parsing.templates import find_revision, templates
+
+    i247a = next(t for t in templates() if t.name == "i247a")
+    assert find_revision(footer, i247a) == revision
