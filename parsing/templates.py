@@ -249,19 +249,23 @@ def find_form_type(text: str, template: Template) -> str | None:
 
 
 def find_revision(text: str, template: Template) -> str | None:
-    """The revision printed in the footer; a reading one glyph off exactly one known revision
-    (its slash lost or not) is that revision; a reading with a letter in it that is not is no
-    reading."""
+    """The revision printed in the footer. A well-formed reading one substituted glyph off
+    exactly one known revision is that revision; a malformed one ("W17") is the one known
+    revision it is a glyph from, its slash aside, or no reading."""
     for pattern in template.revision_patterns:
         match = re.search(pattern, text, re.IGNORECASE)
         if match:
             found = re.sub(r"\s", "", match.group(1)).translate(str.maketrans("OoIl", "0011"))
             if found in template.known_revisions or not template.known_revisions:
                 return found
+            close = [k for k in template.known_revisions if len(k) == len(found)
+                     and sum(a != b for a, b in zip(k, found, strict=True)) == 1]
+            if re.fullmatch(r"[0-9]{1,2}/[0-9]{2}", found):
+                return close[0] if len(close) == 1 else found
+            # A reading that is no revision at all ("W17"): one glyph from one known revision, its
+            # slash aside, or nothing.
             close = [k for k in template.known_revisions
                      if Levenshtein.distance(k.replace("/", ""), found.replace("/", "")) <= 1]
             if len(close) == 1:
                 return close[0]
-            if re.fullmatch(r"[0-9]{1,2}/[0-9]{2}", found):
-                return found
     return None

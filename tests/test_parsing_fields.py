@@ -129,7 +129,8 @@ def test_not_a_header() -> None:
         ("DHS Form 1-247A (02/17)", "02/17"),
         ("DHS Form I-247A (8/17)", "3/17"),  # one glyph off one known revision
         ("DHS Form 1-247A (W17) Page 1of3", "3/17"),  # the 3 and its slash run together
-        ("DHS Form I-247A (2/17)", "2/17"),  # as near 3/17 as 02/17: kept as read
+        ("DHS Form I-247A (2/17)", "3/17"),  # a substituted glyph, not a lost leading 0
+        ("DHS Form I-247A (5/15)", "5/15"),  # a well-formed revision not on the list: as read
         ("DHS Form I-247A (WX17)", None),  # letters and no known revision near: no reading
     ],
 )
