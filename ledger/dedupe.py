@@ -358,8 +358,7 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
         # Nothing in common to go on (names alone never merge); a near miss at most.
         return _name_and_arrival(copy, request, config)
 
-    names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
-    best_name = max(names) if names else None
+    best_name = _best_name(copy, request)
     name_agrees = best_name is not None and best_name >= config.name_similarity
     dob_conflict = bool(copy.dob and dobs and not dob_equal)
     reasons: list[str] = []
@@ -431,6 +430,12 @@ def _arrived_before_issue(copy: CopyFacts, request: _Request, days: int) -> bool
                for m in request.members)
 
 
+def _best_name(copy: CopyFacts, request: _Request) -> float | None:
+    """The copy's name score against the nearest name among the request's copies (None: unknown)."""
+    scores = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
+    return max(scores) if scores else None
+
+
 def arrived_near(copy: CopyFacts, request: _Request, days: int) -> bool:
     """The copy arrived within ``days`` of one of the request's copies (arrival times are
     the receiving systems', not OCR's)."""
@@ -446,12 +451,12 @@ def _same_person(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Ma
     but whose A-number is the same and whose names agree, arriving within the window."""
     if closeness(copy.file_number, request.files) != 0:
         return None
-    names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
-    if not names or max(names) < config.name_similarity:
+    name = _best_name(copy, request)
+    if name is None or name < config.name_similarity:
         return None
     if not arrived_near(copy, request, config.issued_window_days):
         return None
-    return Match(RULE_FUZZY, round(min(max(names), 80.0), 2), False, "same_file_number+event_differs")
+    return Match(RULE_FUZZY, round(min(name, 80.0), 2), False, "same_file_number+event_differs")
 
 
 def _name_and_arrival(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
@@ -463,12 +468,12 @@ def _name_and_arrival(copy: CopyFacts, request: _Request, config: DedupeConfig) 
         m.dob and m.dob != copy.dob and "date_of_birth" not in m.unsure for m in request.members
     ):
         return None
-    names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
-    if not names or max(names) < config.name_similarity - OFFER_NAME_MARGIN:
+    name = _best_name(copy, request)
+    if name is None or name < config.name_similarity - OFFER_NAME_MARGIN:
         return None
     if not arrived_near(copy, request, config.issued_window_days):
         return None
-    return Match(RULE_FUZZY, round(max(names), 2), False, "name_and_arrival_near")
+    return Match(RULE_FUZZY, round(name, 2), False, "name_and_arrival_near")
 
 
 def _cancel_score(copy: CopyFacts, request: _Request, config: DedupeConfig) -> tuple[float, int] | None:
@@ -479,11 +484,11 @@ def _cancel_score(copy: CopyFacts, request: _Request, config: DedupeConfig) -> t
             return None
         score = 100.0
     else:
-        names = [s for m in request.members if (s := name_score(copy.name, m.name)) is not None]
+        name = _best_name(copy, request)
         dobs = {m.dob for m in request.members if m.dob}
-        if not (copy.dob and copy.dob in dobs and names and max(names) >= config.name_similarity):
+        if not (copy.dob and copy.dob in dobs and name is not None and name >= config.name_similarity):
             return None
-        score = max(names)
+        score = name
     if copy.event_number and copy.event_number in request.events:
         return max(score, 99.0), 0
     target = copy.cancelled_detainer_date

@@ -52,7 +52,7 @@ def reread_fields(
             readings[crop.name].append((first.evidence.raw, first.value))
     pending = crops
     for scale in SCALES:
-        texts = _read_strip(page, pending, scale, lang, timeout)
+        texts = [" ".join(lines) for lines in _read_strip(page, pending, scale, lang, timeout)]
         for crop, text in zip(pending, texts, strict=True):
             text = apply_pattern(specs[crop.name], text) if text else ""
             value = parse_value(specs[crop.name], text) if text else None
@@ -98,8 +98,8 @@ def _crop(name: str, found: FieldValue, shape: tuple[int, ...]) -> _Crop | None:
     return _Crop(name, (left, top, right, bottom))
 
 
-def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, timeout: float) -> list[str]:
-    """Stack the crops at ``scale`` into one strip; OCR it once; the text of each crop."""
+def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, timeout: float) -> list[list[str]]:
+    """Stack the crops at ``scale`` into one strip; OCR it once; the lines of each crop."""
     pieces = [page.crop(c.box) for c in crops]
     width = max(p.width for p in pieces) * scale + 2 * GAP * scale
     height = sum(p.height * scale + GAP * scale for p in pieces) + GAP * scale
@@ -116,9 +116,8 @@ def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, ti
     for top, bottom in spans:
         inside = [w for w in words if top <= w.cy <= bottom]
         lines = group_lines(inside)
-        texts.append(" ".join(line.text for line in lines))
+        texts.append([line.text for line in lines])
     return texts
-
 
 
 def reread_known_values(
@@ -136,7 +135,7 @@ def reread_known_values(
         crop = _crop(spec.name, current, (page.height, page.width))
         if crop is None:
             continue
-        for line in _read_lines(page, crop, 2, lang, timeout):
+        for line in _read_strip(page, [crop], 2, lang, timeout)[0]:
             entry, score = snap_score(line, choices)
             if entry is not None:
                 current.value = entry
@@ -145,12 +144,3 @@ def reread_known_values(
                     update={"raw": line, "confidence": round(min(0.9, score / 100.0), 3)}
                 )
                 break
-
-
-def _read_lines(page: Image.Image, crop: _Crop, scale: int, lang: str, timeout: float) -> list[str]:
-    piece = page.crop(crop.box)
-    big = Image.new("L", (piece.width * scale + 2 * GAP * scale, piece.height * scale + 2 * GAP * scale), 255)
-    big.paste(piece.resize((piece.width * scale, piece.height * scale), Image.Resampling.BICUBIC),
-              (GAP * scale, GAP * scale))
-    words = tesseract_words(big, lang=lang, timeout=timeout, psm=6, dpi=200 * scale)
-    return [line.text for line in group_lines(words)]
