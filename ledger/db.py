@@ -127,7 +127,11 @@ def open_ledger(url: str, dedupe: DedupeConfig | None = None, *, migrate: bool =
 
     engine = make_engine(url)
     if migrate:
+        before = current_revision(engine)
         upgrade_engine(engine)
+        if before is not None and before != current_revision(engine):
+            # A migration may give copies new identity columns (0002: subject IDs): group again.
+            Ledger(engine, dedupe).regroup()
     elif current_revision(engine) != head_revision():
         engine.dispose()
         raise LedgerError("the ledger database is not at the current schema version")

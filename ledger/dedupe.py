@@ -80,6 +80,7 @@ class CopyFacts:
     order: tuple[Any, ...]  # sort key: (first arrival, channel rank, source key, ...) of its document
     file_number: str | None = None  # normalised (normalize_file_number)
     event_number: str | None = None  # normalised (normalize_event_number)
+    subject_id: str | None = None  # normalised (normalize_subject_id)
     issued_date: date | None = None
     name: str | None = None  # normalised (normalize_name)
     dob: date | None = None
@@ -152,6 +153,11 @@ def normalize_event_number(value: str | None) -> str | None:
     return text or None
 
 
+def normalize_subject_id(value: str | None) -> str | None:
+    """Subject IDs are opaque like event numbers: compared in the same OCR-folded form."""
+    return normalize_event_number(value)
+
+
 def normalize_name(value: str | None) -> str | None:
     """Upper-case letters and single spaces; accents dropped; OCR digits read as letters."""
     if not value:
@@ -206,6 +212,8 @@ class Identity(Protocol):
     @property
     def event_number(self) -> str | None: ...
     @property
+    def subject_id(self) -> str | None: ...
+    @property
     def dob(self) -> date | None: ...
     @property
     def name(self) -> str | None: ...
@@ -218,6 +226,8 @@ def block_keys(copy: Identity) -> set[tuple[str, object]]:
         keys.add(("file", copy.file_number))
     if copy.event_number:
         keys.add(("event", copy.event_number))
+    if copy.subject_id:
+        keys.add(("subject", copy.subject_id))
     if copy.dob:
         keys.add(("dob", copy.dob))
     return keys
@@ -236,7 +246,11 @@ def token_linked(a: Identity, b: Identity) -> bool:
     so the ledger recomputes exactly the copies such a tie connects."""
     if not name_tokens(a.name) & name_tokens(b.name):
         return False
-    return bool(slipped(a.file_number, [b.file_number]) or slipped(a.event_number, [b.event_number]))
+    return bool(
+        slipped(a.file_number, [b.file_number])
+        or slipped(a.event_number, [b.event_number])
+        or slipped(a.subject_id, [b.subject_id])
+    )
 
 
 def slipped(value: str | None, candidates: Sequence[str | None]) -> set[int]:
@@ -258,6 +272,7 @@ class _Request:
         self.members: list[CopyFacts] = []
         self.events: set[str] = set()
         self.files: set[str] = set()
+        self.subjects: set[str] = set()
         self.sure_events: set[str] = set()  # read with confidence (or corrected)
         self.sure_files: set[str] = set()
         self.issued: set[date] = set()
@@ -274,6 +289,8 @@ class _Request:
             self.files.add(copy.file_number)
             if "file_number" not in copy.unsure:
                 self.sure_files.add(copy.file_number)
+        if copy.subject_id:
+            self.subjects.add(copy.subject_id)
         if copy.issued_date:
             self.issued.add(copy.issued_date)
 
@@ -327,34 +344,41 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
     """How well ``copy`` matches ``request``; None when it cannot be the same request.
 
     Exact identifiers decide; identifiers an OCR slip or two apart (``closeness`` 1-2) count as
-    evidence only together with an agreeing name, and never without review.
+    evidence only together with an agreeing name, and never without review. The subject ID (a
+    person's id in ICE's database) only ever supports a match: its format is not public, so
+    nothing tells a confident misreading from another person's id.
     """
     gap = _days_apart(copy.issued_date, request.issued) if copy.issued_date else None
     if gap is not None and gap > config.issued_window_days:
         return None  # clearly different issue dates: two requests, always
+    event = closeness(copy.event_number, request.events)
+    if event == FAR and _vetoes(copy, "event_number", request.sure_events):
+        # Different event numbers, read with confidence: two requests, never merged. The same
+        # person (A-number and name agree) seen twice within the window is still shown to a
+        # person: a confident misread of a poor fax looks just like a second detainer.
+        return None if _arrived_before_issue(copy, request, config.issued_window_days) else _same_person(
+            copy, request, config
+        )
+    file = closeness(copy.file_number, request.files)
+    if file == FAR and event != SAME and _vetoes(copy, "file_number", request.sure_files):
+        return None  # different A-numbers
     if _arrived_before_issue(copy, request, config.issued_window_days):
         return None  # a copy cannot arrive before its request was issued: two requests, always
     unsure: list[str] = []
-    event = closeness(copy.event_number, request.events)
     if event == FAR:
-        if _vetoes(copy, "event_number", request.sure_events):
-            # Different event numbers, read with confidence: two requests, never merged. The same
-            # person (A-number and name agree) seen twice within the window is still shown to a
-            # person: a confident misread of a poor fax looks just like a second detainer.
-            return _same_person(copy, request, config)
         event = None  # one side may be misread: no evidence either way
         unsure.append("event_unsure")
-    file = closeness(copy.file_number, request.files)
     if event == SAME and file == SAME:
         return Match(RULE_SAME_IDENTITY, 100.0, True, "same_identity")
     if file == FAR and event != SAME:
-        if _vetoes(copy, "file_number", request.sure_files):
-            return None  # different A-numbers
         file = None
         unsure.append("file_number_unsure")
+    subject = closeness(copy.subject_id, request.subjects)
+    if subject == FAR:
+        subject = None
     dobs = {m.dob for m in request.members if m.dob}
     dob_equal = bool(copy.dob and copy.dob in dobs)
-    if not dob_equal and file is None and event is None:
+    if not dob_equal and file is None and event is None and subject is None:
         # Nothing in common to go on (names alone never merge); a near miss at most.
         return _name_and_arrival(copy, request, config)
 
@@ -384,13 +408,16 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
         slip(event, "event")
         if event is None and file == SAME:
             reasons.append("event_missing")
-    elif file in (1, 2) or event in (1, 2):
-        # Only approximate identifiers: the name must agree as well.
-        if file == FAR or not name_agrees:
-            return None
-        reasons.append("near_identifiers")
+    elif file in (1, 2) or event in (1, 2) or (subject is not None and not dob_equal):
+        # Only approximate identifiers, or the subject ID standing in for the birth date: the name
+        # must agree as well; a name a slip or two further off is only offered.
+        if not name_agrees:
+            return _name_and_arrival(copy, request, config)
+        only_subject = file is None and event is None and subject == SAME
+        reasons.append("same_subject" if only_subject else "near_identifiers")
         slip(file, "file_number")
         slip(event, "event")
+        slip(subject, "subject")
     else:
         # No identifier in common (missing on one side): name and date of birth.
         if not dob_equal or best_name is None:
@@ -519,7 +546,7 @@ def assign(
     out = Assignment()
     requests: list[_Request] = []
     by_block: dict[tuple[str, object], dict[str, _Request]] = defaultdict(dict)
-    by_token: dict[str, dict[str, tuple[_Request, set[str], set[str]]]] = defaultdict(dict)
+    by_token: dict[str, dict[str, tuple[_Request, set[str], set[str], set[str]]]] = defaultdict(dict)
     request_of: dict[str, _Request] = {}
     decided: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     for (a, b), same in sorted(decisions.items()):
@@ -536,9 +563,10 @@ def assign(
             # Only a word of the name in common: a candidate if a copy with that word has an
             # identifier an OCR slip or two from this one's (``token_linked``), or arrived
             # within the window (then at most a near miss for review: ``_name_and_arrival``).
-            for rid, (req, files, events) in by_token.get(token, {}).items():
+            for rid, (req, files, events, subjects) in by_token.get(token, {}).items():
                 if rid not in candidates and (
                     closeness(copy.file_number, files) in (1, 2) or closeness(copy.event_number, events) in (1, 2)
+                    or closeness(copy.subject_id, subjects) in (1, 2)
                     or arrived_near(copy, req, config.issued_window_days)
                 ):
                     candidates[rid] = req
@@ -618,11 +646,13 @@ def assign(
         for key in block_keys(copy):
             by_block[key][chosen.id] = chosen
         for token in name_tokens(copy.name):
-            _, files, events = by_token[token].setdefault(chosen.id, (chosen, set(), set()))
+            _, files, events, subjects = by_token[token].setdefault(chosen.id, (chosen, set(), set(), set()))
             if copy.file_number:
                 files.add(copy.file_number)
             if copy.event_number:
                 events.add(copy.event_number)
+            if copy.subject_id:
+                subjects.add(copy.subject_id)
 
     for copy in ordered:
         if not copy.cancels_previous:

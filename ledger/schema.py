@@ -145,13 +145,14 @@ class DetainerCopy(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JsonType)
     file_number: Mapped[str | None] = mapped_column(String(32), index=True)
     event_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
     issued_date: Mapped[date | None] = mapped_column(Date)
     name: Mapped[str | None] = mapped_column(String(256))  # normalised for matching
     dob: Mapped[date | None] = mapped_column(Date, index=True)
     cancels_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_detainer_date: Mapped[date | None] = mapped_column(Date)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Identifier fields OCR read with low confidence, comma-separated ("event_number,file_number"):
+    # Identity fields OCR read with low confidence, comma-separated ("event_number,file_number"):
     # dedupe lets them support a match but not veto one. Corrected fields are never listed.
     unsure: Mapped[str] = mapped_column(String(64), default="")
 

@@ -117,6 +117,7 @@ def _copy_columns(fields: dict[str, Any]) -> dict[str, Any]:
         "form_type": fields.get("form_type") or "I-247A",
         "file_number": dedupe.normalize_file_number(fields.get("file_number")),
         "event_number": dedupe.normalize_event_number(fields.get("event_number")),
+        "subject_id": dedupe.normalize_subject_id(fields.get("subject_id")),
         "issued_date": as_date(fields.get("issued_date")),
         "name": dedupe.normalize_name(fields.get("subject_name")),
         "dob": as_date(fields.get("date_of_birth")),
@@ -345,6 +346,14 @@ class Ledger:
             request_ids=tuple(dict.fromkeys(rows)),
         )
 
+    def regroup(self) -> None:
+        """Re-run dedupe over every copy: after a migration gave copies a new identity column,
+        or a change of the matching rules. Operator decisions and corrections hold as always."""
+        with self._write() as session:
+            rows = session.scalars(select(schema.DetainerCopy).order_by(schema.DetainerCopy.id)).all()
+            if rows:
+                self._reassign(session, rows)
+
     def reprocess(self, extraction: ExtractionResult) -> None:
         """Replace a known document's extraction (e.g. a better parser); corrections survive."""
         with self._write() as session:
@@ -550,6 +559,7 @@ class Ledger:
         columns = {
             "file": schema.DetainerCopy.file_number,
             "event": schema.DetainerCopy.event_number,
+            "subject": schema.DetainerCopy.subject_id,
             "dob": schema.DetainerCopy.dob,
             "id": schema.DetainerCopy.id,
         }
@@ -586,28 +596,35 @@ class Ledger:
         """Copies ``dedupe.token_linked`` to one of ``rows`` (a word of the name, identifiers a slip apart)."""
         by_token: dict[str, list[schema.DetainerCopy]] = defaultdict(list)
         for row in rows:
-            if row.file_number or row.event_number:
+            if row.file_number or row.event_number or row.subject_id:
                 for token in dedupe.name_tokens(row.name):
                     by_token[token].append(row)
-        # token -> (copy ids, A-numbers, event numbers) of the other copies with that word
-        others: dict[str, tuple[list[int], list[str | None], list[str | None]]] = defaultdict(lambda: ([], [], []))
+        # token -> (copy ids, then A-numbers, event numbers and subject IDs) of the other copies with that word
+        others: dict[str, tuple[list[int], list[str | None], list[str | None], list[str | None]]] = defaultdict(
+            lambda: ([], [], [], [])
+        )
         copy = schema.DetainerCopy
         for chunk in _chunks(sorted(by_token)):
-            for token, other_id, file_number, event_number in session.execute(
-                select(schema.CopyToken.token, copy.id, copy.file_number, copy.event_number)
+            for token, other_id, file_number, event_number, subject_id in session.execute(
+                select(schema.CopyToken.token, copy.id, copy.file_number, copy.event_number, copy.subject_id)
                 .join(copy, copy.id == schema.CopyToken.copy_id)
                 .where(schema.CopyToken.token.in_(chunk))
-                .where(or_(copy.file_number.is_not(None), copy.event_number.is_not(None)))
+                .where(or_(copy.file_number.is_not(None), copy.event_number.is_not(None), copy.subject_id.is_not(None)))
             ):
                 if other_id not in found:
-                    ids, files, events = others[token]
+                    ids, files, events, subjects = others[token]
                     ids.append(other_id)
                     files.append(file_number)
                     events.append(event_number)
+                    subjects.append(subject_id)
         partners: set[int] = set()
-        for token, (ids, files, events) in others.items():
+        for token, (ids, files, events, subjects) in others.items():
             for row in by_token[token]:
-                for index in dedupe.slipped(row.file_number, files) | dedupe.slipped(row.event_number, events):
+                for index in (
+                    dedupe.slipped(row.file_number, files)
+                    | dedupe.slipped(row.event_number, events)
+                    | dedupe.slipped(row.subject_id, subjects)
+                ):
                     partners.add(ids[index])
         return partners
 
@@ -1127,6 +1144,7 @@ class Ledger:
                     "match": {
                         "file_number": row.file_number,
                         "event_number": row.event_number,
+                        "subject_id": row.subject_id,
                         "issued_date": row.issued_date,
                         "name": row.name,
                         "dob": row.dob,
@@ -1164,6 +1182,7 @@ def _facts(row: schema.DetainerCopy, key: str = "", order: tuple[Any, ...] = ())
         order=order,
         file_number=row.file_number,
         event_number=row.event_number,
+        subject_id=row.subject_id,
         issued_date=row.issued_date,
         name=row.name,
         dob=row.dob,

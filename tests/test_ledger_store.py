@@ -654,3 +654,40 @@ def test_a_copy_whose_identifiers_ocr_lost_is_offered_beside_its_request_in_eith
     # The operator's ruling merges them, and it sticks.
     ledger.resolve_review(item.id, "merge", who="supervisor")
     assert len(ledger.requests()) == 1
+
+
+def test_subject_ids_are_filled_by_the_migration_and_copies_grouped_again(ledger_url):
+    """0002 adds the subject ID column: filled from the extracted fields with corrections laid
+    over them, then the copies are grouped again (they merge on it)."""
+    from alembic import command
+
+    from ledger.db import alembic_config
+
+    first = detainer(file_number=None, event_number=None, date_of_birth=None, subject_id="S3B8T9GRM")
+    misread = detainer(file_number=None, event_number=None, date_of_birth=None, subject_id="QQQQ11111")
+    ledger = open_ledger(ledger_url)
+    ledger.record(receipt("r1", "d1", T0), extraction("d1", first))
+    ledger.record(receipt("r2", "d2", T0 + timedelta(hours=1), "bfs_email"), extraction("d2", misread))
+    assert len(ledger.requests()) == 2  # the name alone: only offered
+    ledger.correct(f"{sha('d2')}:0", "subject_id", "S3B8-T9GRM", who="clerk1")
+    assert len(ledger.requests()) == 1
+    # A ledger from before the column: subject IDs unknown, the copies apart.
+    with ledger.engine.begin() as connection:
+        connection.execute(text("UPDATE detainer_copies SET subject_id = NULL"))
+    ledger.regroup()
+    assert len(ledger.requests()) == 2
+    config = alembic_config()
+    with ledger.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    ledger.close()
+
+    ledger = open_ledger(ledger_url)  # upgrades: fills the column, groups again
+    try:
+        assert [c["match"]["subject_id"] for c in ledger.copies(sha("d1")) + ledger.copies(sha("d2"))] == [
+            "5388T9GRM",  # compared OCR-folded, like event numbers
+            "5388T9GRM",
+        ]
+        assert len(ledger.requests()) == 1
+    finally:
+        ledger.close()
