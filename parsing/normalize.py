@@ -35,7 +35,9 @@ class NormalizedPage:
     def ocr_image(self) -> Image.Image:
         """What Tesseract reads: the grey page with specks removed, slightly smoothed.
         Tesseract's LSTM reads the jagged edges of a thresholded fax markedly worse
-        (1 -> 4, 0 -> 9) than the same strokes after a one-pixel Gaussian blur."""
+        (1 -> 4, 0 -> 9) than the same strokes after a one-pixel Gaussian blur. (A numpy
+        binomial blur within 10 grey levels of it, four times cheaper, read about one field
+        in a hundred worse on fine faxes: Tesseract is that sensitive.)"""
         image = Image.fromarray(self.gray)
         return image.filter(ImageFilter.GaussianBlur(1)) if self.bilevel else image
 
@@ -157,12 +159,13 @@ def despeckle(ink: np.ndarray) -> np.ndarray:
     return ink & (neighbours >= 2)
 
 
-def _ink_points(ink: np.ndarray, limit: int = 150_000) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.nonzero(ink)
-    if ys.size > limit:
-        step = ys.size // limit + 1
-        ys, xs = ys[::step], xs[::step]
-    return ys.astype(np.float64), xs.astype(np.float64)
+def _ink_points(ink: np.ndarray, limit: int = 40_000) -> tuple[np.ndarray, np.ndarray]:
+    """About ``limit`` ink points, from every n-th column (every text line keeps points across
+    the page; listing all of a page's ink would cost more than the skew search itself)."""
+    count = int(np.count_nonzero(ink))
+    step = count // limit + 1 if count > limit else 1
+    ys, xs = np.nonzero(ink[:, ::step])
+    return ys.astype(np.float64), xs.astype(np.float64) * step
 
 
 def _profile_score(coords: np.ndarray, bins: int) -> float:
@@ -311,6 +314,8 @@ def rotate_quarter(ink: np.ndarray, clockwise_as_stored: int) -> np.ndarray:
 
 
 def _rotate_gray(gray: np.ndarray, degrees: float) -> np.ndarray:
+    # Bilinear even for a fax page: nearest-neighbour rotation, five times cheaper, costs
+    # Tesseract about one field in a hundred on fine faxes (measured with bench.accuracy).
     if abs(degrees) < 0.05:
         return gray
     image = Image.fromarray(gray).rotate(degrees, resample=Image.Resampling.BILINEAR, fillcolor=255)
@@ -337,9 +342,9 @@ def normalize(
         rotation = 90
         ink, gray = rotate_quarter(ink, 90), rotate_quarter(gray, 90)
     angle = skew_angle(ink)
-    if abs(angle) >= 0.3:  # Tesseract itself copes with less; the rotation costs ~70 ms
+    if abs(angle) >= 0.3:  # Tesseract itself copes with less; a grey page's rotation costs ~70 ms
         gray = _rotate_gray(gray, angle)
-        # A fax's ink is its grey page thresholded: one rotation serves both (~40 ms a page).
+        # A fax's ink is its grey page thresholded: one rotation serves both.
         ink = gray < 128 if bilevel else rotate_ink(ink, angle)
     else:
         angle = 0.0
