@@ -192,7 +192,8 @@ def markdown(report: dict[str, Any]) -> str:
     det = report["detainer_detection"]
     lines += [
         "",
-        f"- checkbox accuracy, all categories: {_pct(report['checkbox_accuracy_all'])} (target 99.5%)",
+        # two decimals: a rounded 99.5% must not pass for the target
+        f"- checkbox accuracy, all categories: {report['checkbox_accuracy_all']:.2%} (target 99.50%)",
         f"- detainer vs other, per input: precision {_pct(det['precision'])}, recall {_pct(det['recall'])} "
         f"(tp {det['tp']}, fp {det['fp']}, fn {det['fn']}, tn {det['tn']})",
         f"- decoys extracted as detainers: {len(report['decoys_extracted_as_detainers'])} (target 0)",

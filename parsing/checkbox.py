@@ -144,7 +144,7 @@ def find_boxes(ink: np.ndarray, top: int, bottom: int, left: int, right: int,
         column = np.asarray(region[:, x: x + 3].any(axis=1))  # a side a fax drew wavering by a pixel
         if not column.any():
             continue
-        for y0, y1 in _runs(column, max(1, min_size // 5)):
+        for y0, y1 in ink_runs(column, max(1, min_size // 5)):
             size = y1 - y0
             if not min_size <= size <= max_size or region[y0:y1, x - 1].mean() > 0.3:
                 continue  # not a box's height, or not its outer edge (ink continues leftwards)
@@ -207,7 +207,7 @@ def _past_side(columns: np.ndarray) -> int:
     return int(inked[0] + (after[0] if after.size else columns.size - inked[0]))
 
 
-def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
+def ink_runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
     """(start, end) of the inked runs of a column, gaps of up to ``gap`` white pixels bridged."""
     inked = np.flatnonzero(flags)
     if inked.size == 0:

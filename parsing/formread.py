@@ -16,6 +16,7 @@ from parsing.checkbox import (
     CHECKED_DENSITY,
     FoundBox,
     find_boxes,
+    ink_runs,
     looks_like_box,
     mark_density,
     read_box,
@@ -330,6 +331,11 @@ def _read_group(
     if len(located) == len(group.options):
         return {}
     column = _group_column(lines, group, ink, [b for b in located.values() if b is not None])
+    confidence, how = 0.55, "box found by position"
+    if column is None:
+        column = _line_start_column(lines, group, ink)
+        # Read from a page this degraded, a box's reading goes to review (below LOW_CONFIDENCE).
+        confidence, how = 0.4, "box found at the start of its option's line"
     if column is None:
         return {}
     def same(bbox: BBox | None, box: FoundBox) -> bool:
@@ -347,23 +353,32 @@ def _read_group(
             continue
         checked, density = read_found_box(ink, box)
         evidence = FieldEvidence(page=page, bbox=BBox(left=box.left, top=box.top, width=box.width, height=box.height),
-                                 confidence=0.55, raw=f"ink={density:.3f}; box found by position")
+                                 confidence=confidence, raw=f"ink={density:.3f}; {how}")
         found[key] = FieldValue(checked, evidence)
     return found
 
 
-def _group_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray, known: list[BBox]) -> list[FoundBox] | None:
+def _group_rows(lines: list[Line], group: CheckboxGroup, page_h: int) -> tuple[int, int] | None:
+    """The rows between the group's heading and the print below it (or ``reach`` of the page)."""
     heading = find_label(lines, group.after, group.min_score)
     if heading is None:
         return None
     top = lines[heading.line].bottom + 1
-    page_h, page_w = ink.shape
     bottom = min(page_h, top + int(group.reach * page_h))
     if group.before:
         below = [span for span in find_label_spans(lines, group.before, group.min_score)
                  if lines[span.line].top > top]
         if below:
             bottom = min(lines[span.line].top for span in below) - 1
+    return top, bottom
+
+
+def _group_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray, known: list[BBox]) -> list[FoundBox] | None:
+    page_h, page_w = ink.shape
+    rows = _group_rows(lines, group, page_h)
+    if rows is None:
+        return None
+    top, bottom = rows
     region = [line for line in lines if top <= line.top < bottom]
     if known:
         size = float(np.median([b.height for b in known]))
@@ -394,6 +409,62 @@ def _group_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray, know
         if len(column) == len(group.options) and max(widths) <= 1.6 * min(widths):
             return sorted(column, key=lambda b: b.top)
     return None
+
+
+def _line_start_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray) -> list[FoundBox] | None:
+    """The boxes of a blurred scan, where marks and sides run together and no box shape is
+    found: each option's first line starts at its box, the lines continuing it further right.
+    The leftmost column of line starts must hold exactly one line per option: they give the
+    rows; the box is the square whose left side is the first ink of each such line."""
+    page_h, page_w = ink.shape
+    rows = _group_rows(lines, group, page_h)
+    if rows is None:
+        return None
+    top, bottom = rows
+    lo, hi = group.x_range[0] * page_w, group.x_range[1] * page_w
+    starts = sorted((line for line in lines if top <= line.top < bottom and lo <= line.words[0].left <= hi),
+                    key=lambda line: line.words[0].left)
+    columns: list[list[Line]] = []
+    for line in starts:
+        if columns and line.words[0].left - columns[-1][0].words[0].left <= max(6.0, 0.4 * line.height):
+            columns[-1].append(line)
+        else:
+            columns.append([line])
+    # The boxes stand left of all the options' print: the leftmost column of two or more line
+    # starts (a heading's second line may stand alone further left) must be theirs.
+    column = next((c for c in columns if len(c) >= 2), [])
+    if len(column) != len(group.options):
+        return None
+    boxes = [_leading_square(ink, line) for line in sorted(column, key=lambda line: line.top)]
+    found = [box for box in boxes if box is not None]
+    if len(found) == len(boxes) and max(b.height for b in found) <= 1.6 * min(b.height for b in found):
+        return found
+    return None
+
+
+def _leading_square(ink: np.ndarray, line: Line) -> FoundBox | None:
+    """The square at the start of ``line`` whose left side is its first column of ink, as tall
+    as that first stroke; None when the stroke is not about a line high."""
+    size = line.height
+    x0, y0 = max(0, line.words[0].left - int(size / 2)), max(0, line.top - int(size / 4))
+    window = ink[y0: line.bottom + int(size / 4), x0: line.words[0].left + int(2 * size)]
+    inked = np.flatnonzero(window.any(axis=0))
+    if inked.size == 0:
+        return None
+    first = inked[0]
+    gaps = np.flatnonzero(np.diff(inked) > 2)
+    stroke_end = int(inked[gaps[0]] if gaps.size else inked[-1])  # the first run of inked columns
+    # The stroke's run of rows through the line's middle (ink of the lines above and below
+    # may reach into the window).
+    middle = (line.top + line.bottom) // 2 - y0
+    runs = ink_runs(np.asarray(window[:, first: stroke_end + 1].any(axis=1)), 2)
+    run = next(((a, b) for a, b in runs if a <= middle < b), None)
+    if run is None:
+        return None
+    height = run[1] - run[0]
+    if not 0.6 * size <= height <= 1.8 * size:
+        return None
+    return FoundBox(left=x0 + int(first), top=y0 + run[0], width=height, height=height)
 
 
 def _same_column(a: FieldEvidence, b: FieldEvidence) -> bool:

@@ -151,3 +151,49 @@ def test_a_form_recognised_by_layout_goes_to_review() -> None:
     page = PageOutput(1, kind=PageKind.detainer_p1, form_type="I-247A", layout_only=True)
     _, (request,) = assemble([page], today=date(2025, 6, 1))
     assert request.needs_review and "page:recognised_by_layout" in request.review_reasons
+
+
+def _blurred_scan_page() -> tuple[np.ndarray, list[Line]]:
+    """A blurred grey scan: checked boxes are solid blots, empty ones two brackets (their top
+    and bottom rules lost), so no box shape is found. Each option's first line starts at its
+    box (OCR read the box as a junk word); its second line is indented."""
+    ink = np.zeros((420, 600), dtype=bool)
+    lines = [Line([Word("1. DHS HAS DETERMINED THAT PROBABLE CAUSE EXISTS THAT THE SUBJECT IS A REMOVABLE ALIEN",
+                        30, 20, 500, 20, 90.0)])]
+    for n, top in enumerate((60, 130, 200, 270)):
+        if n in (1, 3):
+            ink[top: top + 24, 40: 64] = True
+        else:
+            ink[top: top + 24, 40: 43] = ink[top: top + 24, 61: 64] = True
+        ink[top + 6: top + 18, 80: 300] = True  # the option's print
+        lines.append(Line([Word("8D", 40, top, 24, 24, 30.0), Word("slaseriernity", 80, top + 4, 220, 18, 30.0)]))
+        ink[top + 36: top + 48, 100: 300] = True
+        lines.append(Line([Word("Hr NOIR Stari", 100, top + 32, 200, 18, 30.0)]))
+    lines.append(Line([Word("2. DHS TRANSFERRED THE ALIEN TO YOUR CUSTODY FOR A PROCEEDING", 30, 350, 500, 20, 90.0)]))
+    return ink, lines
+
+
+def test_boxes_of_a_blurred_scan_are_read_at_the_start_of_their_options_lines() -> None:
+    from parsing.assemble import LOW_CONFIDENCE
+    from parsing.checkbox import find_boxes
+
+    ink, lines = _blurred_scan_page()
+    assert len(find_boxes(ink, 50, 340, 0, 150, 12, 60)) < 4  # no column of box shapes
+    found = _read_group(lines, _group(), 1, ink, {})
+    assert {key: value.value for key, value in found.items()} == {
+        "probable_cause:final_order": False, "probable_cause:pending_proceedings": True,
+        "probable_cause:biometric_records": False, "probable_cause:statements_evidence": True,
+    }
+    assert all(value.evidence.confidence < LOW_CONFIDENCE for value in found.values())  # for review
+    assert all("start of its option's line" in value.evidence.raw for value in found.values())
+
+
+def test_line_starts_without_a_box_tall_enough_are_not_read() -> None:
+    ink, lines = _blurred_scan_page()
+    ink[130:154, 40:64] = False
+    ink[138:146, 40:48] = True  # a small letter where the 2nd box should be
+    assert _read_group(lines, _group(), 1, ink, {}) == {}
+    # Nor is a page with another number of option lines than the group has options.
+    ink, lines = _blurred_scan_page()
+    assert _read_group([line for line in lines if line.words[0].left != 40 or line.top != 270], _group(), 1,
+                       ink, {}) == {}

@@ -244,3 +244,25 @@ def test_other_pdf_pages_are_rendered(truth: dict[str, Any], tmp_path: Path) -> 
     for path in (born_digital, _corpus_pdf(truth, "pdf_scan_gray")):
         info = P.open_input(path.read_bytes(), path, SETTINGS)
         assert P.fax_page_image(info.pages[0]) is None, path.name
+
+
+def test_the_boxes_of_a_blurred_scan_are_read_and_sent_to_review(truth: dict[str, Any]) -> None:
+    """A grey scan of a printout so blurred that its marks and box sides run together: no box
+    is found by shape and no option label is read, yet each box is read at the start of its
+    option's line, and the reading goes to review."""
+    receipts = [r for r in truth["receipts"] if r["format"] == "pdf_scan_gray" and r["kind"] == "detainer"]
+    by_line_start = 0
+    for receipt in receipts:
+        result = extract_document((CORPUS / receipt["path"]).read_bytes(), settings=SAMPLE_SETTINGS)
+        [detainer] = result.detainers
+        [want] = receipt["detainers"]
+        read_so = [key for key, ev in detainer.evidence.items() if "start of its option's line" in ev.raw]
+        if not read_so:
+            continue
+        by_line_start += 1
+        assert (detainer.probable_cause, detainer.requested_actions) == (want["probable_cause"],
+                                                                         want["requested_actions"])
+        # (an unchecked cancel box is not worth a person's time, whatever its confidence)
+        flagged = {f"{key}:low_confidence" for key in read_so if key != "cancels_previous"}
+        assert flagged and flagged <= set(detainer.review_reasons)
+    assert by_line_start >= 1, "no blurred scan had its boxes read at the start of their lines"
