@@ -414,8 +414,8 @@ def _group_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray, know
 def _line_start_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray) -> list[FoundBox] | None:
     """The boxes of a blurred scan, where marks and sides run together and no box shape is
     found: each option's first line starts at its box, the lines continuing it further right.
-    The leftmost column of line starts must hold exactly one line per option: they give the
-    rows; the box is the square whose left side is the first ink of each such line."""
+    In the leftmost column of line starts, the lines starting with a line-high square must be
+    one per option, one after another: they give the rows, the squares the boxes."""
     page_h, page_w = ink.shape
     rows = _group_rows(lines, group, page_h)
     if rows is None:
@@ -425,19 +425,22 @@ def _line_start_column(lines: list[Line], group: CheckboxGroup, ink: np.ndarray)
     starts = sorted((line for line in lines if top <= line.top < bottom and lo <= line.words[0].left <= hi),
                     key=lambda line: line.words[0].left)
     columns: list[list[Line]] = []
-    for line in starts:
-        if columns and line.words[0].left - columns[-1][0].words[0].left <= max(6.0, 0.4 * line.height):
+    for line in starts:  # a photo's column drifts sideways down the page: each start joins its neighbour
+        if columns and line.words[0].left - columns[-1][-1].words[0].left <= max(6.0, 0.25 * line.height):
             columns[-1].append(line)
         else:
             columns.append([line])
     # The boxes stand left of all the options' print: the leftmost column of two or more line
-    # starts (a heading's second line may stand alone further left) must be theirs.
-    column = next((c for c in columns if len(c) >= 2), [])
-    if len(column) != len(group.options):
+    # starts (a heading's second line may stand alone further left) must be theirs. Of its lines,
+    # those starting with a box must be one per option, one after another (a signature line
+    # below may start in the same column).
+    column = sorted(next((c for c in columns if len(c) >= 2), []), key=lambda line: line.top)
+    squares = [_leading_square(ink, line) for line in column]
+    boxed = [i for i, square in enumerate(squares) if square is not None]
+    if len(boxed) != len(group.options) or boxed[-1] - boxed[0] != len(boxed) - 1:
         return None
-    boxes = [_leading_square(ink, line) for line in sorted(column, key=lambda line: line.top)]
-    found = [box for box in boxes if box is not None]
-    if len(found) == len(boxes) and max(b.height for b in found) <= 1.6 * min(b.height for b in found):
+    found = [square for square in squares if square is not None]
+    if max(b.height for b in found) <= 1.6 * min(b.height for b in found):
         return found
     return None
 

@@ -197,3 +197,30 @@ def test_line_starts_without_a_box_tall_enough_are_not_read() -> None:
     ink, lines = _blurred_scan_page()
     assert _read_group([line for line in lines if line.words[0].left != 40 or line.top != 270], _group(), 1,
                        ink, {}) == {}
+
+
+def test_a_photographed_column_may_drift_and_end_above_a_signature_line() -> None:
+    """A phone photo: the option lines start further right down the page (perspective), and the
+    officer's line below the last option starts in the same column, without a box."""
+    ink, lines = _blurred_scan_page()
+    drifted = np.zeros_like(ink)
+    shifted: list[Line] = []
+    for line in lines:
+        first = line.words[0]
+        if first.left == 40:  # an option's first line: move it and its box right by 3 px a line
+            dx = 3 * (first.top - 60) // 70
+            drifted[first.top: first.top + 24, 40 + dx: 64 + dx] = ink[first.top: first.top + 24, 40:64]
+            drifted[first.top + 6: first.top + 18, 80 + dx: 300 + dx] = True
+            line = Line([Word(w.text, w.left + dx, w.top, w.width, w.height, w.conf) for w in line.words])
+        shifted.append(line)
+    drifted[:, 100:300] |= ink[:, 100:300]
+    drifted[330:338, 47:51] = True  # a small letter starting the officer's name: no box-high stroke
+    shifted.insert(-1, Line([Word("n. Myuyon", 46, 322, 200, 18, 30.0)]))
+    found = _read_group(shifted, _group(), 1, drifted, {})
+    assert {key: value.value for key, value in found.items()} == {
+        "probable_cause:final_order": False, "probable_cause:pending_proceedings": True,
+        "probable_cause:biometric_records": False, "probable_cause:statements_evidence": True,
+    }
+    # A capital there is as tall as a box: five box-like starts for four options, nothing guessed.
+    drifted[324:338, 47:51] = True
+    assert _read_group(shifted, _group(), 1, drifted, {}) == {}
