@@ -303,10 +303,16 @@ class Match:
     reason: str
 
 
+def _arrival(copy: CopyFacts) -> datetime | None:
+    """When the copy's document first arrived (the head of its sort key), if known."""
+    arrived = copy.order[0] if copy.order else None
+    return arrived if isinstance(arrived, datetime) else None
+
+
 def _days_off(copy: CopyFacts, request: _Request) -> int:
     """Days between the copy's arrival and the request's nearest issue date (0 when unknown)."""
-    arrived = copy.order[0] if copy.order else None
-    if not isinstance(arrived, datetime) or not request.issued:
+    arrived = _arrival(copy)
+    if arrived is None or not request.issued:
         return 0
     return min(abs((arrived.date() - issued).days) for issued in request.issued)
 
@@ -447,13 +453,13 @@ def _arrived_before_issue(copy: CopyFacts, request: _Request, days: int) -> bool
     """One side arrived more than the window before the other side's issue date (a copy whose
     issue date OCR lost, set against a later request of the same person). Within the window an
     issue date may be a misread one, as in the issue-date rule."""
-    arrived = copy.order[0] if copy.order else None
+    arrived = _arrival(copy)
     slack = timedelta(days=days)
-    if isinstance(arrived, datetime) and request.issued and arrived.date() < min(request.issued) - slack:
+    if arrived is not None and request.issued and arrived.date() < min(request.issued) - slack:
         return True
     if copy.issued_date is None:
         return False
-    return any(m.order and isinstance(m.order[0], datetime) and m.order[0].date() < copy.issued_date - slack
+    return any((other := _arrival(m)) is not None and other.date() < copy.issued_date - slack
                for m in request.members)
 
 
@@ -466,11 +472,10 @@ def _best_name(copy: CopyFacts, request: _Request) -> float | None:
 def arrived_near(copy: CopyFacts, request: _Request, days: int) -> bool:
     """The copy arrived within ``days`` of one of the request's copies (arrival times are
     the receiving systems', not OCR's)."""
-    arrived = copy.order[0] if copy.order else None
-    if not isinstance(arrived, datetime):
+    arrived = _arrival(copy)
+    if arrived is None:
         return False
-    return any(isinstance(m.order[0], datetime) and abs((arrived - m.order[0]).days) <= days
-               for m in request.members if m.order)
+    return any((other := _arrival(m)) is not None and abs((arrived - other).days) <= days for m in request.members)
 
 
 def _same_person(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:

@@ -451,23 +451,21 @@ def _leading_square(ink: np.ndarray, line: Line) -> FoundBox | None:
     size = line.height
     x0, y0 = max(0, line.words[0].left - int(size / 2)), max(0, line.top - int(size / 4))
     window = ink[y0: line.bottom + int(size / 4), x0: line.words[0].left + int(2 * size)]
-    inked = np.flatnonzero(window.any(axis=0))
-    if inked.size == 0:
+    strokes = ink_runs(np.asarray(window.any(axis=0)), 1)
+    if not strokes:
         return None
-    first = inked[0]
-    gaps = np.flatnonzero(np.diff(inked) > 2)
-    stroke_end = int(inked[gaps[0]] if gaps.size else inked[-1])  # the first run of inked columns
+    first, stroke_end = strokes[0]  # the first run of inked columns
     # The stroke's run of rows through the line's middle (ink of the lines above and below
     # may reach into the window).
     middle = (line.top + line.bottom) // 2 - y0
-    runs = ink_runs(np.asarray(window[:, first: stroke_end + 1].any(axis=1)), 2)
+    runs = ink_runs(np.asarray(window[:, first:stroke_end].any(axis=1)), 2)
     run = next(((a, b) for a, b in runs if a <= middle < b), None)
     if run is None:
         return None
     height = run[1] - run[0]
     if not 0.6 * size <= height <= 1.8 * size:
         return None
-    return FoundBox(left=x0 + int(first), top=y0 + run[0], width=height, height=height)
+    return FoundBox(left=x0 + first, top=y0 + run[0], width=height, height=height)
 
 
 def _same_column(a: FieldEvidence, b: FieldEvidence) -> bool:
