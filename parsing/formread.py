@@ -22,7 +22,7 @@ from parsing.checkbox import (
     read_box,
     read_found_box,
 )
-from parsing.layout import Line, Span, find_in_line, span_words, union_box
+from parsing.layout import Line, Span, find_in_line, fold, span_words, union_box
 from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
@@ -99,6 +99,8 @@ def read_fields(
     known = known or {}
     for spec in template.fields:
         spans = find_label_spans(lines, spec.labels, spec.min_score)
+        if not spans and spec.row_with:
+            spans = _row_label_spans(lines, spec)
         choices = known_values(spec, known)
         if not spans:
             if choices:  # a label a poor fax lost: the page's one line that is a known value
@@ -114,6 +116,11 @@ def read_fields(
                 found[spec.name] = reading
             if reading is not None and reading.value is not None:
                 break
+    for spec in template.fields:
+        if spec.line_pattern and (spec.name not in found or found[spec.name].value is None):
+            value = _find_by_pattern(lines, spec, page, page_width)
+            if value is not None:
+                found[spec.name] = value
     if ink is not None:
         found.update(_read_checkboxes(lines, template, page, ink))
     return found
@@ -171,6 +178,59 @@ def _find_known(
     return FieldValue(value, evidence)
 
 
+def _find_by_pattern(lines: list[Line], spec: FieldSpec, page: int, page_width: int) -> FieldValue | None:
+    """A field whose label a poor fax lost, found by the shape of its line: the value only when
+    exactly one line of the field's band matches ``line_pattern`` and its value parses."""
+    assert spec.line_pattern is not None
+    pattern = re.compile(spec.line_pattern)
+    left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
+    hits = []
+    for line in lines:
+        words = [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
+        match = pattern.search(Line(words).text) if words else None
+        if match is not None:
+            hits.append((match.group(1) if match.groups() else match.group(0), words))
+    if len(hits) != 1:
+        return None
+    raw, words = hits[0]
+    value = parse_value(spec, raw.strip())
+    if value is None:
+        return None
+    # Found without its label: never more than moderately sure.
+    confidence = round(0.6 * (0.5 + 0.5 * _words_conf(words)), 3)
+    evidence = FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw.strip())
+    return FieldValue(value, evidence)
+
+
+def _row_label_spans(lines: list[Line], spec: FieldSpec) -> list[Span]:
+    """The field's short label read loosely: one word right of its row partner's label."""
+    assert spec.row_with is not None
+    partners = find_label_spans(lines, (spec.row_with,), 82.0, limit=1)
+    if not partners:
+        return []
+    partner = partners[0]
+    line = lines[partner.line]
+    wanted = fold(spec.labels[0])
+    best: Span | None = None
+    for word, start in zip(line.words, line.starts, strict=True):
+        if start < partner.end:
+            continue
+        score = fuzz.ratio(fold(word.text), wanted)
+        if score >= spec.row_min_score and (best is None or score > best.score):
+            best = Span(partner.line, start, start + len(word.text), score)
+    return [best] if best is not None else []
+
+
+def _unread_value(line: Line, span: Span, spec: FieldSpec, page: int) -> FieldValue:
+    """A label read with nothing after it: the place its value is printed, left unparsed."""
+    assert spec.value_width is not None
+    label = span_words(line, span.start, span.end)
+    height = max(w.height for w in label)
+    left = max(w.right for w in label) + height  # re-reads pad by a height: clear of the label's colon
+    box = BBox(left=left, top=min(w.top for w in label), width=round(spec.value_width * height), height=height)
+    return FieldValue(None, FieldEvidence(page=page, bbox=box, confidence=0.0, raw=""))
+
+
 def _read_value(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int,
     choices: Sequence[str] = (),
@@ -191,6 +251,8 @@ def _read_value(
     else:
         raw, words = _below(lines, span, spec, template, page_width)
     raw = apply_pattern(spec, raw.strip())
+    if not raw and spec.value_width and spec.layout == "right":
+        return _unread_value(line, span, spec, page)
     if not raw or (spec.parser == "date" and not any(c.isdigit() for c in raw)):
         return None
     value = parse_value(spec, raw)

@@ -40,7 +40,10 @@ def reread_fields(
     """Re-read the key fields in place (value and evidence.raw/confidence). ``page`` is the
     image the page was OCR'd from (a fax already smoothed): its crops are enlarged."""
     specs = {spec.name: spec for spec in template.fields}
-    found = [_crop(name, fields[name], (page.height, page.width)) for name in REREAD_FIELDS
+    # Beside the key fields: a field whose label was read and its value not (value_width).
+    unread = tuple(spec.name for spec in template.fields
+                   if spec.value_width and spec.name in fields and fields[spec.name].value is None)
+    found = [_crop(name, fields[name], (page.height, page.width)) for name in (*REREAD_FIELDS, *unread)
              if name in fields and name in specs]
     crops = [c for c in found if c is not None]
     if not crops:

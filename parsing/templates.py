@@ -39,6 +39,16 @@ class FieldSpec:
     lookalikes: dict[str, str] = field(default_factory=dict)  # OCR readings to replace (O -> 0)
     shape: str | None = None  # per-position letters/digits of an identifier ("AAA9999999999")
     lexicon: str | None = None  # a list of known values (templates/<name>.txt) the reading snaps to
+    # When no label yields a value: the one line in the x_range band matching this regex
+    # (group 1 is the value), e.g. an officer's "J. Ramirez, Deportation Officer" line.
+    line_pattern: str | None = None
+    # A short label a poor fax misreads ("Sex:" as "Box:") is still taken on the line of this
+    # other label, right of it, when one word loosely matches it (row_min_score).
+    row_with: str | None = None
+    row_min_score: float = 60.0
+    # The value's usual width in label heights: when the label is read and its value is not,
+    # that place is kept as the field's (unparsed) box so it is re-read enlarged.
+    value_width: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,10 @@ def load_template(path: Path) -> Template:
             lookalikes=dict(spec.get("lookalikes", {})),
             shape=spec.get("shape"),
             lexicon=spec.get("lexicon"),
+            line_pattern=spec.get("line_pattern"),
+            row_with=spec.get("row_with"),
+            row_min_score=float(spec.get("row_min_score", 60.0)),
+            value_width=spec.get("value_width"),
         )
         for name, spec in data.get("fields", {}).items()
     )
