@@ -77,9 +77,11 @@ _MONTHS = {
     for name in names
 }
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# A slash may come back as a degree sign ("07°20/1980"): small print at 200 dpi.
 _NUMERIC_DATE = re.compile(
-    r"(?<![\dA-Za-z])([0-9OoIl|]{1,4})\s*[/\-.:]\s*([0-9OoIl|]{1,2})\s*[/\-.:]\s*([0-9OoIl|]{2,4})(?![\d])"
+    r"(?<![\dA-Za-z])([0-9OoIl|]{1,4})\s*[/\-.:°]\s*([0-9OoIl|]{1,2})\s*[/\-.:°]\s*([0-9OoIl|]{2,4})(?![\d])"
 )
+_SPECK_IN_NUMBER = re.compile(r"(?<=\d)[.,'](?=\d\s*/)")
 # "0809/1991": the first separator lost.
 _GLUED_DATE = re.compile(r"(?<![\d])([0-9OoIl]{2})([0-9OoIl]{2})\s*[/\-.]\s*([0-9OoIl]{4})(?![\d])")
 _WORD_DATE_MDY = re.compile(rf"(?i)\b({_MONTH_RE})\.?\s+([0-9OoIl]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9OoIl]{{4}})\b")
@@ -104,6 +106,8 @@ def parse_date(text: str | None) -> date | None:
     """The first date in ``text`` (US order for numeric dates; ISO accepted)."""
     if not text:
         return None
+    # A speck read inside a number of a slashed date ("1.1/18/2003"): not a separator.
+    text = _SPECK_IN_NUMBER.sub("", text)
     match = _NUMERIC_DATE.search(text)
     if match:
         a, b, c = match.groups()

@@ -7,6 +7,7 @@ resembles two entries about equally, or none, is kept as read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -43,8 +44,13 @@ _CONFUSIONS = str.maketrans({"l": "1", "i": "1", "t": "1", "|": "1", "o": "0", "
                              "s": "5", "b": "8", "z": "2", "g": "6"})
 
 
+# A bar or bracket ending a word ("DISTRICT A-}") is a 1 whose serifs blurred: kept as the
+# digit, where the punctuation stripping below would drop the glyph that tells A-1 from A-7.
+_STROKE_AT_WORD_END = re.compile(r"(?<=[0-9A-Za-z-])[|)}\]!](?=\s|$)")
+
+
 def _fold(text: str) -> str:
-    return str(utils.default_process(text)).translate(_CONFUSIONS)
+    return str(utils.default_process(_STROKE_AT_WORD_END.sub("1", text))).translate(_CONFUSIONS)
 
 
 @cache

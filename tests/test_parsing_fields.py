@@ -52,6 +52,9 @@ def test_a_number(text: str, expected: str | None) -> None:
         ("O3/O4/2O25", date(2025, 3, 4)),
         ("March 4, 2025", date(2025, 3, 4)),
         ("04 MAR 2025", date(2025, 3, 4)),
+        ("= =—1.1/18/2003", date(2003, 11, 18)),  # a speck inside the month, not a separator
+        ("12.25.2024", date(2024, 12, 25)),  # dotted dates stay dates
+        ("07°20/1980", date(1980, 7, 20)),  # a slash read as a degree sign
         ("02/30/2025", None),  # impossible
         ("14/26/2000", None),
         ("(date).", None),
