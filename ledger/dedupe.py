@@ -416,11 +416,15 @@ def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match |
             reasons.append("event_missing")
     elif file in (1, 2) or event in (1, 2) or (subject is not None and not dob_equal):
         # Only approximate identifiers, or the subject ID standing in for the birth date: the name
-        # must agree as well; a name a slip or two further off is only offered.
-        if not name_agrees:
+        # must agree as well (or its surname exactly, the given names a slip or two off); any
+        # other name a slip or two further off is only offered.
+        surname_only = not name_agrees and _surname_agrees(copy, request, config)
+        if not name_agrees and not surname_only:
             return _name_and_arrival(copy, request, config)
         only_subject = file is None and event is None and subject == SAME
         reasons.append("same_subject" if only_subject else "near_identifiers")
+        if surname_only:
+            reasons.append("surname_same")
         slip(file, "file_number")
         slip(event, "event")
         slip(subject, "subject")
@@ -461,6 +465,22 @@ def _arrived_before_issue(copy: CopyFacts, request: _Request, days: int) -> bool
         return False
     return any((other := _arrival(m)) is not None and other.date() < copy.issued_date - slack
                for m in request.members)
+
+
+def _surname_agrees(copy: CopyFacts, request: _Request, config: DedupeConfig) -> bool:
+    """The form prints "SURNAME, Given names": the copy's first word equals a copy's of the
+    request, and the whole name is within the offer margin (given names a slip or two off,
+    "TAVARES ARINDE" for "TAVARES ARLINDO"). The surname is what the form prints in capitals."""
+    if not copy.name:
+        return False
+    surname = copy.name.split()[0]
+    if len(surname) < 3:
+        return False
+    floor = config.name_similarity - OFFER_NAME_MARGIN
+    return any(
+        m.name and m.name.split()[0] == surname and (name_score(copy.name, m.name) or 0.0) >= floor
+        for m in request.members
+    )
 
 
 def _best_name(copy: CopyFacts, request: _Request) -> float | None:

@@ -606,13 +606,38 @@ def test_a_subject_id_two_slips_off_merges_a_standard_fax_copy_for_review():
     assert len(result.requests) == 2 and [r.default_decision for r in result.reviews] == ["separate"]
 
 
-def test_a_subject_id_with_a_name_two_slips_off_is_only_offered():
-    clear = with_subject(facts("clear", 0), "M4R0KQDYU")
+def test_a_subject_id_with_a_surname_two_slips_off_is_only_offered():
+    # The form prints "SURNAME, Given names": here the slips are in the surname.
+    clear = with_subject(facts("clear", 0, name="LOPEZ, MARIA ELENA"), "M4R0KQDYU")
     poor = with_subject(facts("poor", 60 * 34, file=None, event=None, issued=None, dob=None,
-                              name="MARIA ELENA LOPRS"), "M4KH0KQDYU")
+                              name="LOPRS, MARIA ELENA"), "M4KH0KQDYU")
+    assert name_score(clear.name, poor.name) < CONFIG.name_similarity
     result = assign([clear, poor], CONFIG)
     assert len(result.requests) == 2
     assert [(r.default_decision, r.reason) for r in result.reviews] == [("separate", "name_and_arrival_near")]
+
+
+def test_a_subject_id_with_the_surname_exact_and_given_names_slipped_merges_for_review():
+    clear = with_subject(facts("clear", 0, name="TAVARES, Arlindo"), "M4R0KQDYU")
+    poor = with_subject(facts("poor", 60 * 34, file=None, event=None, issued=None, dob=None,
+                              name="TAVARES, Arinde"), "M4KH0KQDYU")
+    assert CONFIG.name_similarity - 5 <= name_score(clear.name, poor.name) < CONFIG.name_similarity
+    for order in ([clear, poor], [poor, clear]):
+        result = assign(order, CONFIG)
+        assert len(result.requests) == 1
+        [review] = result.reviews
+        assert review.default_decision == "merge" and review.score < CONFIG.review_below
+        assert "surname_same" in review.reason and "subject_near" in review.reason
+    # The surname alone never merges: without a near identifier the pair is only offered.
+    bare = [replace(c, subject_id=None) for c in (clear, poor)]
+    result = assign(bare, CONFIG)
+    assert len(result.requests) == 2 and [r.reason for r in result.reviews] == ["name_and_arrival_near"]
+    # Nor does a subject ID three or more slips off.
+    far = replace(poor, subject_id=normalize_subject_id("W4KHXKQDYU"))
+    assert len(assign([clear, far], CONFIG).requests) == 2
+    # Given names further off than the offer margin: two people of one family.
+    sibling = replace(poor, name=normalize_name("TAVARES, Joana"))
+    assert len(assign([clear, sibling], CONFIG).requests) == 2
 
 
 def test_the_same_subject_id_stands_in_for_the_birth_date():
