@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from statistics import median
 
 from rapidfuzz import fuzz
@@ -83,10 +84,13 @@ def group_lines(words: list[Word]) -> list[Line]:
 _ALIGN = str.maketrans({";": ":", "’": "'", "‘": "'", "–": "-", "—": "-", "|": "l", "`": "'"})
 
 
+# Labels and line texts are folded again for every label looked for: cached (pure functions).
+@lru_cache(maxsize=8192)
 def align_form(text: str) -> str:
     return text.lower().translate(_ALIGN)
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form used for fuzzy comparisons."""
     text = unicodedata.normalize("NFKD", text)
