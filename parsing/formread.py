@@ -221,10 +221,12 @@ def _row_label_spans(lines: list[Line], spec: FieldSpec) -> list[Span]:
     return [best] if best is not None else []
 
 
-def _unread_value(line: Line, span: Span, spec: FieldSpec, page: int) -> FieldValue:
+def _unread_value(line: Line, span: Span, spec: FieldSpec, page: int) -> FieldValue | None:
     """A label read with nothing after it: the place its value is printed, left unparsed."""
     assert spec.value_width is not None
     label = span_words(line, span.start, span.end)
+    if not label:
+        return None
     height = max(w.height for w in label)
     left = max(w.right for w in label) + height  # re-reads pad by a height: clear of the label's colon
     box = BBox(left=left, top=min(w.top for w in label), width=round(spec.value_width * height), height=height)
