@@ -184,8 +184,10 @@ def _find_by_pattern(lines: list[Line], spec: FieldSpec, page: int, page_width: 
     assert spec.line_pattern is not None
     pattern = re.compile(spec.line_pattern)
     left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
+    ends = find_label_spans(lines, spec.line_before, 80.0, limit=len(lines)) if spec.line_before else []
+    end = min((span.line for span in ends), default=len(lines))
     hits = []
-    for line in lines:
+    for line in lines[:end]:
         words = [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
         match = pattern.search(Line(words).text) if words else None
         if match is not None:

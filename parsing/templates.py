@@ -42,6 +42,9 @@ class FieldSpec:
     # When no label yields a value: the one line in the x_range band matching this regex
     # (group 1 is the value), e.g. an officer's "J. Ramirez, Deportation Officer" line.
     line_pattern: str | None = None
+    # ... only above the first line that reads as one of these (a later block of the form
+    # holding a line of the same shape, e.g. the local officer who served the detainer).
+    line_before: tuple[str, ...] = ()
     # A short label a poor fax misreads ("Sex:" as "Box:") is still taken on the line of this
     # other label, right of it, when one word loosely matches it (row_min_score).
     row_with: str | None = None
@@ -125,6 +128,7 @@ def load_template(path: Path) -> Template:
             shape=spec.get("shape"),
             lexicon=spec.get("lexicon"),
             line_pattern=spec.get("line_pattern"),
+            line_before=_tuple(spec.get("line_before")),
             row_with=spec.get("row_with"),
             row_min_score=float(spec.get("row_min_score", 60.0)),
             value_width=spec.get("value_width"),

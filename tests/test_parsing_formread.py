@@ -54,6 +54,18 @@ def test_an_officer_line_shape_in_the_other_half_or_twice_is_not_taken() -> None
     assert "officer_name" not in read_fields(prose, _i247a(), 1, None, WIDTH)
 
 
+def test_a_serving_officers_line_below_the_service_block_is_not_the_ice_officer() -> None:
+    served = [
+        _line(1820, ("This", 120), ("form", 180), ("was", 250), ("served", 300), ("upon", 390), ("the", 460),
+              ("alien", 500), ("on", 580)),
+        _line(2050, ("P.", 122), ("Walsh,", 160), ("Booking", 260), ("Officer", 380)),
+    ]
+    ice = _line(1465, ("L.", 122), ("Nguyen,", 160), ("Deportation", 260), ("Officer", 400))
+    assert read_fields(_officer_page(ice) + served, _i247a(), 1, None, WIDTH)["officer_name"].value == "L. Nguyen"
+    # The ICE officer's line lost too: the serving officer is not taken in its place.
+    assert "officer_name" not in read_fields(_officer_page() + served, _i247a(), 1, None, WIDTH)
+
+
 def test_the_caption_still_comes_first() -> None:
     lines = [
         _line(1420, ("J.", 122), ("Ramirez,", 160), ("Deportation", 280), ("Officer", 420)),
