@@ -154,10 +154,16 @@ def clean_text(text: str | None) -> str | None:
     return value or None
 
 
+# A capital I read as "!" or "|" after two capitals, inside or at the end of a word ("ADEYEM!"): no name
+# holds either mark.
+_BAR_FOR_CAPITAL_I = re.compile(r"(?<=[A-Z]{2})[!|](?=[A-Z]|\b|,|$)")
+
+
 def normalize_name(text: str | None) -> str | None:
     value = clean_text(re.sub(r"^[^\w]+", "", text or ""))
     if not value:
         return None
+    value = _BAR_FOR_CAPITAL_I.sub("I", value)
     value = re.sub(r"\s*,\s*", ", ", value)
     return value if re.search(r"[A-Za-z]{2}", value) else None
 

@@ -69,6 +69,10 @@ def test_people_fields() -> None:
     assert normalize_sex("Female") == "F"
     assert normalize_sex("?") is None
     assert normalize_name("= TAVARES,Arlindo |") == "TAVARES, Arlindo"
+    # A capital I read as a bar or an exclamation mark after two capitals; nothing else touched.
+    assert normalize_name("ADEYEM!, Oluwaseun") == "ADEYEMI, Oluwaseun"
+    assert normalize_name("SM|TH, John") == "SMITH, John"
+    assert normalize_name("O!NEIL, Lu!s") == "O!NEIL, Lu!s"
     assert normalize_citizenship("[NDIA") == "INDIA"
     assert normalize_citizenship("NIGERIA : ON") == "NIGERIA"
     assert normalize_citizenship("NIGER") == "NIGER"
