@@ -235,6 +235,20 @@ def _unread_value(line: Line, span: Span, spec: FieldSpec, page: int) -> FieldVa
     return FieldValue(None, FieldEvidence(page=page, bbox=box, confidence=0.0, raw=""))
 
 
+def _drop_label_tail(line: Line, end: int, words: list[Word], raw: str) -> tuple[list[Word], str]:
+    """Marks before the value are the label's misread tail ("Subject ID:" read "Subject 1D)",
+    the label matched up to "1D"): they neither belong to the value nor widen the box the
+    value is re-read from."""
+    while words:
+        offset = line.starts[line.words.index(words[0])]
+        tail = words[0].text[max(0, end - offset):]
+        if any(c.isalnum() for c in tail) or not raw.lstrip().startswith(tail):
+            break
+        raw = raw.lstrip()[len(tail):]
+        words = words[1:]
+    return words, raw
+
+
 def _read_value(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int,
     choices: Sequence[str] = (),
@@ -248,6 +262,7 @@ def _read_value(
         # A label glued to its value ("No:A012345678") leaves the value inside the label's last word.
         if raw.strip() == "" and words == []:
             raw = ""
+        words, raw = _drop_label_tail(line, span.end, words, raw)
     elif spec.layout == "above":
         raw, words = _above(lines, span, spec, page_width)
     elif choices:

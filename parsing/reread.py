@@ -20,7 +20,7 @@ from parsing.formread import FieldValue, Known, apply_pattern, known_values, par
 from parsing.layout import group_lines
 from parsing.lexicon import snap_score
 from parsing.ocr import Word, tesseract_words
-from parsing.templates import Template
+from parsing.templates import FieldSpec, Template
 
 REREAD_FIELDS = ("subject_id", "event_number", "file_number", "issued_date", "date_of_birth",
                  "cancelled_detainer_date", "officer_name")
@@ -55,7 +55,7 @@ def reread_fields(
             readings[crop.name].append((first.evidence.raw, first.value))
     pending = crops
     for scale in SCALES:
-        texts = [" ".join(lines) for lines in _read_strip(page, pending, scale, lang, timeout)]
+        texts = _read_strips(page, pending, specs, scale, lang, timeout)
         for crop, text in zip(pending, texts, strict=True):
             text = apply_pattern(specs[crop.name], text) if text else ""
             value = parse_value(specs[crop.name], text) if text else None
@@ -101,7 +101,21 @@ def _crop(name: str, found: FieldValue, shape: tuple[int, ...]) -> _Crop | None:
     return _Crop(name, (left, top, right, bottom))
 
 
-def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, timeout: float) -> list[list[str]]:
+def _read_strips(
+    page: Image.Image, crops: list[_Crop], specs: dict[str, FieldSpec], scale: int, lang: str, timeout: float,
+) -> list[str]:
+    """The text of each crop at ``scale``: one strip (one Tesseract call) per field alphabet."""
+    texts: dict[str, str] = {}
+    for alphabet in dict.fromkeys(specs[c.name].alphabet for c in crops):
+        group = [c for c in crops if specs[c.name].alphabet == alphabet]
+        for crop, lines in zip(group, _read_strip(page, group, scale, lang, timeout, alphabet), strict=True):
+            texts[crop.name] = " ".join(lines)
+    return [texts[c.name] for c in crops]
+
+
+def _read_strip(
+    page: Image.Image, crops: list[_Crop], scale: int, lang: str, timeout: float, alphabet: str | None = None,
+) -> list[list[str]]:
     """Stack the crops at ``scale`` into one strip; OCR it once; the lines of each crop."""
     pieces = [page.crop(c.box) for c in crops]
     width = max(p.width for p in pieces) * scale + 2 * GAP * scale
@@ -114,7 +128,8 @@ def _read_strip(page: Image.Image, crops: list[_Crop], scale: int, lang: str, ti
         strip.paste(big, (GAP * scale, y))
         spans.append((y, y + big.height))
         y += big.height + GAP * scale
-    words: list[Word] = tesseract_words(strip, lang=lang, timeout=timeout, psm=6, dpi=200 * scale)
+    words: list[Word] = tesseract_words(strip, lang=lang, timeout=timeout, psm=6, dpi=200 * scale,
+                                        alphabet=alphabet)
     texts = []
     for top, bottom in spans:
         inside = [w for w in words if top <= w.cy <= bottom]

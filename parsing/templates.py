@@ -52,6 +52,9 @@ class FieldSpec:
     # The value's usual width in label heights: when the label is read and its value is not,
     # that place is kept as the field's (unparsed) box so it is re-read enlarged.
     value_width: float | None = None
+    # The characters the value is printed in: its enlarged re-read lets Tesseract choose only
+    # among them (a soft photo's Z read as "/" is then read as the Z it most resembles).
+    alphabet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ def load_template(path: Path) -> Template:
             row_with=spec.get("row_with"),
             row_min_score=float(spec.get("row_min_score", 60.0)),
             value_width=spec.get("value_width"),
+            alphabet=spec.get("alphabet"),
         )
         for name, spec in data.get("fields", {}).items()
     )

@@ -3,11 +3,12 @@ where their value should be printed."""
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from parsing.formread import read_fields
 from parsing.layout import Line
-from parsing.ocr import Word
+from parsing.ocr import Word, tesseract_words
 from parsing.reread import reread_fields
 from parsing.templates import Template, templates
 from samplegen.forms import font_path
@@ -118,3 +119,72 @@ def test_the_place_of_an_unread_sex_value_is_re_read_enlarged() -> None:
     assert fields["sex"].value is None
     reread_fields(page, fields, template, lang="eng", timeout=60)
     assert fields["sex"].value == "F"
+
+
+def _id_line(*label_words: tuple[str, int]) -> list[Line]:
+    return [_line(200, *label_words, ("WZVTPVBWS", 330), ("Event", 900), ("#:", 970), ("NEW2505262781", 1020))]
+
+
+def test_a_misread_label_tail_before_the_value_is_not_part_of_it() -> None:
+    """"Subject ID:" read "Subject 1D)": the label matches up to "1D"; the ")" left over is
+    neither in the value nor in the box the value is re-read from."""
+    for label in ((("Subject", 110), ("1D)", 230)), (("Subject", 110), ("ID", 230), (")", 270))):
+        found = read_fields(_id_line(*label), _i247a(), 1, None, WIDTH)["subject_id"]
+        assert found.value == "WZVTPVBWS"
+        assert found.evidence.raw == "WZVTPVBWS"
+        assert found.evidence.bbox is not None and found.evidence.bbox.left == 330
+
+
+def test_a_value_glued_to_its_label_is_still_read() -> None:
+    lines = [_line(240, ("File", 110), ("No:A034086693", 170), ("Date:", 900), ("05/07/2025", 980))]
+    assert read_fields(lines, _i247a(), 1, None, WIDTH)["file_number"].value == "A034086693"
+
+
+def test_the_re_read_of_an_identifier_chooses_only_from_its_alphabet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Tesseract on a rendered line. The page's reading slipped ("WZ/TPVBWS"); the re-read
+    restricted to the identifier's alphabet reads the value at both scales and replaces it.
+    Dates are re-read in a strip of their own, without the restriction."""
+    import parsing.reread as reread
+
+    page = Image.new("L", (WIDTH, 140), 255)
+    draw = ImageDraw.Draw(page)
+    bold, serif = ImageFont.truetype(font_path("sans_bold"), 22), ImageFont.truetype(font_path("serif"), 24)
+    draw.text((110, 50), "Subject ID:", font=bold, fill=0)
+    draw.text((330, 50), "WZVTPVBWS", font=serif, fill=0)
+    draw.text((900, 50), "Date:", font=bold, fill=0)
+    draw.text((980, 50), "05/07/2025", font=serif, fill=0)
+    lines = [_line(52, ("Subject", 110), ("ID:", 215), ("WZ/TPVBWS", 330), ("Date:", 900), ("05/07/2025", 980))]
+    for index, (text, left) in ((2, ("WZ/TPVBWS", 330)), (4, ("05/07/2025", 980))):
+        box = draw.textbbox((left, 50), text if index == 4 else "WZVTPVBWS", font=serif)
+        lines[0].words[index] = Word(text, box[0], box[1], box[2] - box[0], box[3] - box[1], 80.0)
+    template = _i247a()
+    fields = read_fields(lines, template, 1, None, WIDTH)
+    assert fields["subject_id"].value == "WZTPVBWS"  # the page's slip, its "/" dropped
+    calls: list[str | None] = []
+    real = reread.tesseract_words
+
+    def recording(image: Image.Image, **kwargs: object) -> list[Word]:
+        calls.append(kwargs.get("alphabet"))  # type: ignore[arg-type]
+        return real(image, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reread, "tesseract_words", recording)
+    reread_fields(page, fields, template, lang="eng", timeout=60)
+    assert fields["subject_id"].value == "WZVTPVBWS"
+    assert str(fields["issued_date"].value) == "2025-05-07"
+    spec = next(s for s in template.fields if s.name == "subject_id")
+    assert spec.alphabet and "/" not in spec.alphabet
+    assert set(calls) == {spec.alphabet, None}
+
+
+def test_an_ocr_alphabet_is_checked_before_it_reaches_tesseract() -> None:
+    with pytest.raises(ValueError, match="alphabet"):
+        tesseract_words(Image.new("L", (40, 40), 255), alphabet="A B;rm")
+
+
+def test_tesseract_keeps_to_the_alphabet_it_is_given() -> None:
+    strip = Image.new("L", (600, 90), 255)
+    ImageDraw.Draw(strip).text((20, 25), "AB/CD 12", font=ImageFont.truetype(font_path("serif"), 30), fill=0)
+    free = "".join(w.text for w in tesseract_words(strip, psm=7))
+    kept = "".join(w.text for w in tesseract_words(strip, psm=7, alphabet="ABCD12"))
+    assert "/" in free
+    assert kept and set(kept) <= set("ABCD12")
