@@ -150,10 +150,10 @@ def test_daily_flow_requests_group_the_truth_receipts(clean_run: Path, truth: di
 def test_the_review_queue_offers_every_split_and_nothing_else(
     clean_run: Path, tmp_path: Path, ocr_cache: Path, truth: dict[str, Any]
 ) -> None:
-    """Where OCR misreads one copy of a request on a poor fax, the copies are kept apart (above)
-    but offered side by side in the review queue. An operator who accepts every offer gets
-    exactly the truth's figures: no split is missing from the queue, no offer joins two
-    different requests. (Run on a copy of the clean run's ledger.)"""
+    """Where OCR misreads one copy of a request on a poor fax, the pair is in the review queue,
+    merged pending review or (were it read worse) kept apart and offered. An operator who
+    accepts every match item gets exactly the truth's figures: no item joins two different
+    requests, no split is missing from the queue. (Run on a copy of the clean run's ledger.)"""
     import shutil
 
     config = corpus_config(tmp_path, ocr_cache)
