@@ -2,10 +2,11 @@
 
 Tesseract reads 8-point print at ~200 dpi with digit slips (0/9, 1/4, B/8) that a
 second reading of the same strokes at 2x and 3x mostly does not repeat. The value
-boxes of the page's key fields are cut out of the grey page, enlarged, stacked into one
-strip and OCR'd in one Tesseract call; fields whose page and 2x readings disagree get a
-third reading at 3x (a second, smaller call). The readings vote, and a reading only
-counts when its field parser accepts it.
+boxes of the page's key fields are cut out of the grey page, enlarged, stacked into a
+strip and OCR'd in one Tesseract call per field alphabet (identifiers may only be read
+as capitals and digits); fields whose page and 2x readings disagree get a third reading
+at 3x (a smaller call). The readings vote, and a reading only counts when its field
+parser accepts it.
 """
 
 from __future__ import annotations
