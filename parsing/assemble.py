@@ -48,6 +48,30 @@ LOW_CONFIDENCE = 0.45
 COARSE_PAGE_CONFIDENCE = 0.7
 COARSE_CAPPED = ("event_number", "file_number", "date_of_birth")  # the ledger's UNSURE_FIELDS
 EARLIEST_FORM_DATE = date(2011, 1, 1)  # the oldest I-247 edition still seen
+# A detainer is faxed within days of being issued: a date read after the fax is corrected
+# only to a date a digit away in this many days before it.
+ISSUED_BEFORE_FAX_DAYS = 7
+CORRECTED_DATE_CONFIDENCE = 0.4  # below LOW_CONFIDENCE: a person confirms it
+
+
+def one_digit_before(read: date, sent: date) -> date | None:
+    """The one date whose printed MM/DD/YYYY differs from ``read``'s in one digit and falls
+    within ISSUED_BEFORE_FAX_DAYS up to (and the day after) ``sent``; None for none or several."""
+    text = read.strftime("%m%d%Y")
+    earliest, latest = sent - timedelta(days=ISSUED_BEFORE_FAX_DAYS), sent + timedelta(days=1)
+    found = set()
+    for position, printed in enumerate(text):
+        for digit in "0123456789":
+            if digit == printed:
+                continue
+            candidate = text[:position] + digit + text[position + 1:]
+            try:
+                day = date(int(candidate[4:]), int(candidate[:2]), int(candidate[2:4]))
+            except ValueError:
+                continue
+            if earliest <= day <= latest:
+                found.add(day)
+    return found.pop() if len(found) == 1 else None
 
 
 def page_result(out: PageOutput) -> PageResult:
@@ -133,10 +157,17 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
     sender, sent_at = fax_header_vote(all_pages, p1)
     issued = values.get("issued_date")
     if issued is not None and sent_at is not None and issued > sent_at.date() + timedelta(days=1):
-        # Issued after it was faxed: a misread digit (2026 for 2025). Left out, not guessed, so
-        # it can neither date the request nor keep two copies of it apart; the page goes to review.
-        values.pop("issued_date")
-        unparsed.append("issued_date")
+        # Issued after it was faxed: a misread digit (2026 for 2025). The one date a digit away
+        # that falls in the days before the fax is taken, doubtful (review); with none or
+        # several, the date is left out, so it can neither date the request nor keep copies apart.
+        corrected = one_digit_before(issued, sent_at.date())
+        if corrected is None:
+            values.pop("issued_date")
+            unparsed.append("issued_date")
+        else:
+            values["issued_date"] = corrected
+            evidence["issued_date"] = evidence["issued_date"].model_copy(
+                update={"confidence": CORRECTED_DATE_CONFIDENCE})
     # The footer naming the revision is small print; the notice pages repeat it.
     revision = p1.form_revision or next((p.form_revision for p in packet if p.form_revision), None)
     request = DetainerRequest(
