@@ -44,6 +44,13 @@ class Word:
         return self.top + self.height / 2
 
 
+def check_alphabet(alphabet: str) -> str:
+    """An OCR alphabet goes onto Tesseract's command line: letters, digits and / . , - only."""
+    if not re.fullmatch(r"[A-Za-z0-9/.,-]+", alphabet):
+        raise ValueError("an OCR alphabet holds letters, digits and / . , - only")
+    return alphabet
+
+
 def tesseract_words(
     image: Image.Image, *, lang: str = "eng", timeout: float = 120.0, psm: int = 3, dpi: int = 200,
     alphabet: str | None = None,
@@ -60,9 +67,7 @@ def tesseract_words(
     image.format = "BMP"
     config = f"--psm {psm} --dpi {dpi} -c tessedit_do_invert=0"
     if alphabet:
-        if not re.fullmatch(r"[A-Za-z0-9/.,-]+", alphabet):
-            raise ValueError("an OCR alphabet holds letters, digits and / . , - only")
-        config += f" -c tessedit_char_whitelist={alphabet}"
+        config += f" -c tessedit_char_whitelist={check_alphabet(alphabet)}"
     try:
         data = pytesseract.image_to_data(
             image,

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from parsing.layout import Line, Span, find_in_line, fold
+from parsing.ocr import check_alphabet
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -135,7 +136,7 @@ def load_template(path: Path) -> Template:
             row_with=spec.get("row_with"),
             row_min_score=float(spec.get("row_min_score", 60.0)),
             value_width=spec.get("value_width"),
-            alphabet=spec.get("alphabet"),
+            alphabet=check_alphabet(spec["alphabet"]) if "alphabet" in spec else None,
         )
         for name, spec in data.get("fields", {}).items()
     )

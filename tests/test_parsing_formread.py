@@ -3,6 +3,8 @@ where their value should be printed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -10,7 +12,7 @@ from parsing.formread import read_fields
 from parsing.layout import Line
 from parsing.ocr import Word, tesseract_words
 from parsing.reread import reread_fields
-from parsing.templates import Template, templates
+from parsing.templates import Template, load_template, templates
 from samplegen.forms import font_path
 
 WIDTH = 1700
@@ -176,9 +178,13 @@ def test_the_re_read_of_an_identifier_chooses_only_from_its_alphabet(monkeypatch
     assert set(calls) == {spec.alphabet, None}
 
 
-def test_an_ocr_alphabet_is_checked_before_it_reaches_tesseract() -> None:
+def test_an_ocr_alphabet_is_checked_before_it_reaches_tesseract(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="alphabet"):
         tesseract_words(Image.new("L", (40, 40), 255), alphabet="A B;rm")
+    template = tmp_path / "bad.toml"
+    template.write_text('name = "bad"\n[fields.subject_id]\nlabels = ["Subject ID:"]\nalphabet = "A B;rm"\n')
+    with pytest.raises(ValueError, match="alphabet"):  # a template with one fails as it loads
+        load_template(template)
 
 
 def test_tesseract_keeps_to_the_alphabet_it_is_given() -> None:
