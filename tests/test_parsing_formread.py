@@ -156,9 +156,13 @@ def test_the_re_read_of_an_identifier_chooses_only_from_its_alphabet(monkeypatch
     draw.text((900, 50), "Date:", font=bold, fill=0)
     draw.text((980, 50), "05/07/2025", font=serif, fill=0)
     lines = [_line(52, ("Subject", 110), ("ID:", 215), ("WZ/TPVBWS", 330), ("Date:", 900), ("05/07/2025", 980))]
-    for index, (text, left) in ((2, ("WZ/TPVBWS", 330)), (4, ("05/07/2025", 980))):
-        box = draw.textbbox((left, 50), text if index == 4 else "WZVTPVBWS", font=serif)
-        lines[0].words[index] = Word(text, box[0], box[1], box[2] - box[0], box[3] - box[1], 80.0)
+
+    def drawn(printed: str, read_as: str, left: int) -> Word:  # the word's box is where it was drawn
+        box = draw.textbbox((left, 50), printed, font=serif)
+        return Word(read_as, box[0], box[1], box[2] - box[0], box[3] - box[1], 80.0)
+
+    lines[0].words[2] = drawn("WZVTPVBWS", "WZ/TPVBWS", 330)
+    lines[0].words[4] = drawn("05/07/2025", "05/07/2025", 980)
     template = _i247a()
     fields = read_fields(lines, template, 1, None, WIDTH)
     assert fields["subject_id"].value == "WZTPVBWS"  # the page's slip, its "/" dropped
