@@ -157,14 +157,19 @@ def known_values(spec: FieldSpec, known: Known) -> Sequence[str]:
     return known.get(spec.lexicon) or lexicon(spec.lexicon)
 
 
+def _band_words(line: Line, spec: FieldSpec, page_width: int) -> list[Word]:
+    """The line's words that start in the field's band of the page width (marks left out)."""
+    left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
+    return [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
+
+
 def _find_known(
     lines: list[Line], spec: FieldSpec, choices: Sequence[str], page: int, page_width: int
 ) -> FieldValue | None:
     """The line in the field's band of the page that clearly reads as a known value."""
-    left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
     best: tuple[float, str, list[Word]] | None = None
     for line in lines:
-        words = [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
+        words = _band_words(line, spec, page_width)
         if not words:
             continue
         value, score = snap_score(Line(words).text, choices)
@@ -183,12 +188,11 @@ def _find_by_pattern(lines: list[Line], spec: FieldSpec, page: int, page_width: 
     exactly one line of the field's band matches ``line_pattern`` and its value parses."""
     assert spec.line_pattern is not None
     pattern = re.compile(spec.line_pattern)
-    left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
     ends = find_label_spans(lines, spec.line_before, 80.0, limit=len(lines)) if spec.line_before else []
     end = min((span.line for span in ends), default=len(lines))
     hits = []
     for line in lines[:end]:
-        words = [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
+        words = _band_words(line, spec, page_width)
         match = pattern.search(Line(words).text) if words else None
         if match is not None:
             hits.append((match.group(1) if match.groups() else match.group(0), words))
