@@ -128,6 +128,9 @@ class DedupeSettings(Section):
     review_below: float = 95.0  # fuzzy matches scoring below this go to the review queue
     # Identifiers OCR read with less confidence than this can support a match but not veto one.
     trusted_confidence: float = 0.8
+    # Copies of one request arrive within days of each other: copies whose arrivals are further
+    # apart than this are never merged automatically (only offered for review).
+    max_arrival_gap_days: int = Field(default=21, ge=0)
 
 
 class FlowSettings(Section):

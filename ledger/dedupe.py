@@ -11,6 +11,10 @@ these rules, in order, each recorded with its reason:
 
 Never merged: different event numbers, issued dates further apart than the window,
 different A-numbers (a one-character difference is offered for review, default separate).
+Never merged automatically, only offered for review (kept apart): copies whose arrivals are
+more than ``max_arrival_gap_days`` apart, a copy whose issue date is further than the window
+from one of the request's, and a copy whose event number, read without confidence, has another
+office code or year-month, unless its issue date agrees (``hold_apart``).
 A copy whose cancel box is checked is a cancellation notice: linked to the request it
 cancels, never counted as a request. Matches scoring below ``review_below`` are merged
 (their default) but also queued for review; near misses stay separate and are queued
@@ -61,6 +65,8 @@ class DedupeConfig:
     review_below: float = 95.0
     # An identifier read with less OCR confidence than this can support a match but not veto one.
     trusted_confidence: float = 0.8
+    # Arrival times are the receiving systems' (exact); copies of one request arrive within days.
+    max_arrival_gap_days: int = 21
 
     @classmethod
     def from_settings(cls, settings: Any) -> DedupeConfig:
@@ -69,6 +75,7 @@ class DedupeConfig:
             name_similarity=settings.name_similarity,
             review_below=settings.review_below,
             trusted_confidence=getattr(settings, "trusted_confidence", cls.trusted_confidence),
+            max_arrival_gap_days=getattr(settings, "max_arrival_gap_days", cls.max_arrival_gap_days),
         )
 
 
@@ -276,6 +283,7 @@ class _Request:
         self.sure_events: set[str] = set()  # read with confidence (or corrected)
         self.sure_files: set[str] = set()
         self.issued: set[date] = set()
+        self.first_arrival: datetime | None = None
         for member in members:
             self.add(member)
 
@@ -293,6 +301,9 @@ class _Request:
             self.subjects.add(copy.subject_id)
         if copy.issued_date:
             self.issued.add(copy.issued_date)
+        arrived = _arrival(copy)
+        if arrived is not None and (self.first_arrival is None or arrived < self.first_arrival):
+            self.first_arrival = arrived
 
 
 @dataclass(frozen=True)
@@ -322,6 +333,11 @@ def _days_apart(a: date, dates: Iterable[date]) -> int | None:
     return min(gaps) if gaps else None
 
 
+def _days_farthest(a: date, dates: Iterable[date]) -> int | None:
+    gaps = [abs((a - d).days) for d in dates]
+    return max(gaps) if gaps else None
+
+
 SAME, FAR = 0, 99  # identifier closeness: 0 = equal, 1-2 = OCR slips apart, FAR = different
 
 
@@ -346,8 +362,71 @@ def _vetoes(copy: CopyFacts, field: str, sure: set[str]) -> bool:
     return field not in copy.unsure and closeness(value, sure) == FAR
 
 
+# The event number's printed shape (sample_faxes/truth.json): an office code (three letters), the
+# year and month, a serial: "BOS2412733891". Matched in normalised (OCR-folded) form, where the
+# office "BOS" reads "805"; a value of another shape (a slip added or dropped a character) tells
+# nothing of its structure.
+_EVENT_SHAPE = re.compile(r"([A-Z0-9]{3})(\d{2}(?:0[1-9]|1[0-2]))\d{6}")
+
+
+def event_structure(event: str | None) -> tuple[str, str] | None:
+    """(office code, year-month) of a normalised event number of the printed shape, else None."""
+    found = _EVENT_SHAPE.fullmatch(event or "")
+    return (found[1], found[2]) if found else None
+
+
+def structurally_different(a: str | None, b: str | None) -> bool:
+    """Another office code or another year-month: more than one character differs in either part.
+    One differing character is an OCR slip as likely as another office or month ("ROS" for
+    "BOS", "2507" for "2502"), so it tells nothing."""
+    shape_a, shape_b = event_structure(a), event_structure(b)
+    if shape_a is None or shape_b is None:
+        return False
+    return any(sum(x != y for x, y in zip(part_a, part_b, strict=True)) >= 2
+               for part_a, part_b in zip(shape_a, shape_b, strict=True))
+
+
+def hold_apart(copy: CopyFacts, request: _Request, config: DedupeConfig) -> list[str]:
+    """Why a match ``compare`` would merge must only be offered (kept apart): evidence OCR cannot
+    garble, or a structure an unsure reading still shows, says another request. Empty: none."""
+    reasons = []
+    arrived = _arrival(copy)
+    # Measured to the request's first copy, not its nearest: copies arriving every few weeks
+    # would otherwise chain a person's detainers of a whole year into one request. The window
+    # bounds a request's whole span of arrivals, and a copy trickling in later is still offered.
+    first = request.first_arrival
+    if arrived is not None and first is not None and abs(arrived - first) > timedelta(days=config.max_arrival_gap_days):
+        reasons.append("arrival_far")
+    # ``compare`` needs the nearest issue date within the window; every one is needed to merge
+    # unasked, so that a request's issue dates never spread wider than the window step by step.
+    spread = _days_farthest(copy.issued_date, request.issued) if copy.issued_date else None
+    if spread is not None and spread > config.issued_window_days:
+        reasons.append("issued_far")
+    # An unsure event number of another office or year-month cannot veto, but it speaks against
+    # the match: merged unasked only when the issue dates, read on both sides, agree.
+    if (
+        copy.event_number and request.events and (copy.issued_date is None or not request.issued)
+        and closeness(copy.event_number, request.events) == FAR
+        and all(structurally_different(copy.event_number, event) for event in request.events)
+    ):
+        reasons.append("event_structure_differs")
+    return reasons
+
+
 def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
-    """How well ``copy`` matches ``request``; None when it cannot be the same request.
+    """How well ``copy`` matches ``request``; None when it cannot be the same request. A match
+    ``hold_apart`` objects to is kept apart (offered for review), whatever its score."""
+    match = _evidence(copy, request, config)
+    if match is None or not match.merge:
+        return match
+    held = hold_apart(copy, request, config)
+    if held:
+        return Match(match.rule, match.score, False, "+".join([match.reason, *held]))
+    return match
+
+
+def _evidence(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
+    """How well ``copy`` matches ``request`` on its identifiers, name and dates (see ``compare``).
 
     Exact identifiers decide; identifiers an OCR slip or two apart (``closeness`` 1-2) count as
     evidence only together with an agreeing name, and never without review. The subject ID (a
