@@ -9,7 +9,8 @@ results, so memory stays flat however long a fax is.
 Bad input never raises: the result carries ``error`` / ``error_reason`` from the
 typed ``InputError`` (empty, truncated, encrypted, unsupported_format, too_large,
 malformed_message, ocr_timeout, render_timeout, unreadable: every page is noise).
-Only bugs raise.
+Only bugs raise. A document with detainer evidence but no recognised detainer carries it in
+``possible_detainer_evidence`` (``parsing.evidence``): a doubt for a person, never a silent drop.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from detainer_intake.config import ParsingSettings
 from detainer_intake.errors import InputError, TruncatedInput, UnreadableInput
 from parsing import pages as P
 from parsing.assemble import assemble
+from parsing.evidence import document_evidence
 from parsing.models import ExtractionResult
 from parsing.pipeline import PageJob, PageOutput, process_page
 from parsing.sniff import Format, sniff
@@ -154,7 +156,9 @@ def _finish(doc: _Doc, today: date | None) -> ExtractionResult:
     if doc.error is not None:
         return ExtractionResult(sha256=doc.sha256, error=doc.error.message, error_reason=doc.error.reason)
     pages, detainers = _assemble_parts(doc, today)
-    return ExtractionResult(sha256=doc.sha256, pages=pages, detainers=detainers)
+    outputs = sorted(doc.outputs, key=lambda o: o.number)
+    evidence = document_evidence([(o.evidence, o.kind, o.a_numbers) for o in outputs], len(detainers))
+    return ExtractionResult(sha256=doc.sha256, pages=pages, detainers=detainers, possible_detainer_evidence=evidence)
 
 
 def _pages_error(outputs: list[PageOutput]) -> InputError | None:

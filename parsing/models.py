@@ -91,3 +91,6 @@ class ExtractionResult(BaseModel):
     detainers: list[DetainerRequest] = Field(default_factory=list)
     error: str | None = None  # quarantine reason text (no personal data)
     error_reason: str | None = None  # InputError.reason slug
+    # Evidence slugs (parsing.evidence) of a detainer no recognised form page accounts for: a document
+    # without a recognised detainer that carries a warrant, notice pages, a form footer or the word.
+    possible_detainer_evidence: list[str] = Field(default_factory=list)

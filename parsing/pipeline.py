@@ -15,6 +15,7 @@ import numpy as np
 
 from detainer_intake.errors import InputError, UnreadableInput
 from parsing import pages as P
+from parsing.evidence import page_evidence
 from parsing.fields import normalize_a_number
 from parsing.formread import FieldValue, match_by_layout, read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
@@ -51,6 +52,7 @@ class PageOutput:
     a_numbers: list[str] = field(default_factory=list)  # A-numbers printed anywhere on the page
     layout_only: bool = False  # taken for its form by title and checkbox layout, its labels unread
     coarse: bool = False  # a standard-resolution fax, a scan or a photo: its small print reads poorly
+    evidence: list[str] = field(default_factory=list)  # detainer evidence slugs (parsing.evidence), never text
     error: str | None = None  # InputError class name when this page could not be read
     error_message: str | None = None
 
@@ -151,9 +153,11 @@ def _analyse(
     text = page_text(lines)
     out.a_numbers = _a_numbers(text)
     if match is None:
+        out.evidence = page_evidence(text, out.kind)
         return out
     template: Template = match.template
     out.kind = PageKind(template.page_kind)
+    out.evidence = page_evidence(text, out.kind)
     out.template = template.name
     out.form_type = find_form_type(text, template)
     out.form_revision = find_revision(text, template)
