@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledger import dedupe, schema
 from ledger.store import CHANNEL_ORDER, RequestView, arrival_key
+from ledger.uncertainty import OpenItem, effects, range_text, ranges
 
 
 class ChannelMetrics(BaseModel):
@@ -34,6 +35,13 @@ class ChannelMetrics(BaseModel):
     decoys: int
     quarantined: int
     awaiting_review: int
+    # What the open review items could change (ledger.uncertainty): [low, high] of the figures above.
+    unique_requests_range: list[int]
+    dedicated_line_rate_range: list[float]
+    possible_requests_awaiting_review: int  # open possible_detainer items: documents that may hold a detainer
+    unreadable_inputs: int  # open quarantine items: each could have been a detainer (upper bound only)
+    open_items_moving_count: int
+    range_components: dict[str, list[int]]  # per item class: [lowest, highest] change of unique_requests
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class Snapshot:
     rules: dict[int, str]  # copy id -> the dedupe rule that linked it
     cancellations: dict[int, str | None]  # copy id -> request id cancelled (None: not found)
     open_reviews: list[datetime | None]
+    open_items: list[OpenItem] = field(default_factory=list)
     by_doc: dict[int, list[_Arrival]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -157,7 +166,11 @@ def load_snapshot(session: Session) -> Snapshot:
     cancellations = dict(
         session.execute(select(schema.Cancellation.copy_id, schema.Cancellation.request_id)).tuples().all()
     )
-    reviews = list(session.scalars(select(schema.ReviewItem.received_at).where(schema.ReviewItem.status == "open")))
+    open_items = [
+        OpenItem(i.id, i.key, i.kind, i.reason, i.copy_key, i.other_copy_key, i.document_sha256, i.received_at,
+                 i.created_at)
+        for i in session.scalars(select(schema.ReviewItem).where(schema.ReviewItem.status == "open"))
+    ]
     return Snapshot(
         receipts=receipts,
         doc_status={d: s for d, s, _ in docs},
@@ -166,7 +179,8 @@ def load_snapshot(session: Session) -> Snapshot:
         links=links,
         rules=rules,
         cancellations=cancellations,
-        open_reviews=reviews,
+        open_reviews=[i.received_at for i in open_items],
+        open_items=open_items,
     )
 
 
@@ -232,6 +246,14 @@ def compute_metrics(snapshot: Snapshot, year: int, tz: str | ZoneInfo) -> Channe
             duplicates += 1
 
     awaiting = sum(1 for moment in snapshot.open_reviews if moment is not None and local(moment).year == year)
+    found = effects(snapshot, snapshot.open_items, zone)
+    spans = ranges(unique, first_channel["dedicated_fax"], year, found)
+
+    def open_of(kind: str) -> int:
+        return sum(
+            1 for i in snapshot.open_items
+            if i.kind == kind and i.received_at is not None and local(i.received_at).year == year
+        )
 
     def rate(n: int) -> float:
         return round(n / unique, 4) if unique else 0.0
@@ -250,12 +272,25 @@ def compute_metrics(snapshot: Snapshot, year: int, tz: str | ZoneInfo) -> Channe
         decoys=decoys,
         quarantined=quarantined,
         awaiting_review=awaiting,
+        possible_requests_awaiting_review=open_of("possible_detainer"),
+        unreadable_inputs=open_of("quarantine"),
+        **spans,
     )
 
 
 def metrics_table_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) rows for the operator's table view."""
     rows = [("unique requests", str(metrics["unique_requests"]))]
+    if "unique_requests_range" in metrics:
+        low, high = metrics["unique_requests_range"]
+        rate_low, rate_high = metrics["dedicated_line_rate_range"]
+        rows += [
+            ("unique requests, range", range_text(metrics["unique_requests"], [low, high],
+                                                  metrics["open_items_moving_count"])),
+            ("dedicated line rate, range", f"{rate_low:.4f}–{rate_high:.4f}"),
+            ("possible requests awaiting review", str(metrics["possible_requests_awaiting_review"])),
+            ("unreadable inputs awaiting review", str(metrics["unreadable_inputs"])),
+        ]
     for channel in CHANNEL_ORDER:
         rows.append(
             (

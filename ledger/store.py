@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -42,11 +42,19 @@ from ledger import dedupe, schema
 from ledger.dedupe import CopyFacts, DedupeConfig
 from parsing.models import DetainerRequest, ExtractionResult
 
+if TYPE_CHECKING:
+    from ledger.uncertainty import Effect
+
 CHANNEL_ORDER: tuple[str, ...] = tuple(c.value for c in Channel)  # dedicated_fax, station_fax, bfs_email
 PG_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('detainer-intake:write'))"
 OUTCOMES = ("not_acted_upon", "detained", "transferred")
 DEDUPE_KINDS = ("match", "cancellation")
 AUTO_RESOLUTIONS = ("superseded", "reprocessed")  # closed by the ledger itself, not by a person
+# A possible detainer (parsing.evidence) is resolved either way by a person: it is one (the document
+# gains a detainer copy to fill in with ``correct``, counted and deduplicated like any copy) or not.
+IS_DETAINER, NOT_DETAINER = "detainer", "not_detainer"
+NOT_DETAINER_WORDS = ("accept", "dismiss", NOT_DETAINER)
+OPERATOR_COPY_REASON = "copy:added_by_operator"  # its fields are for the operator to fill in (``correct``)
 _IN_CHUNK = 500
 # Rejected mail parts that may hold a document (too big to take, nested too deep): quarantined, never silent.
 QUARANTINED_PARTS = ("too_large", "nested_too_deep")
@@ -70,6 +78,7 @@ class RecordOutcome:
     parse_status: str  # parsed | quarantined | pending
     copies: int  # detainer forms in the document
     request_ids: tuple[str, ...] = ()  # requests the document's copies belong to (cancellations excluded)
+    possible_detainer: bool = False  # read with detainer evidence but no recognised detainer (on the review queue)
 
 
 @dataclass(frozen=True)
@@ -264,7 +273,21 @@ class Ledger:
             session.execute(delete(schema.Quarantine).where(schema.Quarantine.input_ref == f"sha256:{doc.sha256}"))
             self._close_review(session, f"quarantine:{doc.sha256}", "reprocessed")
         doc.parse_status, doc.error_reason = "parsed", None
-        self._write_copies(session, doc, extraction.detainers)
+        self._write_copies(session, doc, [*extraction.detainers, *self._operator_detainers(session, doc, extraction)])
+
+    def _operator_detainers(
+        self, session: Session, doc: schema.Document, extraction: ExtractionResult
+    ) -> list[DetainerRequest]:
+        """The detainer a person said a possible detainer is, while the reading still misses it.
+
+        Once a reprocess recognises the form itself, the read copy takes its place (the operator's
+        corrections, keyed by copy index, then apply to it)."""
+        if not extraction.possible_detainer_evidence:
+            return []
+        item = session.scalar(select(schema.ReviewItem).where(schema.ReviewItem.key == _possible_key(doc.sha256)))
+        if item is None or item.status != "resolved" or item.resolution != IS_DETAINER:
+            return []
+        return [DetainerRequest(form_type="I-247A", needs_review=True, review_reasons=[OPERATOR_COPY_REASON])]
 
     def _write_copies(self, session: Session, doc: schema.Document, detainers: Sequence[DetainerRequest]) -> None:
         """Create or refresh the document's copies from OCR values, corrections applied on top."""
@@ -308,6 +331,7 @@ class Ledger:
                 document_sha256=doc.sha256,
                 received_at=first[0],
             )
+        self._sync_possible_detainer(session, doc, first[0])
         copies = list(session.scalars(select(schema.DetainerCopy).where(schema.DetainerCopy.document_id == doc.id)))
         for row in copies:
             if row.needs_review:
@@ -323,6 +347,42 @@ class Ledger:
                 )
         if copies:
             self._reassign(session, copies)
+
+    def _sync_possible_detainer(self, session: Session, doc: schema.Document, received_at: datetime) -> None:
+        """A document read without a recognised detainer but with detainer evidence is on the review
+        queue (``possible_detainer``, reason = the evidence slugs), never silently an other document."""
+        key = _possible_key(doc.sha256)
+        evidence = (doc.extraction or {}).get("possible_detainer_evidence") or []
+        if doc.parse_status != "parsed" or not evidence:
+            self._close_review(session, key, "reprocessed")
+            return
+        reason = ",".join(str(e) for e in evidence)[:128]
+        self._ensure_review(
+            session, key, kind="possible_detainer", reason=reason, document_sha256=doc.sha256, received_at=received_at
+        )
+        item = session.scalar(select(schema.ReviewItem).where(schema.ReviewItem.key == key))
+        if item is not None and item.status == "open":
+            item.reason = reason  # a reprocess may have found other evidence
+
+    def _decide_possible_detainer(self, session: Session, item: schema.ReviewItem) -> None:
+        """Apply a person's ruling on a possible detainer: add (or drop) the operator's copy."""
+        doc = session.scalar(select(schema.Document).where(schema.Document.sha256 == item.document_sha256))
+        if doc is None or doc.extraction is None:
+            return
+        extraction = ExtractionResult.model_validate(doc.extraction)
+        old_keys = self._component_seed(session, doc.id)
+        kept = [*extraction.detainers, *self._operator_detainers(session, doc, extraction)]
+        stale = session.scalars(
+            select(schema.DetainerCopy.index).where(
+                schema.DetainerCopy.document_id == doc.id, schema.DetainerCopy.index >= len(kept)
+            )
+        ).all()
+        self._write_copies(session, doc, kept)
+        for index in stale:
+            self._close_review(session, f"copy:{doc.sha256}:{index}", "superseded")
+        self._after_arrival(session, doc)
+        if old_keys:
+            self._reassign(session, [], extra_seed=old_keys)
 
     def _outcome(
         self, session: Session, status: Any, receipt: schema.Receipt, doc: schema.Document, new_document: bool
@@ -344,6 +404,7 @@ class Ledger:
             parse_status=doc.parse_status,
             copies=n_copies,
             request_ids=tuple(dict.fromkeys(rows)),
+            possible_detainer=bool((doc.extraction or {}).get("possible_detainer_evidence")),
         )
 
     def regroup(self) -> None:
@@ -1085,6 +1146,10 @@ class Ledger:
             item = session.get(schema.ReviewItem, item_id)
             if item is None:
                 raise LedgerError("unknown review item")
+            if item.kind == "possible_detainer":
+                if resolution not in (IS_DETAINER, *NOT_DETAINER_WORDS):
+                    raise LedgerError(f"a possible detainer is resolved as {IS_DETAINER!r} or {NOT_DETAINER!r}")
+                resolution = IS_DETAINER if resolution == IS_DETAINER else NOT_DETAINER
             if item.kind in DEDUPE_KINDS and item.copy_key and item.other_copy_key:
                 decision = resolution
                 if resolution == "accept":
@@ -1111,6 +1176,8 @@ class Ledger:
             if item.kind in DEDUPE_KINDS and item.copy_key:
                 rows = self._copies_by_keys(session, [k for k in (item.copy_key, item.other_copy_key) if k])
                 self._reassign(session, rows)
+            if item.kind == "possible_detainer":
+                self._decide_possible_detainer(session, item)
 
     # ------------------------------------------------------------------ reading
 
@@ -1165,11 +1232,25 @@ class Ledger:
             snapshot = load_snapshot(session)
         return compute_metrics(snapshot, year, tz).model_dump()
 
+    def review_effects(self, tz: str | ZoneInfo = "America/New_York") -> dict[int, Effect]:
+        """Open review item id -> how far its decision could move the count (``ledger.uncertainty``);
+        items that cannot move it are absent."""
+        from ledger.metrics import load_snapshot
+        from ledger.uncertainty import effects
+
+        with self._read() as session:
+            snapshot = load_snapshot(session)
+        return {e.item_id: e for e in effects(snapshot, snapshot.open_items, tz)}
+
     def run_lock(self, name: str = "daily_intake", wait_seconds: float = 0) -> AbstractContextManager[Any]:
         """Hold the named run lock for the ``with`` block; RunLocked if another run holds it."""
         from ledger.lock import run_lock
 
         return run_lock(self.engine, name, wait_seconds)
+
+
+def _possible_key(sha256: str) -> str:
+    return f"possible_detainer:{sha256}"
 
 
 def _slug(reason: str) -> str:
