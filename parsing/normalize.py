@@ -1,9 +1,13 @@
 """Fax-image normalisation before OCR, in small steps.
 
 square pixels (standard-resolution faxes) -> flat background (photos) -> bilevel ink
--> quarter-turn detection -> deskew -> half-turn detection -> speckle removal.
+(:func:`receive`: the page as received) -> quarter-turn detection -> deskew -> half-turn
+detection (OSD when unsure) -> speckle removal.
 Every step works on a numpy bool "ink" array (True = black) and costs a few tens of
-milliseconds, a small fraction of the Tesseract call it prepares.
+milliseconds, a small fraction of the Tesseract call it prepares. The orientation found
+here is a first guess from the ink only: :mod:`parsing.orientation` checks it by the OCR
+reading and, when that reads poorly, reads other orientations of the page as received
+(:func:`orient` turns, deskews and despeckles it).
 """
 
 from __future__ import annotations
@@ -19,6 +23,21 @@ FAX_WIDTHS = (1728, 1728 * 2, 2048, 2432)  # A4/letter fax line widths (standard
 
 
 @dataclass
+class ReceivedPage:
+    """A page with square pixels, flattened and thresholded, in the orientation it was stored."""
+
+    ink: np.ndarray
+    gray: np.ndarray
+    scale_y: float
+    dpi: float
+    bilevel: bool
+
+    def image(self) -> Image.Image:
+        """The ink as a bilevel-looking grey image (what OSD reads)."""
+        return Image.fromarray(np.where(self.ink, 0, 255).astype(np.uint8), mode="L")
+
+
+@dataclass
 class NormalizedPage:
     ink: np.ndarray  # bool, True = ink; upright, deskewed, despeckled, square pixels
     gray: np.ndarray  # uint8, the same page in grey (what OCR reads)
@@ -27,6 +46,9 @@ class NormalizedPage:
     scale_y: float  # vertical stretch applied for non-square pixels
     dpi: float  # horizontal resolution of the normalised image (assumed 200 when unknown)
     bilevel: bool = True  # the page arrived bilevel (a fax): its grey is smoothed for OCR
+    # The page as received (before any turn), kept so that another orientation can be
+    # tried when the reading of this one is poor (parsing.orientation).
+    source: ReceivedPage | None = None
 
     def to_image(self) -> Image.Image:
         """The page as a bilevel image (black ink on white)."""
@@ -322,11 +344,9 @@ def _rotate_gray(gray: np.ndarray, degrees: float) -> np.ndarray:
     return np.asarray(image)
 
 
-def normalize(
-    image: Image.Image, dpi: tuple[float, float] | None, *, use_osd: bool = True
-) -> NormalizedPage:
-    """All the steps, in order; the returned ink mask is what geometry and checkbox
-    reading see, the grey page what OCR reads."""
+def receive(image: Image.Image, dpi: tuple[float, float] | None) -> ReceivedPage:
+    """Square pixels, the sheet cropped out of a photo, small print enlarged, ink thresholded:
+    every step that does not depend on the page's orientation."""
     bilevel = image.mode == "1"
     gray_image = to_gray(image)
     gray_image, factor = square_pixels(gray_image, dpi)
@@ -337,17 +357,45 @@ def normalize(
         gray_image = crop_to_sheet(gray_image)
         gray_image, _ = upscale_small_text(gray_image, dpi)
         ink, gray = binarize_gray(gray_image)
+    return ReceivedPage(ink=ink, gray=gray, scale_y=factor, dpi=dpi[0] if dpi else 200.0, bilevel=bilevel)
+
+
+def _deskew(ink: np.ndarray, gray: np.ndarray, bilevel: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    angle = skew_angle(ink)
+    if abs(angle) < 0.3:  # Tesseract itself copes with less; a grey page's rotation costs ~70 ms
+        return ink, gray, 0.0
+    gray = _rotate_gray(gray, angle)
+    # A fax's ink is its grey page thresholded: one rotation serves both.
+    return (gray < 128 if bilevel else rotate_ink(ink, angle)), gray, angle
+
+
+def _finish(received: ReceivedPage, ink: np.ndarray, gray: np.ndarray, rotation: int, angle: float) -> NormalizedPage:
+    clean = despeckle(ink)
+    gray = np.where(ink & ~clean, np.uint8(255), gray)
+    return NormalizedPage(ink=clean, gray=np.ascontiguousarray(gray), rotation=rotation, skew=angle,
+                          scale_y=received.scale_y, dpi=received.dpi, bilevel=received.bilevel, source=received)
+
+
+def orient(received: ReceivedPage, rotation: int) -> NormalizedPage:
+    """The received page with a given stored rotation undone, then deskewed and despeckled."""
+    ink, gray = rotate_quarter(received.ink, rotation), rotate_quarter(received.gray, rotation)
+    ink, gray, angle = _deskew(ink, gray, received.bilevel)
+    return _finish(received, ink, gray, rotation % 360, angle)
+
+
+def normalize(
+    image: Image.Image, dpi: tuple[float, float] | None, *, use_osd: bool = True
+) -> NormalizedPage:
+    """All the steps, in order, with the orientation guessed from the ink alone (a first
+    guess: parsing.orientation checks it by the reading). The returned ink mask is what
+    geometry and checkbox reading see, the grey page what OCR reads."""
+    received = receive(image, dpi)
+    ink, gray = received.ink, received.gray
     rotation = 0
     if quarter_turn(ink):
         rotation = 90
         ink, gray = rotate_quarter(ink, 90), rotate_quarter(gray, 90)
-    angle = skew_angle(ink)
-    if abs(angle) >= 0.3:  # Tesseract itself copes with less; a grey page's rotation costs ~70 ms
-        gray = _rotate_gray(gray, angle)
-        # A fax's ink is its grey page thresholded: one rotation serves both.
-        ink = gray < 128 if bilevel else rotate_ink(ink, angle)
-    else:
-        angle = 0.0
+    ink, gray, angle = _deskew(ink, gray, received.bilevel)
     half = detect_half_turn(ink)
     if not half.confident and use_osd:
         osd = osd_rotation(Image.fromarray(np.where(ink, 0, 255).astype(np.uint8), mode="L"))
@@ -360,8 +408,4 @@ def normalize(
     if half.rotation:
         ink, gray = rotate_quarter(ink, 180), rotate_quarter(gray, 180)
         rotation = (rotation + 180) % 360
-    clean = despeckle(ink)
-    gray = np.where(ink & ~clean, np.uint8(255), gray)
-    xdpi = dpi[0] if dpi else 200.0
-    return NormalizedPage(ink=clean, gray=np.ascontiguousarray(gray), rotation=rotation, skew=angle,
-                          scale_y=factor, dpi=xdpi, bilevel=bilevel)
+    return _finish(received, ink, gray, rotation, angle)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from PIL import Image
 
 from detainer_intake.errors import InputError, UnreadableInput
 from parsing import pages as P
@@ -23,6 +24,7 @@ from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
 from parsing.normalize import looks_like_noise, normalize, to_gray
 from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
+from parsing.orientation import read_upright
 from parsing.reread import reread_fields, reread_known_values
 from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
 
@@ -79,11 +81,19 @@ def _process(job: PageJob) -> PageOutput:
         if usable_text_layer(words):
             return _from_text_layer(job, words)
     image, dpi, exif_rotation = P.load_image(ref)
-    page = normalize(image, dpi)
+    page = normalize(image, dpi)  # the ink profile's guess of the orientation
     del image
+
+    def read(picture: Image.Image, timeout: float) -> list[Word]:
+        return tesseract_words(picture, lang=job.lang, timeout=timeout)
+
     ocr_image = page.ocr_image()
-    ocr_words = tesseract_words(ocr_image, lang=job.lang, timeout=job.ocr_timeout)
+    ocr_words = read(ocr_image, job.ocr_timeout)
+    # Noise has no orientation: it is told by its ink texture before any other one is read.
     _check_not_noise(page.ink, ocr_words)
+    # The guess is checked by its reading: a poor one has the other orientations read.
+    reading = read_upright(page, read, timeout=job.ocr_timeout, first=(ocr_image, ocr_words))
+    page, ocr_image, ocr_words = reading.page, reading.image, reading.words
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
     out.rotation = (page.rotation + exif_rotation) % 360
     out.coarse = page.scale_y > 1.5 or not page.bilevel

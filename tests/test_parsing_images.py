@@ -51,6 +51,21 @@ def test_quarter_and_half_turns_are_undone(page: Image.Image, rotation: int) -> 
     assert normalized.ink.shape[0] > normalized.ink.shape[1]  # portrait again
 
 
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_another_orientation_turns_ink_and_grey_alike(page: Image.Image, rotation: int) -> None:
+    """The orientation check (parsing.orientation) builds other orientations from the page as
+    received: the ink mask checkboxes are read on must match the grey page OCR reads."""
+    upright = N.normalize(page, (204.0, 196.0), use_osd=False)
+    stored = page.rotate(-rotation, expand=True, fillcolor=255) if rotation else page
+    turned = N.orient(N.receive(stored, (204.0, 196.0)), rotation)
+    assert turned.rotation == rotation
+    assert turned.ink.shape == turned.gray.shape == upright.ink.shape
+    # Ink where the grey page is dark (a turn of one but not the other would put most ink on paper).
+    assert (turned.gray[turned.ink] < 200).mean() > 0.9
+    overlap = np.count_nonzero(turned.ink & upright.ink) / np.count_nonzero(turned.ink | upright.ink)
+    assert overlap > 0.9  # the same upright page
+
+
 def test_specks_are_removed_but_strokes_kept() -> None:
     ink = np.zeros((60, 60), dtype=bool)
     ink[10, 10] = ink[40, 50] = True  # isolated specks
