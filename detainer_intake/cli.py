@@ -364,6 +364,33 @@ def review_accept(
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who))
 
 
+@review_app.command("detainer")
+@handles_errors
+def review_detainer(
+    item_id: int = typer.Argument(..., help="Review item number of a possible detainer."),
+    who: str = WhoOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Rule that a possible detainer is one: its document gains a detainer copy (fill it in with
+    `review correct`) that counts as a request and is deduplicated like any copy."""
+    from ledger.reports.cli import review_accept_command
+
+    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="detainer"))
+
+
+@review_app.command("dismiss")
+@handles_errors
+def review_dismiss(
+    item_id: int = typer.Argument(..., help="Review item number."),
+    who: str = WhoOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Close an item without a change (a possible detainer: it is not a detainer)."""
+    from ledger.reports.cli import review_accept_command
+
+    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="dismiss"))
+
+
 @review_app.command("merge")
 @handles_errors
 def review_merge(

@@ -33,6 +33,7 @@ from flows.crashpoints import reached
 from flows.progress import Progress
 from flows.steps import ChannelPoll, CommitSummary, Intake
 from ingest.models import Channel
+from ledger.uncertainty import range_text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -261,6 +262,10 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
     tz = intake.settings.department.timezone
     year = datetime.now(intake.settings.department.zone).year
     metrics = intake.ledger.metrics(year, tz)
+    count_text = range_text(metrics["unique_requests"], metrics["unique_requests_range"],
+                            metrics["open_items_moving_count"])
+    rate_low, rate_high = metrics["dedicated_line_rate_range"]
+    count_low, count_high = metrics["unique_requests_range"]
     rows = [
         {
             "channel": channel,
@@ -274,8 +279,9 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
         key="channel-usage",
         table=rows,
         description=(
-            f"Detainer requests {year} by channel ({tz}). Unique requests: {metrics['unique_requests']}. "
-            f"Dedicated-line rate (first arrival): {metrics['dedicated_line_rate']:.1%}; "
+            f"Detainer requests {year} by channel ({tz}). Unique requests: {count_text}. "
+            f"Dedicated-line rate (first arrival): {metrics['dedicated_line_rate']:.1%} "
+            f"({rate_low:.1%}–{rate_high:.1%}); "
             f"any arrival: {metrics['dedicated_line_any_rate']:.1%}. "
             f"Reproduce: detainer-intake metrics --year {year} --json"
         ),
@@ -291,16 +297,26 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
         f"| detainer forms found | {sum(s.detainer_copies for s in summaries)} |",
         f"| requests touched by this run | {len(new_requests)} |",
         f"| quarantined this run | {sum(s.quarantined for s in summaries)} |",
+        f"| possible detainers this run (to review) | {sum(s.possible_detainers for s in summaries)} |",
         f"| mail messages handled / failed | {sum(s.messages_handled for s in summaries)} / "
         f"{sum(s.messages_failed for s in summaries)} |",
         f"| awaiting review (ledger) | {metrics.get('awaiting_review', 0)} |",
-        f"| unique requests {year} | {metrics['unique_requests']} |",
-        f"| dedicated-line rate {year} | {metrics['dedicated_line_rate']:.1%} |",
+        f"| possible requests awaiting review {year} | {metrics['possible_requests_awaiting_review']} |",
+        f"| unreadable inputs awaiting review {year} | {metrics['unreadable_inputs']} |",
+        f"| unique requests {year} | {count_text} |",
+        f"| unique requests range {year} | {count_low}–{count_high} |",
+        f"| dedicated-line rate {year} | {metrics['dedicated_line_rate']:.1%} ({rate_low:.1%}–{rate_high:.1%}) |",
     ]
     if failures:
         lines += ["", "## Failures", *[f"- {redact(f)}" for f in failures]]
     create_markdown_artifact(key="intake-run-summary", markdown="\n".join(lines))
-    return {"year": year, "unique_requests": metrics["unique_requests"]}
+    return {
+        "year": year,
+        "unique_requests": metrics["unique_requests"],
+        "unique_requests_range": metrics["unique_requests_range"],
+        "dedicated_line_rate_range": metrics["dedicated_line_rate_range"],
+        "possible_requests_awaiting_review": metrics["possible_requests_awaiting_review"],
+    }
 
 
 @flow(name="daily_intake", log_prints=False, persist_result=False)

@@ -95,6 +95,7 @@ class CommitSummary:
     documents_new: int = 0
     detainer_copies: int = 0
     quarantined: int = 0
+    possible_detainers: int = 0  # documents with detainer evidence but no recognised detainer (review items)
     request_ids: tuple[str, ...] = ()
     messages_handled: int = 0
     messages_failed: int = 0
@@ -108,6 +109,7 @@ class CommitSummary:
             documents_new=sum(1 for o in outs if o.new_document),
             detainer_copies=sum(o.copies for o in outs),
             quarantined=sum(1 for o in outs if o.parse_status == "quarantined"),
+            possible_detainers=sum(1 for o in outs if o.new_document and o.possible_detainer),
             request_ids=tuple(sorted({r for o in outs for r in o.request_ids})),
             **extra,
         )

@@ -295,3 +295,42 @@ def test_an_empty_year_still_gives_a_complete_report(tmp_path):
     assert read_csv(paths.requests_csv) == []
     html = paths.report_html.read_text(encoding="utf-8")
     assert "No request was received in this year." in html and html.count("<img ") == 2
+
+
+def test_the_report_shows_the_count_with_the_range_open_items_leave(env, truth, tmp_path, capsys):
+    """Open quarantined inputs and a possible detainer widen the count's range in summary.json, the
+    HTML and the command's output; the summary still carries no personal data."""
+    from ingest.models import Receipt
+    from parsing.models import ExtractionResult
+
+    settings, ledger = env
+    sha = "e" * 64
+    ledger.record(
+        Receipt(channel="dedicated_fax", source_key="test:possible", received_at=datetime(YEAR, 7, 1, 14, tzinfo=UTC),
+                file_name="fax-possible.tif", sha256=sha, size=1),
+        ExtractionResult(sha256=sha, possible_detainer_evidence=["notice_page", "word:detainer"]),
+    )
+    expected = truth["totals"][str(YEAR)]
+    n, d = expected["unique_requests"], expected["first_channel_counts"]["dedicated_fax"]
+    broken = [r for r in truth["receipts"] if r["kind"] == "broken" and r["received_at"].startswith(str(YEAR))]
+    on_line = 1 + sum(1 for r in broken if r["channel"] == "dedicated_fax")  # the possible detainer's fax too
+    paths = build_report(ledger, settings, YEAR, tmp_path / "out")
+    summary = json.loads(paths.summary_json.read_text(encoding="utf-8"))
+    totals = summary["totals"]
+    assert totals["unique_requests"]["value"] == n
+    assert totals["unique_requests_range"]["value"] == [n, n + len(broken) + 1]
+    low, high = round(d / (n + len(broken) + 1 - on_line), 4), round((d + on_line) / (n + on_line), 4)
+    assert totals["dedicated_line_rate_range"]["value"] == [low, high]
+    assert totals["possible_requests_awaiting_review"]["value"] == 1
+    assert totals["unreadable_inputs"]["value"] == len(broken)
+    assert totals["range_components"]["value"]["possible_detainer"] == [0, 1]
+    sentence = f"{n} requests ({n}–{n + len(broken) + 1} depending on {len(broken) + 1} open review items)"
+    assert summary["count_with_range"] == sentence
+    html_text = paths.report_html.read_text(encoding="utf-8")
+    assert sentence in html_text and f"{low:.4f}–{high:.4f}" in html_text
+    values = truth_personal_values(truth)
+    for path in (paths.requests_csv, paths.summary_json, paths.report_html):
+        assert not leaked(path.read_text(encoding="utf-8"), values), path.name
+    capsys.readouterr()
+    assert report_command(settings, YEAR, tmp_path / "out2") == 0
+    assert sentence in capsys.readouterr().out

@@ -311,3 +311,71 @@ def test_render_page_refuses_a_page_the_document_does_not_have(env):
     with pytest.raises(BadArgument):
         render_page(content, 2, False)
     assert Path(settings.archive.path).is_dir()
+
+
+def _possible_detainer(ledger, when: datetime = T0 + timedelta(days=2)) -> str:
+    sha = sha_of(b"warrant and notices, page 1 lost")
+    ledger.record(
+        receipt("fax:5", sha, when, name="fax000021.tif"),
+        ExtractionResult(
+            sha256=sha,
+            pages=[PageResult(page=1, kind="other"), PageResult(page=2, kind="i200")],
+            possible_detainer_evidence=["warrant_page:I-200", "form_footer:I-200"],
+        ),
+    )
+    return sha
+
+
+def test_review_list_puts_what_moves_the_count_first_and_shows_by_how_much(env, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "220")
+    settings, ledger, _ = env
+    _possible_detainer(ledger)
+    capsys.readouterr()
+    assert review_list_command(settings, as_json=True) == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    sizes = [
+        max(abs(y["unique_requests"]) * 2 + abs(y["dedicated_line"]) for y in i["impact"]["by_year"].values())
+        if i["impact"] else 0
+        for i in items
+    ]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0 and sizes[-1] == 0
+    by_kind = {i["kind"]: i for i in items}
+    possible = by_kind["possible_detainer"]
+    assert possible["reason"] == "warrant_page:I-200,form_footer:I-200"
+    assert possible["source"] == "dedicated_fax: fax000021.tif"
+    assert possible["impact"]["class"] == "possible_detainer"
+    assert possible["impact"]["by_year"]["2025"] == {"unique_requests": 1, "dedicated_line": 1}
+    assert possible["impact"]["text"] == "+1 request (dedicated line) in 2025"
+    assert by_kind["match"]["impact"]["class"] == "merge_pending_review"  # merged pending review: +1 if split
+    assert by_kind["copy"]["impact"] is None  # a doubtful field moves no count
+    # Among items of one size, the older first.
+    same = [i for i, s in zip(items, sizes, strict=True) if s == sizes[0]]
+    assert [i["received_at"] for i in same] == sorted(i["received_at"] for i in same)
+    assert review_list_command(settings) == 0
+    table = capsys.readouterr().out
+    assert "+1 request (dedicated line) in 2025" in table and "review detainer ITEM_ID" in table
+
+
+def test_a_possible_detainer_is_resolved_either_way_and_audited(env, capsys):
+    settings, ledger, _ = env
+    sha = _possible_detainer(ledger)
+    before = ledger.metrics(2025)
+    assert before["possible_requests_awaiting_review"] == 1
+    item = next(i for i in ledger.review_items() if i.kind == "possible_detainer")
+    with pytest.raises(Exception, match="possible detainer"):
+        review_accept_command(settings, item.id, "Sgt. Ortiz", resolution="split")
+    assert review_accept_command(settings, item.id, "Sgt. Ortiz", resolution="detainer") == 0
+    after = ledger.metrics(2025)
+    assert after["unique_requests"] == before["unique_requests"] + 1
+    assert after["possible_requests_awaiting_review"] == 0
+    [copy] = ledger.copies(sha)
+    assert review_correct_command(settings, copy["key"], "file_number", "A055555555", "Sgt. Ortiz") == 0
+    with ledger.engine.connect() as connection:
+        row = connection.execute(
+            select(schema.ReviewItem.resolution, schema.ReviewItem.resolved_by, schema.ReviewItem.resolved_at)
+            .where(schema.ReviewItem.id == item.id)
+        ).one()
+    assert row[0] == "detainer" and row[1] == "Sgt. Ortiz" and row[2] is not None
+    assert review_accept_command(settings, item.id, "Lt. Chen") == 0  # accept: not a detainer after all
+    assert ledger.metrics(2025)["unique_requests"] == before["unique_requests"]
+    assert ledger.copies(sha) == []

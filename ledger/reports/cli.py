@@ -27,6 +27,7 @@ from ledger.dedupe import DedupeConfig
 from ledger.reports.definitions import DISPOSITION_KEYS, FIGURE_BY_KEY, OUTCOME_LABELS
 from ledger.reports.review import BadArgument
 from ledger.store import Ledger
+from ledger.uncertainty import range_text
 
 STATUSES: dict[str, str] = {o.replace("_", "-"): o for o in OUTCOME_LABELS}  # CLI spelling -> stored outcome
 
@@ -78,9 +79,12 @@ def report_command(
     paths = write_report(data, out)
     m = data.metrics
     console = _console()
+    rate_low, rate_high = m["dedicated_line_rate_range"]
     console.print(
-        f"{year}: {m['unique_requests']} requests, dedicated-line rate {m['dedicated_line_rate']:.4f} "
-        f"(any arrival {m['dedicated_line_any_rate']:.4f}), "
+        f"{year}: {range_text(m['unique_requests'], m['unique_requests_range'], m['open_items_moving_count'])}, "
+        f"dedicated-line rate {m['dedicated_line_rate']:.4f} ({rate_low:.4f}–{rate_high:.4f}; "
+        f"any arrival {m['dedicated_line_any_rate']:.4f}), "
+        f"{m['possible_requests_awaiting_review']} possible requests awaiting review, "
         f"{data.dispositions['not_recorded']} without a recorded disposition"
     )
     for path in (paths.report_html, paths.summary_json, paths.requests_csv):
@@ -203,7 +207,7 @@ def review_list_command(settings: Settings, as_json: bool = False, all_items: bo
 
     ledger = _open(settings)
     try:
-        entries = review_entries(ledger, status=None if all_items else "open")
+        entries = review_entries(ledger, status=None if all_items else "open", tz=settings.department.timezone)
     finally:
         ledger.close()
     console = _console()
@@ -212,7 +216,7 @@ def review_list_command(settings: Settings, as_json: bool = False, all_items: bo
         return ExitCode.ok
     zone = ZoneInfo(settings.department.timezone)
     table = Table(title=f"Review queue: {len(entries)} {'items' if all_items else 'open items'}")
-    for name in ("id", "kind", "reason", "source", "received", "request", "suggested"):
+    for name in ("id", "kind", "impact", "reason", "source", "received", "request", "suggested"):
         table.add_column(name, justify="right" if name == "id" else "left", overflow="fold")
     for e in entries:
         suggested = e.default_decision or ""
@@ -223,6 +227,7 @@ def review_list_command(settings: Settings, as_json: bool = False, all_items: bo
         table.add_row(
             str(e.id),
             e.kind,
+            e.impact_text,
             e.reason.replace(",", ", "),
             e.source or "",
             e.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if e.received_at else "",
@@ -232,6 +237,10 @@ def review_list_command(settings: Settings, as_json: bool = False, all_items: bo
     console.print(table)
     if entries:
         console.print("details: detainer-intake review show ITEM_ID")
+    if any(e.kind == "possible_detainer" and e.status == "open" for e in entries):
+        console.print(
+            "possible detainers: detainer-intake review detainer ITEM_ID (it is one) | review dismiss ITEM_ID (not one)"
+        )
     return ExitCode.ok
 
 

@@ -130,6 +130,46 @@ FIGURES: tuple[Figure, ...] = (
         "Open review-queue items (uncertain fields, uncertain matches, quarantined inputs) whose subject first "
         "arrived in the year: an operator has still to look at them.",
     ),
+    _metric(
+        "unique_requests_range",
+        "Requests received: range",
+        "The lowest and highest number of requests received the open review items could make it, [low, high]: "
+        "a possible detainer (+1 if it is one), an unreadable input (+1 at most: it could have been one), a copy "
+        "merged pending review (+1 if split), a match kept apart (-1 if merged), a copy whose cancel box is in "
+        "doubt (-1 if it is a cancellation). Each item counts in the year of its request's first arrival. "
+        "Low = high = requests received when nothing open can move the count.",
+    ),
+    _metric(
+        "dedicated_line_rate_range",
+        "Dedicated-line rate: range",
+        "The lowest and highest dedicated-line rate (first arrival) the open review items could make it, "
+        "[low, high]: the highest takes every item that would add a dedicated-line request or remove another "
+        "channel's, the lowest every item that would remove a dedicated-line request or add another channel's.",
+    ),
+    _metric(
+        "possible_requests_awaiting_review",
+        "Possible requests awaiting review",
+        "Documents received in the year that carry detainer evidence (a warrant or notice page, a DHS form "
+        "footer, the title or the word 'detainer') but no recognised detainer form, and that no one has yet "
+        "ruled on. Each could be one more request; none is counted until a person says it is a detainer.",
+    ),
+    _metric(
+        "unreadable_inputs",
+        "Unreadable inputs awaiting review",
+        "Quarantined inputs of the year still open on the review queue. Each could have held a detainer, so "
+        "each raises the upper end of the requests' range by one until it is resolved.",
+    ),
+    _metric(
+        "open_items_moving_count",
+        "Open review items that can move the count",
+        "Open review items whose decision would change the year's requests received or dedicated-line rate.",
+    ),
+    _metric(
+        "range_components",
+        "Range by kind of open item",
+        "Per kind of open review item (possible_detainer, unreadable_input, merge_pending_review, "
+        "match_kept_apart, cancel_doubt): [lowest, highest] change it could make to requests received.",
+    ),
     _disposition(
         "detained",
         "Individuals detained",

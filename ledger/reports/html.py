@@ -23,6 +23,7 @@ from ledger.reports.definitions import (
 )
 from ledger.reports.reconcile import LIST_ONLY_REASONS, RULE_LABELS
 from ledger.store import CHANNEL_ORDER
+from ledger.uncertainty import range_text
 
 if TYPE_CHECKING:
     from ledger.reports.data import RequestRow
@@ -214,16 +215,23 @@ def _key_figures(data: ReportData) -> str:
     n = m["unique_requests"]
     copies = sum(m["copies_per_channel"].values())
     first_dedicated = m["first_channel_counts"]["dedicated_fax"]
+    low, high = m["unique_requests_range"]
+    rate_low, rate_high = m["dedicated_line_rate_range"]
+    moving = m["open_items_moving_count"]
+    count_sub = "unique requests, copies merged"
+    rate_sub = f"{first_dedicated:,} of {n:,} first arrived there"
+    if moving:
+        count_sub = f"{_e(range_text(n, [low, high], moving))}"
+        rate_sub += f" · {_pct(rate_low)}–{_pct(rate_high)} depending on open review items"
     cards = [
-        _kpi("Requests received", f"{n:,}", "unique requests, copies merged", lead=True),
-        _kpi(
-            "Dedicated-line rate", _pct(m["dedicated_line_rate"]), f"{first_dedicated:,} of {n:,} first arrived there"
-        ),
+        _kpi("Requests received", f"{n:,}", count_sub, lead=True),
+        _kpi("Dedicated-line rate", _pct(m["dedicated_line_rate"]), rate_sub),
         _kpi("Copies received", f"{copies:,}", f"{m['duplicates_merged']:,} duplicates merged"),
         _kpi(
             "Awaiting review",
             f"{m['awaiting_review']:,}",
-            f"open items · {m['quarantined']:,} documents quarantined",
+            f"open items · {m['possible_requests_awaiting_review']:,} possible requests · "
+            f"{m['quarantined']:,} documents quarantined",
         ),
     ]
     return f'<section class="kpis" aria-label="Key figures">{"".join(cards)}</section>'
@@ -241,6 +249,7 @@ DHS is asked to use.</p>
   <div>
     <div class="big">{_pct(m["dedicated_line_rate"])}</div>
     <div class="formula">first arrived on the dedicated line: {first:,} ÷ {n:,} = {m["dedicated_line_rate"]:.4f}</div>
+    <div class="formula">{_range_line(m)}</div>
     <div class="second">
       <div class="big">{_pct(m["dedicated_line_any_rate"])}</div>
       <div class="formula">had any copy on the dedicated line: {any_:,} ÷ {n:,} =
@@ -342,12 +351,27 @@ def _dispositions(data: ReportData) -> str:
 </section>"""
 
 
+def _range_line(m: dict[str, Any]) -> str:
+    """The count and the rate with their ranges, in words (one line of the rate section)."""
+    low, high = m["unique_requests_range"]
+    rate_low, rate_high = m["dedicated_line_rate_range"]
+    text = range_text(m["unique_requests"], [low, high], m["open_items_moving_count"])
+    return _e(f"{text}; dedicated-line rate {rate_low:.4f}–{rate_high:.4f}")
+
+
 def _attention(data: ReportData) -> str:
     m = data.metrics
+    keys = ("duplicates_merged", "cancellations", "decoys", "quarantined", "awaiting_review",
+            "possible_requests_awaiting_review", "unreadable_inputs", "open_items_moving_count")
     rows = "".join(
         f'<tr><td>{_e(FIGURE_BY_KEY[k].label)}</td><td class="num">{m[k]:,}</td><td>{_definition(k)}</td></tr>'
-        for k in ("duplicates_merged", "cancellations", "decoys", "quarantined", "awaiting_review")
+        for k in keys
     )
+    for k in ("unique_requests_range", "dedicated_line_rate_range"):
+        low, high = m[k]
+        shown = f"{low:,}–{high:,}" if isinstance(low, int) else f"{low:.4f}–{high:.4f}"
+        rows += f'<tr><td>{_e(FIGURE_BY_KEY[k].label)}</td><td class="num">{shown}</td><td>{_definition(k)}</td></tr>'
+
     return f"""<section>
 <h2>Other documents and open work</h2>
 <p class="lede">Everything received is kept. These arrivals did not add a request, or still need a person.</p>
@@ -507,7 +531,11 @@ def _definitions(data: ReportData) -> str:
     rows = []
     for f in FIGURES:
         value = data.value(f.key)
-        if isinstance(value, dict):
+        if f.key == "range_components":
+            shown = ", ".join(f"{k} {lo:+d}/{hi:+d}" for k, (lo, hi) in value.items() if lo or hi) or "none"
+        elif isinstance(value, list) and len(value) == 2:
+            shown = "–".join(f"{v:.4f}" if isinstance(v, float) else f"{v:,}" for v in value)
+        elif isinstance(value, dict):
             shown = "see above"
         elif isinstance(value, float):
             shown = f"{value:.4f}"

@@ -26,6 +26,7 @@ from ledger.reports.data import RequestRow, cancellation_identities, disposition
 from ledger.reports.definitions import FIGURES, METRIC_KEYS, NOT_RECORDED
 from ledger.reports.reconcile import Reconciliation, read_list, reconcile
 from ledger.store import CHANNEL_ORDER, Ledger
+from ledger.uncertainty import range_text
 
 CSV_COLUMNS: tuple[str, ...] = (
     "request_id",
@@ -210,6 +211,11 @@ def summary(data: ReportData) -> dict[str, Any]:
         "generated_at": data.generated_at.isoformat().replace("+00:00", "Z"),
         "personal_data_included": data.include_pii,
         "totals": totals,
+        # The count with the range the open review items leave it in, as one sentence (no personal data).
+        "count_with_range": range_text(
+            data.metrics["unique_requests"], data.metrics["unique_requests_range"],
+            data.metrics["open_items_moving_count"],
+        ),
         "checks": {
             "requests_csv_rows_equal_unique_requests": len(data.rows) == data.metrics["unique_requests"],
             "dispositions_add_up_to_unique_requests": recorded + d["not_recorded"] == data.metrics["unique_requests"],

@@ -17,7 +17,7 @@ import re
 import tempfile
 import typing
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from detainer_intake.errors import ExitCode, IntakeError
 from ledger import dedupe, schema
 from ledger.reports.data import read_session
 from ledger.store import Ledger
+from ledger.uncertainty import Effect
 from parsing.fields import parse_date
 from parsing.models import BBox, DetainerRequest, FieldEvidence
 
@@ -176,6 +177,11 @@ class ReviewEntry:
     resolution: str | None = None
     resolved_by: str | None = None
 
+    impact: Effect | None = None  # how far deciding it could move the count (open items only)
+
+    @property
+    def impact_text(self) -> str:
+        return self.impact.describe() if self.impact is not None else ""
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -194,6 +200,7 @@ class ReviewEntry:
             "resolution": self.resolution,
             "resolved_by": self.resolved_by,
         }
+            "impact": {**self.impact.to_json(), "text": self.impact_text} if self.impact is not None else None,
 
 
 def _source(channel: str, station: str | None, file_name: str) -> str:
@@ -201,8 +208,10 @@ def _source(channel: str, station: str | None, file_name: str) -> str:
     return f"{where}: {file_name}"
 
 
-def review_entries(ledger: Ledger, status: str | None = "open") -> list[ReviewEntry]:
-    """Review items (open ones by default) with their sources; no personal values."""
+def review_entries(ledger: Ledger, status: str | None = "open", tz: str = "America/New_York") -> list[ReviewEntry]:
+    """Review items (open ones by default) with their sources; no personal values. Open items come
+    first, those that can move the count most first (``impact``), then the oldest."""
+    impacts = ledger.review_effects(tz)
     with read_session(ledger) as session:
         query = select(schema.ReviewItem).order_by(schema.ReviewItem.id)
         if status is not None:
@@ -274,8 +283,15 @@ def review_entries(ledger: Ledger, status: str | None = "open") -> list[ReviewEn
                 resolution=item.resolution,
                 resolved_by=item.resolved_by,
             )
+                impact=impacts.get(item.id) if item.status == "open" else None,
         )
-    return out
+    return sorted(out, key=_queue_order)
+
+
+def _queue_order(entry: ReviewEntry) -> tuple[Any, ...]:
+    size = entry.impact.size if entry.impact is not None else 0
+    moment = entry.received_at or datetime.max.replace(tzinfo=UTC)
+    return (entry.status != "open", -size, moment, entry.id)
 
 
 def review_entry(ledger: Ledger, item_id: int) -> ReviewEntry:
