@@ -37,10 +37,15 @@ OFFICES = (
 OFFICE_CODES = ("BOS", "NEW", "LOS", "NYC", "HAR")
 OFFICER_NAMES = ("Jennifer Ortiz", "R. Brennan", "Maria L. Chen", "Daniel P. Whitfield", "K. Osei", "Ana Lucia Ferro",
                  "T. Nakamura", "Michael J. Doyle", "S. Abernathy", "Luis Cardenas")
-# title as printed, placement
-OFFICER_TITLES = (("DO", "before"), ("SDDO", "before"), ("IEA", "before"), ("Deportation Officer", "after"),
-                  ("Supervisory Detention and Deportation Officer", "after"),
-                  ("Immigration Enforcement Agent", "after"), (None, "none"))
+# title as printed, the title it stands for (the field holds the full title), placement
+OFFICER_TITLES = (("DO", "Deportation Officer", "before"),
+                  ("SDDO", "Supervisory Detention and Deportation Officer", "before"),
+                  ("IEA", "Immigration Enforcement Agent", "before"),
+                  ("Deportation Officer", "Deportation Officer", "after"),
+                  ("Supervisory Detention and Deportation Officer", "Supervisory Detention and Deportation Officer",
+                   "after"),
+                  ("Immigration Enforcement Agent", "Immigration Enforcement Agent", "after"),
+                  (None, None, "none"))
 SENDERS = (("+16175550191", "ICE ERO BOS"), ("+19735550148", "ERO NEWARK"), ("+12135550172", "LOS ERO"),
            ("+12125550135", "ICE NYC ERO"), ("+18605550119", "HARTFORD SUB"))
 PC = ("final_order", "pending_proceedings", "biometric_records", "statements_evidence")
@@ -68,7 +73,8 @@ class Detainer:
     actions: list[str]
     cancels: date | None
     officer: str
-    officer_title: str | None
+    officer_title: str | None  # the full title (truth)
+    title_printed: str | None  # as printed: an abbreviation or the full title
     title_place: str
     edition: str
     warrant: str | None
@@ -85,9 +91,9 @@ class Detainer:
     @property
     def officer_line(self) -> str:
         if self.title_place == "before":
-            return f"{self.officer_title} {self.officer}"
+            return f"{self.title_printed} {self.officer}"
         if self.title_place == "after":
-            return f"{self.officer}, {self.officer_title}"
+            return f"{self.officer}, {self.title_printed}"
         return self.officer
 
 
@@ -110,7 +116,7 @@ def make_detainer(rng: random.Random, year: int = 2025) -> Detainer:
     if rng.random() < 0.15:
         actions = sorted(rng.sample(ACTIONS, rng.choice((1, 2))), key=ACTIONS.index)
     cancels = issued - timedelta(days=rng.randrange(20, 200)) if rng.random() < 0.08 else None
-    title, place = rng.choice(OFFICER_TITLES)
+    printed, title, place = rng.choice(OFFICER_TITLES)
     number, tsi = SENDERS[office]
     sent = datetime(issued.year, issued.month, issued.day, rng.randrange(7, 20), rng.randrange(60))
     return Detainer(
@@ -122,7 +128,7 @@ def make_detainer(rng: random.Random, year: int = 2025) -> Detainer:
         dob=date(rng.randrange(1962, 2006), rng.randrange(1, 13), rng.randrange(1, 29)),
         citizenship=rng.choice(COUNTRIES), sex=rng.choice("MMMF"),
         probable_cause=pc, transferred=transferred, actions=actions, cancels=cancels,
-        officer=rng.choice(OFFICER_NAMES), officer_title=title, title_place=place,
+        officer=rng.choice(OFFICER_NAMES), officer_title=title, title_printed=printed, title_place=place,
         edition=rng.choice(EDITIONS), warrant=rng.choice(("I-200", "I-200", "I-200", "I-205")),
         sender_number=number, sender_tsi=tsi, office_index=office, sent_local=sent,
     )
