@@ -279,6 +279,10 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
     if entry.default_decision:
         score = f", score {entry.score:.1f}" if entry.score is not None else ""
         console.print(f"suggested: {entry.default_decision}{score}")
+    if entry.impact_text:
+        console.print(f"impact on the count: {entry.impact_text}")
+    if entry.kind == "possible_detainer" and entry.status == "open":
+        console.print(f"rule: detainer-intake review detainer {entry.id} | review dismiss {entry.id} (not a detainer)")
     archive = Archive(settings.archive.path)
     if entry.document_sha256 and not details:
         path = archive.path_for(entry.document_sha256)

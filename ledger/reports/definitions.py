@@ -116,7 +116,8 @@ FIGURES: tuple[Figure, ...] = (
         "decoys",
         "Other documents",
         "Arrivals received in the year that were read without error and hold no detainer form "
-        "(cover sheets, court notices and the like).",
+        "(cover sheets, court notices and the like). Those carrying detainer evidence are also shown as "
+        "possible requests awaiting review until a person rules on them.",
     ),
     _metric(
         "quarantined",
