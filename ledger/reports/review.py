@@ -176,12 +176,12 @@ class ReviewEntry:
     message: str | None  # quarantine message (no personal data)
     resolution: str | None = None
     resolved_by: str | None = None
-
     impact: Effect | None = None  # how far deciding it could move the count (open items only)
 
     @property
     def impact_text(self) -> str:
         return self.impact.describe() if self.impact is not None else ""
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -199,8 +199,8 @@ class ReviewEntry:
             "message": self.message,
             "resolution": self.resolution,
             "resolved_by": self.resolved_by,
-        }
             "impact": {**self.impact.to_json(), "text": self.impact_text} if self.impact is not None else None,
+        }
 
 
 def _source(channel: str, station: str | None, file_name: str) -> str:
@@ -282,8 +282,8 @@ def review_entries(ledger: Ledger, status: str | None = "open", tz: str = "Ameri
                 message=message,
                 resolution=item.resolution,
                 resolved_by=item.resolved_by,
-            )
                 impact=impacts.get(item.id) if item.status == "open" else None,
+            )
         )
     return sorted(out, key=_queue_order)
 
