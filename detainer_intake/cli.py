@@ -117,7 +117,7 @@ def extract(
     """OCR and extract detainer fields from files, without touching the ledger (prints personal data)."""
     from parsing.cli import extract_command
 
-    raise typer.Exit(extract_command(paths, as_json, settings_from(config)))
+    raise typer.Exit(extract_command(paths, as_json, settings_from(config), config))
 
 
 @app.command()

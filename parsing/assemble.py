@@ -38,8 +38,10 @@ ACTION_ORDER: tuple[str, ...] = get_args(RequestedAction)
 FORM_TYPES: tuple[str, ...] = get_args(FormType)
 SCALAR_FIELDS = (
     "subject_id", "event_number", "file_number", "issued_date", "to_institution", "from_office", "subject_name",
-    "date_of_birth", "citizenship", "sex", "cancelled_detainer_date", "officer_name",
+    "date_of_birth", "citizenship", "sex", "cancelled_detainer_date", "officer_name", "officer_title",
 )
+# A line without a listed title ("Robert K. Lee") has none to read: not a misreading for review.
+NO_VALUE_IS_NOT_INVALID = ("officer_title",)
 LOW_CONFIDENCE = 0.45
 # Identity values read from a coarse page (a standard-resolution fax, a scan, a photo) are exact
 # far less often than their agreeing readings suggest (bench/results/accuracy.md: 14-57 % per
@@ -122,12 +124,14 @@ def build_request(packet: list[PageOutput], all_pages: list[PageOutput], today: 
         if found is None:
             continue
         if found.value is None:
-            unparsed.append(name)
+            if name not in NO_VALUE_IS_NOT_INVALID:
+                unparsed.append(name)
         else:
             values[name] = found.value
         evidence[name] = found.evidence
     _vote_across_pages(packet, p1, values, evidence, unparsed)
     _vote_officer(packet, all_pages, values, evidence)
+    _officer_title_from_warrant(packet, values, evidence)
     probable: list[str] = []
     actions: list[str] = []
     for key, found in fields.items():
@@ -262,6 +266,22 @@ def _vote_officer(
     winner = next(found for _, found in readings if counts[found.value] == best)
     values["officer_name"] = winner.value
     evidence["officer_name"] = winner.evidence
+
+
+def _officer_title_from_warrant(
+    packet: list[PageOutput], values: dict[str, Any], evidence: dict[str, FieldEvidence]
+) -> None:
+    """Page 1's officer line without a title read: the title the same officer signs the I-200
+    with (the warrant's signer may be someone else: only under the same name)."""
+    if values.get("officer_title") is not None or values.get("officer_name") is None:
+        return
+    for page in packet:
+        name, title = page.fields.get("officer_name"), page.fields.get("officer_title")
+        if page.kind is PageKind.i200 and name is not None and title is not None and title.value \
+                and name.value and fuzz.ratio(name.value, values["officer_name"]) >= 90:
+            values["officer_title"] = title.value
+            evidence["officer_title"] = title.evidence
+            return
 
 
 # Where each value is printed in a packet besides page 1 (every page-1 field also votes

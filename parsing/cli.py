@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from detainer_intake.config import Settings
+from detainer_intake.config import CONFIG_ENV, Settings
 from detainer_intake.errors import ExitCode
 from parsing.extract import extract_many
 from parsing.models import ExtractionResult
@@ -30,12 +31,27 @@ def _read(paths: list[Path]) -> Any:
             yield str(path), b""  # reported as an empty (unreadable) input
 
 
-def extract_command(paths: list[Path], as_json: bool, settings: Settings) -> int:
+# The environment variable that overrides ``parsing.institutions`` without a configuration file.
+INSTITUTIONS_ENV = "DETAINER_INTAKE_PARSING__INSTITUTIONS"
+
+
+def department_names_chosen(config: Path | None) -> bool:
+    """Whether the operator chose a department's configuration (``--config``, the environment):
+    the bundled sample configuration's names are another department's, never a fallback."""
+    return config is not None or bool(os.environ.get(CONFIG_ENV)) or bool(os.environ.get(INSTITUTIONS_ENV))
+
+
+def extract_command(paths: list[Path], as_json: bool, settings: Settings, config: Path | None = None) -> int:
     """Extract every path; one JSON object per line with ``as_json``, else a table.
-    Returns 0, or ExitCode.input_file when any input was broken (the others still run)."""
+    Returns 0, or ExitCode.input_file when any input was broken (the others still run).
+    Without a chosen configuration (``config`` None, nothing in the environment) the TO box
+    is kept as read: no department's names to snap it to."""
     from rich.console import Console
     from rich.table import Table
 
+    if not department_names_chosen(config):
+        parsing = settings.parsing.model_copy(update={"institutions": []})
+        settings = settings.model_copy(update={"parsing": parsing})
     console = Console()
     table = Table("file", "pages", "detainers", "review", "error")
     broken = False

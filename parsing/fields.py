@@ -14,6 +14,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from parsing.officer import split_officer
+
 # Characters Tesseract commonly reads instead of digits inside numeric fields.
 _DIGIT_LOOKALIKES = str.maketrans({
     "O": "0", "o": "0", "Q": "0", "D": "0", "U": "0",
@@ -176,9 +178,10 @@ def countries() -> tuple[str, ...]:
 
 
 def normalize_officer(text: str | None) -> str | None:
-    """An officer's name printed "J. Nguyen": a leading initial keeps (or regains) its period
-    when OCR dropped it or read it as a comma or dash."""
-    value = normalize_name(text)
+    """The name of an officer's line, its title left out (before or after it: "DO Jennifer
+    Ortiz", "R. Brennan, Deportation Officer"). A name printed "J. Nguyen" keeps (or regains)
+    its initial's period when OCR dropped it or read it as a comma or dash."""
+    value = normalize_name(split_officer(text)[0])
     if value is None or any(c.isdigit() for c in value):  # a fax header or a slip ("3 Nguyen")
         return None
     if len(value.split()) > 4:  # a line of form text read in the name's place
@@ -187,6 +190,13 @@ def normalize_officer(text: str | None) -> str | None:
     if match:
         return f"{match.group(1)}. {match.group(2)}"
     return value
+
+
+def normalize_officer_title(text: str | None) -> str | None:
+    """The title of an officer's line, as listed in ``templates/officer_titles.txt`` (an
+    abbreviation written out), or an unlisted title after a comma as read."""
+    title = split_officer(text)[1]
+    return clean_text(title) if title else None
 
 
 def normalize_citizenship(text: str | None) -> str | None:

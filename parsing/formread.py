@@ -12,6 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from parsing import fields as F
+from parsing.boxread import JUNK, box_lines, joined, lines_from, next_label_start, snap_box
 from parsing.checkbox import (
     CHECKED_DENSITY,
     FoundBox,
@@ -22,7 +23,7 @@ from parsing.checkbox import (
     read_box,
     read_found_box,
 )
-from parsing.layout import Line, Span, find_in_line, fold, span_words, union_box
+from parsing.layout import Line, Span, fold, span_words, union_box
 from parsing.lexicon import lexicon, snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
@@ -42,6 +43,7 @@ PARSERS = {
     "text": F.clean_text,
     "name": F.normalize_name,
     "officer": F.normalize_officer,
+    "officer_title": F.normalize_officer_title,
     "a_number": F.normalize_a_number,
     "date": F.parse_date,
     "sex": F.normalize_sex,
@@ -69,9 +71,6 @@ def parse_value(spec: FieldSpec, raw: str) -> Any:
         value = F.apply_shape(value, spec.shape)
     return value
 
-
-# A word that is only a fax streak or speck read as punctuation.
-_JUNK = re.compile(r"[|!¦:;,.'`‘’\"_~]+")
 
 
 @dataclass
@@ -104,14 +103,14 @@ def read_fields(
         choices = known_values(spec, known)
         if not spans:
             if choices:  # a label a poor fax lost: the page's one line that is a known value
-                value = _find_known(lines, spec, choices, page, page_width)
+                value = _find_known(lines, spec, template, choices, page, page_width, ink)
                 if value is not None:
                     found[spec.name] = value
             continue
         # The best-scoring occurrence of the label first; when its value does not parse, the
         # next ("From:" in a fax header line before the cover sheet's own "From:").
         for span in spans:
-            reading = _read_value(lines, span, spec, template, page, page_width, choices)
+            reading = _read_value(lines, span, spec, template, page, page_width, choices, ink)
             if reading is not None and (spec.name not in found or reading.value is not None):
                 found[spec.name] = reading
             if reading is not None and reading.value is not None:
@@ -124,24 +123,6 @@ def read_fields(
     if ink is not None:
         found.update(_read_checkboxes(lines, template, page, ink))
     return found
-
-
-def _next_label_start(line: Line, after: int, template: Template, own: tuple[str, ...]) -> int:
-    """Char offset of the first other label on ``line`` starting at or after ``after``."""
-    rest_start = len(line.text)
-    tail = Line(
-        [w for w, s in zip(line.words, line.starts, strict=True) if s >= after]
-    ) if after < len(line.text) else None
-    if tail is None or not tail.words:
-        return rest_start
-    base = line.starts[len(line.words) - len(tail.words)]
-    for label in template.all_labels:
-        if label in own:
-            continue
-        span = find_in_line(tail, label, 82.0)
-        if span is not None and base + span.start < rest_start:
-            rest_start = base + span.start
-    return rest_start
 
 
 def _words_conf(words: list[Word]) -> float:
@@ -160,26 +141,31 @@ def known_values(spec: FieldSpec, known: Known) -> Sequence[str]:
 def _band_words(line: Line, spec: FieldSpec, page_width: int) -> list[Word]:
     """The line's words that start in the field's band of the page width (marks left out)."""
     left, right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
-    return [w for w in line.words if left <= w.left < right and not _JUNK.fullmatch(w.text)]
+    return [w for w in line.words if left <= w.left < right and not JUNK.fullmatch(w.text)]
 
 
 def _find_known(
-    lines: list[Line], spec: FieldSpec, choices: Sequence[str], page: int, page_width: int
+    lines: list[Line], spec: FieldSpec, template: Template, choices: Sequence[str], page: int, page_width: int,
+    ink: np.ndarray | None,
 ) -> FieldValue | None:
-    """The line in the field's band of the page that clearly reads as a known value."""
-    best: tuple[float, str, list[Word]] | None = None
-    for line in lines:
+    """The line in the field's band of the page that clearly reads as a known value, with the
+    lines of its box below it."""
+    best: tuple[float, int, list[Word]] | None = None
+    for index, line in enumerate(lines):
         words = _band_words(line, spec, page_width)
         if not words:
             continue
         value, score = snap_score(Line(words).text, choices)
         if value is not None and (best is None or score > best[0]):
-            best = (score, value, words)
+            best = (score, index, words)
     if best is None:
         return None
-    score, value, words = best
+    score, index, words = best
+    box = lines_from(lines, index, words, spec, template, page_width, ink)
+    value, _ = snap_box(spec, box, choices)
     # Found without its label: never more than moderately sure.
-    evidence = FieldEvidence(page=page, bbox=union_box(words), confidence=round(0.6 * score / 100.0, 3), raw=value)
+    evidence = FieldEvidence(page=page, bbox=union_box(joined(spec, box)[1]), confidence=round(0.6 * score / 100.0, 3),
+                             raw=value)
     return FieldValue(value, evidence)
 
 
@@ -255,12 +241,12 @@ def _drop_label_tail(line: Line, end: int, words: list[Word], raw: str) -> tuple
 
 def _read_value(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page: int, page_width: int,
-    choices: Sequence[str] = (),
+    choices: Sequence[str] = (), ink: np.ndarray | None = None,
 ) -> FieldValue | None:
     line = lines[span.line]
     words: list[Word] = []
     if spec.layout == "right":
-        end = _next_label_start(line, span.end, template, spec.labels)
+        end = next_label_start(line, span.end, template, spec.labels)
         words = span_words(line, span.end, end)
         raw = line.text[span.end:end]
         # A label glued to its value ("No:A012345678") leaves the value inside the label's last word.
@@ -269,10 +255,10 @@ def _read_value(
         words, raw = _drop_label_tail(line, span.end, words, raw)
     elif spec.layout == "above":
         raw, words = _above(lines, span, spec, page_width)
-    elif choices:
-        raw, words = _below_known(lines, span, spec, template, page_width, choices)
-    else:
-        raw, words = _below(lines, span, spec, template, page_width)
+    else:  # "below": every line of the box under the caption; known entries snapped line by line
+        box = box_lines(lines, span, spec, template, page_width, spec.lines, ink)
+        words = joined(spec, box)[1]
+        raw = snap_box(spec, box, choices)[0] if choices else joined(spec, box)[0]
     raw = apply_pattern(spec, raw.strip())
     if not raw and spec.value_width and spec.layout == "right":
         return _unread_value(line, span, spec, page)
@@ -285,72 +271,6 @@ def _read_value(
     # a value that passed its format check is worth at least half.
     confidence = round(min(1.0, (0.5 + 0.5 * _words_conf(words)) * (span.score / 100.0)), 3)
     return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw))
-
-
-def _below_known(
-    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int, choices: Sequence[str]
-) -> tuple[str, list[Word]]:
-    """A value from a known list (an ICE office): of the first lines in the column, the one
-    that best matches a list entry, snapped to it; else the column's first line(s) as read."""
-    candidates = _below_lines(lines, span, spec, template, page_width, limit=max(3, spec.lines))
-    scored = [(snap_score(text, choices), text, words) for text, words in candidates]
-    best = max(scored, key=lambda item: item[0][1], default=None)
-    if best is not None and best[0][0] is not None:
-        return best[0][0], best[2]
-    return _joined(candidates[: spec.lines])  # what _below reads: the column's first line(s)
-
-
-def _below(
-    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int
-) -> tuple[str, list[Word]]:
-    return _joined(_below_lines(lines, span, spec, template, page_width, limit=spec.lines))
-
-
-def _joined(chosen: list[tuple[str, list[Word]]]) -> tuple[str, list[Word]]:
-    return " ".join(text for text, _ in chosen), [w for _, words in chosen for w in words]
-
-
-def _below_lines(
-    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int, limit: int
-) -> list[tuple[str, list[Word]]]:
-    line = lines[span.line]
-    # The value column: the template's band of the page width, narrowed by the label's
-    # left edge and by the next label on the label's line.
-    band_left, band_right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
-    label_words = span_words(line, span.start, span.end)
-    left = max(band_left, min(w.left for w in label_words) - 0.5 * line.height) if spec.x_range[0] == 0 \
-        else band_left
-    right = band_right
-    if spec.x_range[0] == 0:  # a left column also ends where the next label on the label's line starts
-        next_start = _next_label_start(line, span.end, template, spec.labels)
-        right_words = [w for w in span_words(line, next_start, len(line.text)) if w.left > left]
-        right = min([w.left - 0.5 * line.height for w in right_words] + [band_right])
-    chosen: list[tuple[str, list[Word]]] = []
-    for below in lines[span.line + 1:]:
-        if len(chosen) >= limit:
-            break
-        in_column = [w for w in below.words if w.left >= left - line.height and w.left < right
-                     and not _JUNK.fullmatch(w.text)]
-        if not in_column:
-            if below.top - line.bottom > 4 * line.height:
-                break
-            continue
-        column_line = Line(list(in_column))
-        if any(_is_skip_line(column_line, skip) for skip in spec.skip_lines):
-            continue
-        if any(find_in_line(column_line, label, 90.0) for label in template.all_labels if label not in spec.labels):
-            break
-        chosen.append((column_line.text, list(in_column)))
-    return chosen
-
-
-def _is_skip_line(line: Line, skip: str) -> bool:
-    """A label continuation line ("Enforcement Agency)"), however badly OCR read it: the
-    whole label, or its last word, loosely matched."""
-    if find_in_line(line, skip, 65.0) is not None:
-        return True
-    last = skip.split()[-1].lower()
-    return any(fuzz.ratio(word.text.lower(), last) >= 70 for word in line.words[-2:])
 
 
 def _above(lines: list[Line], span: Span, spec: FieldSpec, page_width: int) -> tuple[str, list[Word]]:
@@ -366,7 +286,7 @@ def _above(lines: list[Line], span: Span, spec: FieldSpec, page_width: int) -> t
     for above in reversed(lines[: span.line]):
         if label_top - above.bottom > 2.5 * label_height:  # the value sits on the rule just above
             break
-        in_column = [w for w in above.words if left <= w.left <= right and not _JUNK.fullmatch(w.text)]
+        in_column = [w for w in above.words if left <= w.left <= right and not JUNK.fullmatch(w.text)]
         if in_column:
             column_line = Line(list(in_column))
             return column_line.text, in_column

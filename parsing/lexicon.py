@@ -2,7 +2,10 @@
 
 A garbled reading of a value that can only be one of a few dozen printed strings (the
 ICE field offices) is corrected to the entry it clearly resembles; a reading that
-resembles two entries about equally, or none, is kept as read.
+resembles two entries about equally, or none, is kept as read. Only OCR slips are
+corrected, never another name: the reading must be a few slips from the entry in all
+(relative to its length) and in each of its words ("Boston Police Department" is not
+"CITY POLICE DEPARTMENT", however alike the rest of the line).
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ MARGIN = 2
 # misread (it was B-2): such a reading is kept as read.
 SHORT_CORE = 4
 CORE_GLYPHS_PER_SLIP = 4
+# At most one slip per this many glyphs of the entry in all (and at least MIN_SLIPS), counted
+# after the confusion folding below; and in each word of the entry, counted on the letters as
+# read (no folding), at most one slip per WORD_GLYPHS_PER_SLIP glyphs: "QUINCY" or "LYNN" is
+# another word than "CITY" ("LYNN" folds to two slips from it), "ase a" a garbled "Area".
+GLYPHS_PER_SLIP = 8
+MIN_SLIPS = 2
+WORD_GLYPHS_PER_SLIP = 2
 
 
 @cache
@@ -49,8 +59,12 @@ _CONFUSIONS = str.maketrans({"l": "1", "i": "1", "t": "1", "|": "1", "o": "0", "
 _STROKE_AT_WORD_END = re.compile(r"(?<=[0-9A-Za-z-])[|)}\]!](?=\s|$)")
 
 
+def _plain(text: str) -> str:
+    return str(utils.default_process(_STROKE_AT_WORD_END.sub("1", text)))
+
+
 def _fold(text: str) -> str:
-    return str(utils.default_process(_STROKE_AT_WORD_END.sub("1", text))).translate(_CONFUSIONS)
+    return _plain(text).translate(_CONFUSIONS)
 
 
 @cache
@@ -74,7 +88,7 @@ def snap_score(text: str, choices: Sequence[str]) -> tuple[str | None, float]:
     score = float(fuzz.ratio(folded, entries[index]))
     runner_up = ranked[1][0] if len(ranked) > 1 else None
     if score >= CUTOFF and (runner_up is None or runner_up - distance >= MARGIN) \
-            and _core_read(folded, entries, index):
+            and _few_slips(text, folded, choices[index]) and _core_read(folded, entries, index):
         return str(choices[index]), score
     return None, score
 
@@ -95,6 +109,21 @@ def _core_positions(entries: tuple[str, ...], index: int) -> frozenset[int]:
             positions.update(range(at, at + len(word)))
         at += len(word) + 1
     return frozenset(positions)
+
+
+def _few_slips(text: str, folded: str, entry: str) -> bool:
+    """``text`` is ``entry`` read with a few OCR slips, not another name sharing its words."""
+    if Levenshtein.distance(folded, _fold(entry)) > max(MIN_SLIPS, len(entry) // GLYPHS_PER_SLIP):
+        return False
+    plain, wanted = _plain(text), _plain(entry)
+    ops = Levenshtein.editops(plain, wanted)
+    at = 0
+    for word in wanted.split(" "):
+        slips = sum(1 for op in ops if at <= op.dest_pos < at + len(word))
+        if word and slips > len(word) // WORD_GLYPHS_PER_SLIP:
+            return False
+        at += len(word) + 1
+    return True
 
 
 def _core_read(folded: str, entries: tuple[str, ...], index: int) -> bool:

@@ -61,7 +61,8 @@ class DetainerRequest(BaseModel):
     requested_actions: list[RequestedAction] = Field(default_factory=list)
     cancels_previous: bool = False
     cancelled_detainer_date: date | None = None
-    officer_name: str | None = None
+    officer_name: str | None = None  # the name only ("J. Ramirez", "Jennifer Ortiz")
+    officer_title: str | None = None  # "Deportation Officer" (parsing/templates/officer_titles.txt)
     warrant_form: WarrantForm | None = None
     fax_sender_number: str | None = None
     fax_sent_at: datetime | None = None

@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image
 
+from parsing.boxread import snap_box
 from parsing.formread import FieldValue, Known, apply_pattern, known_values, parse_value
 from parsing.layout import group_lines
 from parsing.lexicon import snap_score
@@ -142,24 +143,27 @@ def _read_strip(
 def reread_known_values(
     page: Image.Image, fields: dict[str, FieldValue], template: Template, known: Known, *, lang: str, timeout: float,
 ) -> None:
-    """A known-value field (the FROM and TO boxes) whose reading matched no entry is read once
-    more, its box enlarged on its own: Tesseract sometimes runs the box's tightly spaced
+    """A known-value field (the FROM and TO boxes) none of whose lines matched an entry is read
+    once more, its box enlarged on its own: Tesseract sometimes runs the box's tightly spaced
     lines together on the page ("Ser Lintaniae Coaeed Pte suite 400" for an office name and
-    its street address). A line of the re-read that clearly is an entry replaces the reading."""
+    its street address). When a line of the re-read clearly is an entry, the re-read box (that
+    line as the entry, the others as read) replaces the reading."""
     for spec in template.fields:
         choices = known_values(spec, known)
         current = fields.get(spec.name)
-        if not choices or current is None or current.value in choices:
+        if not choices or current is None or not isinstance(current.value, str) \
+                or any(entry in current.value for entry in choices):
             continue
         crop = _crop(spec.name, current, (page.height, page.width))
         if crop is None:
             continue
-        for line in _read_strip(page, [crop], 2, lang, timeout)[0]:
-            entry, score = snap_score(line, choices)
-            if entry is not None:
-                current.value = entry
-                current.readings = [entry]
-                current.evidence = current.evidence.model_copy(
-                    update={"raw": line, "confidence": round(min(0.9, score / 100.0), 3)}
-                )
-                break
+        texts = [text for text in _read_strip(page, [crop], 2, lang, timeout)[0] if any(c.isalnum() for c in text)]
+        value, found = snap_box(spec, [(text, []) for text in texts], choices)
+        if found:
+            score = max(snap_score(text, choices)[1] for text in texts)
+            current.value = value
+            current.readings = [value]
+            current.evidence = current.evidence.model_copy(
+                update={"raw": value, "confidence": round(min(0.9, score / 100.0), 3)}
+            )
+

@@ -32,7 +32,12 @@ class FieldSpec:
     labels: tuple[str, ...]
     parser: str = "text"
     layout: str = "right"  # right: after the label on its line; below: the next line(s) in the label's column
-    lines: int = 1  # how many lines a "below" value may span
+    lines: int = 1  # how many lines a "below" value may span (a box's value: at most this many)
+    # A value of several lines (an address box) is its lines joined with this ("Dept, District, Street").
+    join: str = " "
+    # The lines of one value stand at most this many line heights apart; a wider gap, a rule
+    # across the column or another label below ends the value (the box's bottom edge).
+    line_gap: float = 1.5
     min_score: float = 82.0
     pattern: str | None = None  # optional regex applied to the value text (group 1 or whole match)
     skip_lines: tuple[str, ...] = ()  # label continuation lines to step over ("below" layout)
@@ -124,6 +129,8 @@ def load_template(path: Path) -> Template:
             parser=spec.get("parser", "text"),
             layout=spec.get("layout", "right"),
             lines=int(spec.get("lines", 1)),
+            join=str(spec.get("join", " ")),
+            line_gap=float(spec.get("line_gap", 1.5)),
             min_score=float(spec.get("min_score", 82.0)),
             pattern=spec.get("pattern"),
             skip_lines=_tuple(spec.get("skip_lines")),

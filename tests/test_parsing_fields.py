@@ -13,11 +13,14 @@ from parsing.fields import (
     normalize_identifier,
     normalize_name,
     normalize_officer,
+    normalize_officer_title,
     normalize_phone,
     normalize_sex,
     parse_date,
 )
 from parsing.header import parse_header
+from parsing.lexicon import snap
+from parsing.officer import officer_titles, split_officer
 
 NY = ZoneInfo("America/New_York")
 
@@ -146,3 +149,85 @@ def test_the_form_revision_snaps_only_to_one_known_revision(footer: str, revisio
 
     i247a = next(t for t in templates() if t.name == "i247a")
     assert find_revision(footer, i247a) == revision
+
+
+# --------------------------------------------------------------------------- officer line
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "title"),
+    [
+        # the title before the name, abbreviated or written out
+        ("DO Jennifer Ortiz", "Jennifer Ortiz", "Deportation Officer"),
+        ("D0 Jennifer Ortiz", "Jennifer Ortiz", "Deportation Officer"),  # the O read as a zero
+        ("SDDO Jennifer Ortiz", "Jennifer Ortiz", "Supervisory Detention and Deportation Officer"),
+        ("IEA Robert K. Lee", "Robert K. Lee", "Immigration Enforcement Agent"),
+        ("AFOD M. Haddad", "M. Haddad", "Assistant Field Office Director"),
+        ("Deportation Officer Jennifer Ortiz", "Jennifer Ortiz", "Deportation Officer"),
+        ("Supervisory Detention and Deportation Officer Robert K. Lee", "Robert K. Lee",
+         "Supervisory Detention and Deportation Officer"),
+        ("Border Patrol Agent Ana Diaz", "Ana Diaz", "Border Patrol Agent"),
+        # the title after the name, after a comma or not, read with a slip, or cut by its field
+        ("R. Brennan, Deportation Officer", "R. Brennan", "Deportation Officer"),
+        ("Jennifer Ortiz, SDDO", "Jennifer Ortiz", "Supervisory Detention and Deportation Officer"),
+        ("Robert K. Lee, Supervisory Special Agent", "Robert K. Lee", "Supervisory Special Agent"),
+        ("Robert K. Lee Special Agent", "Robert K. Lee", "Special Agent"),
+        ("T. Haddad, Assistant Field Ofice Director", "T. Haddad", "Assistant Field Office Director"),
+        ("J. Doe  Supervisory Detention and Deportat", "J. Doe", "Supervisory Detention and Deportation Officer"),
+        ("J. Doe Deportation Officer", "J. Doe", "Deportation Officer"),
+        ("J, Nguyen, Immigration Enforcement Agent", "J. Nguyen", "Immigration Enforcement Agent"),
+        # an unlisted title after a comma is kept as read; no title at all is none
+        ("J. Doe, Acting Deputy Chief", "J. Doe", "Acting Deputy Chief"),
+        ("Robert K. Lee", "Robert K. Lee", None),
+        ("J. Doe, ERO Boston", "J. Doe", None),  # a cover sheet's sender: what follows is no title
+        ("Nguyen", "Nguyen", None),
+        ("Deportation Officer", None, "Deportation Officer"),
+    ],
+)
+def test_an_officer_line_splits_into_name_and_title(line: str, name: str | None, title: str | None) -> None:
+    assert (normalize_officer(line), normalize_officer_title(line)) == (name, title)
+
+
+def test_the_officer_titles_are_data_with_their_abbreviations() -> None:
+    listed = dict(officer_titles())
+    assert listed["Deportation Officer"] == "DO"
+    assert listed["Supervisory Detention and Deportation Officer"] == "SDDO"
+    assert listed["Border Patrol Agent"] == "BPA"
+    # The longest first, so a longer title is never read as the shorter one it ends with.
+    assert [len(t) for t, _ in officer_titles()] == sorted((len(t) for t, _ in officer_titles()), reverse=True)
+    assert split_officer("SSA Ana Diaz") == ("Ana Diaz", "Supervisory Special Agent")
+
+
+# --------------------------------------------------------------------------- department names
+
+SAMPLE_NAMES = ["CITY POLICE DEPARTMENT - OPERATIONS DIVISION", "CITY POLICE DEPARTMENT - DISTRICT A-1",
+                "CITY POLICE DEPARTMENT - DISTRICT B-2"]
+
+
+@pytest.mark.parametrize(
+    ("read", "want"),
+    [
+        # OCR slips in the department's own name are corrected ...
+        ("CITY POLlCE DEPARTMENT - OPERATlONS DlVISION", "CITY POLICE DEPARTMENT - OPERATIONS DIVISION"),
+        ("C1TY P0LICE DEPARTMEHT - DISTR1CT B-2", "CITY POLICE DEPARTMENT - DISTRICT B-2"),
+        # ... another department's name never becomes it, however alike the rest of the line
+        ("Boston Police Department", "Boston Police Department"),
+        ("Boston Police Department, District B-2", "Boston Police Department, District B-2"),
+        ("Quincy Police Department - Operations Division", "Quincy Police Department - Operations Division"),
+        ("Lynn Police Department - District A-1", "Lynn Police Department - District A-1"),
+    ],
+)
+def test_the_lexicon_corrects_slips_never_another_department(read: str, want: str) -> None:
+    assert snap(read, SAMPLE_NAMES) == want
+
+
+def test_a_configured_one_line_name_matches_the_first_line_of_a_box() -> None:
+    from parsing.boxread import snap_box
+    from parsing.templates import templates
+
+    spec = next(f for f in next(t for t in templates() if t.name == "i247a").fields if f.name == "to_institution")
+    box = [("CITY POLlCE DEPARTMENT - DlSTRICT A-1", []), ("Booking Desk", []), ("1 Main Street, City", [])]
+    assert snap_box(spec, box, SAMPLE_NAMES) == (
+        "CITY POLICE DEPARTMENT - DISTRICT A-1, Booking Desk, 1 Main Street, City", True)
+    foreign = [("Boston Police Department", []), ("District B-2", [])]
+    assert snap_box(spec, foreign, SAMPLE_NAMES) == ("Boston Police Department, District B-2", False)

@@ -54,6 +54,7 @@ SHOWN_FIELDS: tuple[str, ...] = (
     "cancels_previous",
     "cancelled_detainer_date",
     "officer_name",
+    "officer_title",
     "warrant_form",
     "fax_sender_number",
     "fax_sent_at",
