@@ -42,6 +42,8 @@ SCALAR_FIELDS = (
 )
 # A line without a listed title ("Robert K. Lee") has none to read: not a misreading for review.
 NO_VALUE_IS_NOT_INVALID = ("officer_title",)
+# Read from the officer's line like the name, which is reviewed; the title alone counts nothing.
+NOT_REVIEWED = ("officer_title",)
 LOW_CONFIDENCE = 0.45
 # Identity values read from a coarse page (a standard-resolution fax, a scan, a photo) are exact
 # far less often than their agreeing readings suggest (bench/results/accuracy.md: 14-57 % per
@@ -380,6 +382,8 @@ def validate(
     elif request.cancelled_detainer_date is None:
         reasons.append("cancelled_detainer_date:missing")
     for name, ev in request.evidence.items():
+        if name in NOT_REVIEWED:
+            continue
         if ev.confidence < LOW_CONFIDENCE and getattr(request, name.partition(":")[0], None) not in (None, [], False):
             reasons.append(f"{name}:low_confidence")
     if p1.mean_confidence is not None and p1.mean_confidence < 0.55:
