@@ -175,6 +175,15 @@ def _caption_remnant(line: Line, spec: FieldSpec) -> bool:
                                            for w in words)
 
 
+def caption_text(text: str, spec: FieldSpec, template: Template) -> bool:
+    """A line of text (a re-read's) that is the box's caption or a piece of it, not a value line."""
+    line = Line([Word(token, 10 * i, 0, 8, 10, 90.0) for i, token in enumerate(text.split())])
+    if not line.words:
+        return False
+    return any(_is_skip_line(line, skip) for skip in spec.skip_lines) or _caption_remnant(line, spec) \
+        or any(find_in_line(line, label, 85.0) is not None for label in template.all_labels)
+
+
 def _is_skip_line(line: Line, skip: str) -> bool:
     """A label continuation line ("Enforcement Agency)"), however badly OCR read it: the
     whole label, or its last word, loosely matched."""

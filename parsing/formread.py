@@ -12,7 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from parsing import fields as F
-from parsing.boxread import JUNK, box_lines, joined, lines_from, next_label_start, snap_box
+from parsing.boxread import JUNK, box_lines, box_texts, joined, lines_from, next_label_start, snap_box
 from parsing.checkbox import (
     CHECKED_DENSITY,
     FoundBox,
@@ -79,6 +79,8 @@ class FieldValue:
     evidence: FieldEvidence
     # Every valid reading of the value (the page's, then enlarged re-reads): the packet votes on them.
     readings: list[Any] = field(default_factory=list)
+    # A box's lines as read (the value joins them, known entries snapped).
+    lines: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.readings and self.value is not None:
@@ -166,7 +168,7 @@ def _find_known(
     # Found without its label: never more than moderately sure.
     evidence = FieldEvidence(page=page, bbox=union_box(joined(spec, box)[1]), confidence=round(0.6 * score / 100.0, 3),
                              raw=value)
-    return FieldValue(value, evidence)
+    return FieldValue(value, evidence, lines=box_texts(box))
 
 
 def _find_by_pattern(lines: list[Line], spec: FieldSpec, page: int, page_width: int) -> FieldValue | None:
@@ -245,6 +247,7 @@ def _read_value(
 ) -> FieldValue | None:
     line = lines[span.line]
     words: list[Word] = []
+    box: list[tuple[str, list[Word]]] = []
     if spec.layout == "right":
         end = next_label_start(line, span.end, template, spec.labels)
         words = span_words(line, span.end, end)
@@ -270,7 +273,8 @@ def _read_value(
     # Tesseract's per-word confidences are noisy (a correctly read A-number may score 0):
     # a value that passed its format check is worth at least half.
     confidence = round(min(1.0, (0.5 + 0.5 * _words_conf(words)) * (span.score / 100.0)), 3)
-    return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw))
+    return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw),
+                      lines=box_texts(box))
 
 
 def _above(lines: list[Line], span: Span, spec: FieldSpec, page_width: int) -> tuple[str, list[Word]]:

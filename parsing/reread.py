@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from parsing.boxread import snap_box
+from parsing.boxread import caption_text, snap_box
 from parsing.formread import FieldValue, Known, apply_pattern, known_values, parse_value
 from parsing.layout import group_lines
 from parsing.lexicon import snap_score
@@ -154,16 +154,37 @@ def reread_known_values(
         if not choices or current is None or not isinstance(current.value, str) \
                 or any(entry in current.value for entry in choices):
             continue
-        crop = _crop(spec.name, current, (page.height, page.width))
+        crop = _box_crop(spec.name, current, (page.height, page.width), spec.join)
         if crop is None:
             continue
-        texts = [text for text in _read_strip(page, [crop], 2, lang, timeout)[0] if any(c.isalnum() for c in text)]
+        texts = [text for text in _read_strip(page, [crop], 2, lang, timeout)[0]
+                 if any(c.isalnum() for c in text) and not caption_text(text, spec, template)]
+        if len(texts) == len(current.lines):
+            # The same lines: the re-read's where it is an entry, the page's elsewhere (the
+            # page's reading of an address line is as good as the enlarged one's).
+            texts = [text if snap_score(text, choices)[0] is not None else line
+                     for text, line in zip(texts, current.lines, strict=True)]
         value, found = snap_box(spec, [(text, []) for text in texts], choices)
         if found:
             score = max(snap_score(text, choices)[1] for text in texts)
-            current.value = value
+            current.value, current.lines = value, texts
             current.readings = [value]
             current.evidence = current.evidence.model_copy(
                 update={"raw": value, "confidence": round(min(0.9, score / 100.0), 3)}
             )
 
+
+def _box_crop(name: str, found: FieldValue, shape: tuple[int, ...], join: str) -> _Crop | None:
+    """A box's crop padded by a fraction of one of its lines, so the caption above and the rule
+    below stay out of the re-read (the lines are counted by the separator, an upper bound)."""
+    box = found.evidence.bbox
+    if box is None:
+        return None
+    lines = max(1, str(found.value).count(join) + 1) if join.strip() else 1
+    pad_y = max(4, box.height // (3 * lines))
+    left, top = max(0, box.left - box.height // lines), max(0, box.top - pad_y)
+    right = min(shape[1], box.left + box.width + box.height // lines)
+    bottom = min(shape[0], box.top + box.height + pad_y)
+    if right - left < 8 or bottom - top < 8:
+        return None
+    return _Crop(name, (left, top, right, bottom))
