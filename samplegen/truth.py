@@ -37,8 +37,9 @@ def detainer_truth(d: Detainer, r: ReceiptPlan, source_pages: list[int], warrant
         "event_number": d.event_number,
         "file_number": d.person.file_number,
         "issued_date": d.issued_date.isoformat(),
-        "to_institution": d.to_institution,
-        "from_office": d.office.from_office,
+        # Every line of the TO and FROM boxes as printed, joined with ", " (parsing's definition).
+        "to_institution": ", ".join(d.to_lines),
+        "from_office": ", ".join((d.office.from_office, *d.office.address)),
         "subject_name": d.person.printed_name,
         "date_of_birth": d.person.dob.isoformat(),
         "citizenship": d.person.citizenship,
@@ -48,7 +49,8 @@ def detainer_truth(d: Detainer, r: ReceiptPlan, source_pages: list[int], warrant
         "requested_actions": list(d.requested_actions),
         "cancels_previous": d.cancels_previous,
         "cancelled_detainer_date": d.cancelled_detainer_date.isoformat() if d.cancelled_detainer_date else None,
-        "officer_name": d.officer_name,
+        "officer_name": d.officer_name,  # the name only; the printed line is "name, title"
+        "officer_title": d.officer_title,
         "warrant_form": warrant,
         "fax_sender_number": fax_number,
         "fax_sent_at": sent,

@@ -154,6 +154,10 @@ def test_golden_structure(path: Path, request: pytest.FixtureRequest) -> None:
 # Strict: the day one of them is read right, its test passes and it must leave this list.
 KNOWN_MISSES: set[str] = {
     "fine_g4_tiff", "rotated_photo", "scanned_gray_pdf",
+    # Read right but for OCR slips in the address lines of their TO and FROM boxes, which the
+    # truth holds whole since those fields are every line of the box ("Amex" for "Annex" on a
+    # standard fax, "City. MA02120" for "City, MA 02120" on a fine one).
+    "standard_g3_tiff", "older_form",
 }
 
 
