@@ -6,6 +6,11 @@ a letter quoting a form title is not taken for the form) and, for the detainer f
 where each field's value sits relative to its printed label, which checkbox options
 exist (by the label printed right of each box), and which fields are required. A new
 form revision is a new or edited TOML file, not code.
+
+A value printed in a box under its caption (``layout = "below"``: the I-247's TO and FROM)
+is every line of the box, at most ``lines`` of them, joined with ``join`` (", "); the box
+ends at the next caption, at a rule across its column, or where the white between two lines
+is wider than ``line_gap`` line heights (``parsing/boxread.py``).
 """
 
 from __future__ import annotations
