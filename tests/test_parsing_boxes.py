@@ -193,3 +193,25 @@ def test_a_garbled_piece_of_the_caption_above_the_box_is_not_its_first_line() ->
     lines = [line(100, TO_CAPTION[0]), line(124, "Entorcempni"), line(140, "Agency)"),
              line(170, TO_LINES[0]), line(196, TO_LINES[1])]
     assert read_fields(lines, _i247a(), 1, None, 1700)["to_institution"].value == ", ".join(TO_LINES[:2])
+
+
+def test_the_officers_title_comes_from_the_warrant_only_under_the_same_name() -> None:
+    from parsing.assemble import build_request
+    from parsing.formread import FieldValue
+    from parsing.models import FieldEvidence, PageKind
+    from parsing.pipeline import PageOutput
+
+    evidence = FieldEvidence(page=1, bbox=None, confidence=0.9, raw="")
+    p1 = PageOutput(1, kind=PageKind.detainer_p1, form_type="I-247A",
+                    fields={"officer_name": FieldValue("J. Nguyen", evidence),
+                            "officer_title": FieldValue(None, evidence)})  # the title lost on page 1
+
+    def warrant(name: str) -> PageOutput:
+        return PageOutput(2, kind=PageKind.i200, fields={"officer_name": FieldValue(name, evidence),
+                                                         "officer_title": FieldValue("Deportation Officer", evidence)})
+
+    same = build_request([p1, warrant("J. Nguyen")], [p1, warrant("J. Nguyen")])
+    assert (same.officer_name, same.officer_title) == ("J. Nguyen", "Deportation Officer")
+    assert "officer_title:invalid" not in same.review_reasons  # no title read is no misreading
+    other = build_request([p1, warrant("K. Achebe")], [p1, warrant("K. Achebe")])
+    assert (other.officer_name, other.officer_title) == ("J. Nguyen", None)
