@@ -81,6 +81,7 @@ class Quality:
     tokens: int  # of them, words of three letters or more
     known: int  # ... found in the vocabulary with a confident reading
     mean_conf: float  # 0..1 over all words
+    sideways: bool = False  # most words of three characters or more stand taller than wide
 
     @property
     def known_share(self) -> float:
@@ -90,11 +91,11 @@ class Quality:
     def good(self) -> bool:
         """Good enough not to try other orientations: several vocabulary words, and they
         make up a fair share of the letter words (upright text, even a poor fax, does;
-        letter soup from a turned page does not)."""
-        return self.known >= GOOD_KNOWN and self.known_share >= GOOD_SHARE
+        letter soup from a turned page does not), lying the right way."""
+        return not self.sideways and self.known >= GOOD_KNOWN and self.known_share >= GOOD_SHARE
 
     def better_than(self, other: Quality) -> bool:
-        return (self.known, self.mean_conf) > (other.known, other.mean_conf)
+        return (not self.sideways, self.known, self.mean_conf) > (not other.sideways, other.known, other.mean_conf)
 
 
 # Measured on the sample corpus's pages (fine and standard faxes, grey scans, photos):
@@ -107,16 +108,19 @@ GOOD_SHARE = 0.05
 
 def reading_quality(words: list[Word]) -> Quality:
     vocab = vocabulary()
-    tokens = known = 0
+    tokens = known = tall = wide = 0
     for word in words:
+        if sum(c.isalnum() for c in word.text) >= 3:
+            tall += word.height > word.width
+            wide += word.width > word.height
         for token in _TOKEN.findall(word.text.lower()):
             tokens += 1
-            # Tesseract finds and reads lines of vertical text on its own: such a word, read
-            # right but lying on its side, means the page is turned. Upright, a word of three
-            # letters is wider than tall.
             known += word.conf >= WORD_CONFIDENCE and word.width > word.height and token in vocab
     mean = sum(w.conf for w in words) / len(words) / 100.0 if words else 0.0
-    return Quality(len(words), tokens, known, round(mean, 3))
+    # Tesseract finds and reads lines of vertical text on its own: a reading whose words
+    # mostly stand on end, however right, is of a page turned a quarter. Upright, a word of
+    # three characters is wider than tall.
+    return Quality(len(words), tokens, known, round(mean, 3), sideways=tall > wide)
 
 
 @dataclass

@@ -202,7 +202,11 @@ def test_reading_quality_tells_words_from_letter_soup() -> None:
     # Tesseract reads vertical lines of text by itself: words lying on their side, read
     # right, tell of a page turned a quarter, not of an upright reading.
     sideways = O.reading_quality(_words(*"Please call the office about the notice of action".split(), sideways=True))
-    assert not sideways.good and sideways.known == 0
+    assert sideways.sideways and not sideways.good and sideways.known == 0
+    # ... even when a few short words among them come out wider than tall.
+    mixed = O.reading_quality(_words(*"Please call the office about the notice of action".split(), sideways=True)
+                              + _words(*"the and any law order time".split()))
+    assert mixed.sideways and not mixed.good and not mixed.better_than(prose)
 
 
 def test_other_orientations_are_tried_most_likely_first() -> None:
