@@ -167,12 +167,16 @@ def _plain_words(text: str) -> list[str]:
 
 
 def _caption_remnant(line: Line, spec: FieldSpec) -> bool:
-    """Above the box's first line, a line whose every word is loosely a word of the caption's
-    continuation: a fax split "Enforcement Agency)" over two lines and garbled one ("Entorcempni")."""
+    """Above the box's first line, a line whose words are loosely the caption's continuation: a
+    fax split "Enforcement Agency)" over two lines and garbled one ("Entorcempni")."""
     caption = [w for skip in spec.skip_lines for w in _plain_words(skip)]
     words = _plain_words(line.text)
-    return bool(caption and words) and all(max(fuzz.ratio(w, c) for c in caption) >= CAPTION_WORD_SCORE
-                                           for w in words)
+    if not (caption and words):
+        return False
+    alike = sum(max(fuzz.ratio(w, c) for c in caption) >= CAPTION_WORD_SCORE for w in words)
+    # Every word like the caption's, or no more words than it has and half of them like its
+    # ("Entexcement Ayoticy)": the second word too garbled to tell).
+    return alike == len(words) or (len(words) <= len(caption) and 2 * alike >= len(words))
 
 
 def caption_text(text: str, spec: FieldSpec, template: Template) -> bool:

@@ -193,6 +193,9 @@ def test_a_garbled_piece_of_the_caption_above_the_box_is_not_its_first_line() ->
     lines = [line(100, TO_CAPTION[0]), line(124, "Entorcempni"), line(140, "Agency)"),
              line(170, TO_LINES[0]), line(196, TO_LINES[1])]
     assert read_fields(lines, _i247a(), 1, None, 1700)["to_institution"].value == ", ".join(TO_LINES[:2])
+    # ... or kept it on one line and garbled it past the last word's recognition.
+    lines = [line(100, TO_CAPTION[0]), line(124, "Entexcement Ayoticy)"), line(170, TO_LINES[0])]
+    assert read_fields(lines, _i247a(), 1, None, 1700)["to_institution"].value == TO_LINES[0]
 
 
 def test_the_officers_title_comes_from_the_warrant_only_under_the_same_name() -> None:
