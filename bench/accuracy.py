@@ -320,8 +320,18 @@ def _merge_previous(name: str, reports: dict[str, Any], meta: dict[str, Any]) ->
     for family in FAMILIES:
         if family not in reports and family in old_families:
             reports[family] = old_families[family]
-            meta[family] = old_meta.get(family, {"code": "an earlier run"})
+            meta[family] = old_meta.get(family, {"code": f"as committed in {_last_commit(path)}"})
     return reports, meta
+
+
+def _last_commit(path: Path) -> str:
+    """The commit that last changed a results file (figures from before a family was measured apart)."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", str(path)],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "an earlier run"
+    return out or "an earlier run"
 
 
 def _summary(reports: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
