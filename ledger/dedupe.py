@@ -395,7 +395,11 @@ def hold_apart(copy: CopyFacts, request: _Request, config: DedupeConfig) -> list
     # would otherwise chain a person's detainers of a whole year into one request. The window
     # bounds a request's whole span of arrivals, and a copy trickling in later is still offered.
     first = request.first_arrival
-    if arrived is not None and first is not None and abs(arrived - first) > timedelta(days=config.max_arrival_gap_days):
+    if (
+        arrived is not None and first is not None
+        and abs(arrived - first) > timedelta(days=config.max_arrival_gap_days)
+        and not _same_sure_event(copy, request)
+    ):
         reasons.append("arrival_far")
     # ``compare`` needs the nearest issue date within the window; every one is needed to merge
     # unasked, so that a request's issue dates never spread wider than the window step by step.
@@ -411,6 +415,12 @@ def hold_apart(copy: CopyFacts, request: _Request, config: DedupeConfig) -> list
     ):
         reasons.append("event_structure_differs")
     return reasons
+
+
+def _same_sure_event(copy: CopyFacts, request: _Request) -> bool:
+    """The event number, read with confidence on both sides, is the request's: it names the
+    detainer itself, so a copy faxed again months later (after a transfer, say) is that request."""
+    return bool(copy.event_number) and "event_number" not in copy.unsure and copy.event_number in request.sure_events
 
 
 def compare(copy: CopyFacts, request: _Request, config: DedupeConfig) -> Match | None:
