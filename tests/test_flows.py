@@ -137,6 +137,43 @@ def test_daily_flow_metrics_equal_truth(clean_run: Path, truth: dict[str, Any]) 
         intake.close()
 
 
+def test_daily_flow_figures_carry_their_range(clean_run: Path, truth: dict[str, Any]) -> None:
+    """The exact figures sit inside their ranges; every quarantined input widens the upper end, the
+    match items pending review are merges (a split would add a request), and each component adds up."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(truth["timezone"])
+    intake = Intake.open(settings_of(clean_run))
+    try:
+        for year, expected in truth["totals"].items():
+            got = intake.ledger.metrics(int(year), truth["timezone"])
+            n = expected["unique_requests"]
+            low, high = got["unique_requests_range"]
+            components = got["range_components"]
+            assert low <= n <= high, year
+            assert low == n + sum(c[0] for c in components.values()), year
+            assert high == n + sum(c[1] for c in components.values()), year
+            assert components["unreadable_input"] == [0, expected["quarantined"]], year
+            assert got["unreadable_inputs"] == expected["quarantined"], year
+            assert components["match_kept_apart"] == [0, 0], year  # the sample's match items are all merges
+            in_year = [
+                i for i in intake.ledger.review_items()
+                if i.received_at is not None and i.received_at.astimezone(zone).year == int(year)
+            ]
+            merges = [i for i in in_year if i.kind == "match"]
+            assert components["merge_pending_review"][1] <= len(merges), year
+            # A copy counted although its cancel box read checked (no cancelled date) could be a cancellation.
+            doubts = [i for i in in_year if i.kind == "copy" and "cancels_previous:invalid" in i.reason.split(",")]
+            assert -len(doubts) <= components["cancel_doubt"][0] and components["cancel_doubt"][1] == 0, year
+            assert 0 <= got["possible_requests_awaiting_review"] <= expected["decoys"], year
+            rate_low, rate_high = got["dedicated_line_rate_range"]
+            assert rate_low <= expected["dedicated_line_rate"] <= rate_high, year
+            if high > n:
+                assert got["open_items_moving_count"] > 0, year
+    finally:
+        intake.close()
+
+
 def test_daily_flow_requests_group_the_truth_receipts(clean_run: Path, truth: dict[str, Any]) -> None:
     """Each truth request's arrivals form exactly one ledger request (same number of arrivals)."""
     intake = Intake.open(settings_of(clean_run))
