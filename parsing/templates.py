@@ -1,8 +1,10 @@
 """Declarative form templates (``parsing/templates/*.toml``) and the engine that applies them.
 
 A template says how to recognise a page (``keywords`` that must all appear,
-``exclude_keywords`` that must not, ``min_labels`` field labels that must be found so
-a letter quoting a form title is not taken for the form) and, for the detainer forms,
+``exclude_keywords`` that must not, ``min_phrases`` of its ``phrases`` (title halves,
+footer, a sentence only the form prints), ``min_labels`` field labels, or ``[match] labels``
+printed beside no field, that must be found so a letter quoting a form title is not taken
+for the form) and, for the detainer forms,
 where each field's value sits relative to its printed label, which checkbox options
 exist (by the label printed right of each box), and which fields are required. A new
 form revision is a new or edited TOML file, not code.
@@ -110,6 +112,14 @@ class Template:
     required: tuple[str, ...]
     defaults: dict[str, Any] = field(default_factory=dict)
     checkbox_groups: tuple[CheckboxGroup, ...] = ()
+    # Printed labels that are no field (a cover sheet's "Pages:", "Re:"): each entry, one label
+    # or a list of alternative wordings, counts once towards min_labels when found.
+    match_labels: tuple[tuple[str, ...], ...] = ()
+    # Phrases of the form (its title's halves, its footer, a sentence only it prints), each
+    # an entry of alternative wordings (one per language or edition): at least min_phrases
+    # of them must be read, so a page whose title a fax or a scan lost is known by the rest.
+    match_phrases: tuple[tuple[str, ...], ...] = ()
+    min_phrases: int = 0
 
     @property
     def all_labels(self) -> tuple[str, ...]:
@@ -171,6 +181,9 @@ def load_template(path: Path) -> Template:
         exclude_keywords=_tuple(match.get("exclude_keywords")),
         keyword_score=float(match.get("score", 85.0)),
         min_labels=int(match.get("min_labels", 0)),
+        match_labels=tuple(_tuple(entry) for entry in match.get("labels", [])),
+        match_phrases=tuple(_tuple(entry) for entry in match.get("phrases", [])),
+        min_phrases=int(match.get("min_phrases", 0)),
         revision_patterns=_tuple(data.get("revision", {}).get("patterns")),
         known_revisions=_tuple(data.get("revision", {}).get("known")),
         form_type_pattern=data.get("revision", {}).get("form_type_pattern"),
@@ -204,6 +217,8 @@ def templates(directory: str = str(TEMPLATE_DIR)) -> tuple[Template, ...]:
 
 def keyword_present(lines: list[Line], keyword: str, min_score: float) -> bool:
     needle = fold(keyword)
+    if not needle:
+        return False  # a keyword in a script fold drops (Chinese) would be found everywhere
     for line in lines:
         hay = fold(line.text)
         if needle in hay:
@@ -244,6 +259,10 @@ class TemplateMatch:
     score: float
 
 
+# A [match] label is found like a field's label (FieldSpec.min_score's default).
+MATCH_LABEL_SCORE = 82.0
+
+
 def match_template(lines: list[Line], template: Template) -> TemplateMatch | None:
     if not all(keyword_present(lines, k, template.keyword_score) for k in template.keywords):
         return None
@@ -253,9 +272,15 @@ def match_template(lines: list[Line], template: Template) -> TemplateMatch | Non
         return None
     if any(keyword_present(lines, k, 92.0) for k in template.exclude_keywords):
         return None
+    if template.min_phrases and sum(
+        any(keyword_present(lines, phrase, template.keyword_score) for phrase in entry)
+        for entry in template.match_phrases
+    ) < template.min_phrases:
+        return None
     found = 0
     if template.min_labels:
         found = sum(find_label(lines, spec.labels, spec.min_score) is not None for spec in template.fields)
+        found += sum(find_label(lines, labels, MATCH_LABEL_SCORE) is not None for labels in template.match_labels)
         if found < template.min_labels:
             # Small field labels are the first print a poor fax loses; the long printed
             # option texts beside the checkboxes survive it and belong to the form too.

@@ -1,0 +1,98 @@
+"""Page kinds from a page's reading: the templates' [match] rules on OCR-like line texts.
+
+Each page is a list of lines as OCR returns them (slips included); no picture is read, the
+point is which template the words select.
+"""
+
+from __future__ import annotations
+
+from parsing.layout import Line
+from parsing.ocr import Word
+from parsing.templates import classify_lines, keyword_present
+
+
+def _lines(*texts: str) -> list[Line]:
+    lines = []
+    for row, text in enumerate(texts):
+        words, left = [], 10
+        for token in text.split():
+            words.append(Word(token, left, 20 + 30 * row, 12 * len(token), 20, 90.0))
+            left += 12 * len(token) + 10
+        lines.append(Line(words))
+    return lines
+
+
+def _kind(*texts: str) -> str:
+    match = classify_lines(_lines(*texts))
+    return "other" if match is None else match.template.page_kind
+
+
+# --------------------------------------------------------------------------- cover sheets
+
+
+def test_a_facsimile_transmittal_sheet_without_the_word_fax_is_a_cover() -> None:
+    assert _kind(
+        "From +12125550135 Mar 03 2025 11:40 Page 1 of 4",
+        "FACSIMILE TRANSMITTAL",
+        "To: Watch Commander",
+        "Frorn: Deportation Officer L. Pham",
+        "Date: 03/03/2025",
+        "No. of pages: 4",
+        "Re; Inmate in your custody",
+    ) == "fax_cover"
+
+
+def test_a_fax_cover_with_routing_fields_only_is_a_cover() -> None:
+    # No confidentiality notice, no comments box: the routing fields say what it is.
+    assert _kind(
+        "FAX",
+        "Date: 11/02/2025",
+        "To: Records Unit Fax: (617) 555-0100",
+        "From: ERO Burlington Phone: (781) 555-0166",
+        "Pages: 5",
+        "Subject: detainer",
+    ) == "fax_cover"
+
+
+def test_a_telecopy_cover_with_a_confidentiality_clause_is_a_cover() -> None:
+    assert _kind(
+        "TELECOPY COVER SHEET",
+        "Attn: Booking Sergeant",
+        "Sent: 07/14/2025 09:12",
+        "Total pages (including this one): 3",
+        "CONFIDENTIAL: intended only for the use of the addressee named above.",
+    ) == "fax_cover"
+
+
+def test_a_detainer_page_whose_title_is_lost_is_not_a_cover() -> None:
+    # A machine header says FROM/FAX, the form prints TO:, FROM:, Date:: still no cover sheet.
+    kind = _kind(
+        "01-31-2025 10:00 FROM: ICE ERO FAX +1-617-555-0191 T-123 P.002/005",
+        "DEPARTMENT OF HOMELAND SECURITY (DHS)",
+        "~ ,. ' eee ae ~~",
+        "Subject ID: 7HX2KQ9 Event #: BOS2501004417",
+        "File No: A012345678 Date: 01/31/2025",
+        "TO: (Name and Title of Institution) FROM: (DHS Office Address)",
+        "Name of Alien: NUNEZ, Carla",
+        "1. DHS HAS DETERMINED THAT PROBABLE CAUSE EXISTS THAT THE SUBJECT IS A REMOVABLE ALIEN",
+        "IT IS THEREFORE REQUESTED THAT YOU:",
+    )
+    assert kind != "fax_cover"
+
+
+def test_a_state_arrest_warrant_by_fax_is_neither_a_cover_nor_an_immigration_warrant() -> None:
+    kind = _kind(
+        "4/22/2025 3:42 PM FROM:+15558127619 County Court FAX TO:16175550100 Pag.1/2",
+        "STATE OF NEW JERSEY ARREST WARRANT",
+        "To: any peace officer of this State",
+        "From: Superior Court, Law Division",
+        "Date: 04/22/2025",
+        "Re: Complaint 2025-00417",
+        "Having found probable cause to believe that the defendant committed an offense,",
+        "you are hereby commanded to arrest the defendant and bring him before the court.",
+    )
+    assert kind == "other"
+
+
+def test_a_keyword_that_folds_to_nothing_is_found_nowhere() -> None:
+    assert not keyword_present(_lines("any English page"), "被拘留者通知", 85.0)
