@@ -54,7 +54,8 @@ def normalize_a_number(text: str | None) -> str | None:
     if body[:1] == "A":
         body = body[1:]
     body = body.strip(" -:.")
-    if not re.fullmatch(r"[0-9OILSBZ|\s\-.]+", body):
+    # Q: a zero whose dot or slash (a monospace face's) OCR read as a tail.
+    if not re.fullmatch(r"[0-9OQILSBZ|\s\-.]+", body):
         return None
     digits = digits_of(body)
     if len(digits) == 10 and cleaned[:1] == "4":  # 'A' misread as '4'
@@ -135,8 +136,14 @@ def parse_date(text: str | None) -> date | None:
 _SEX = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
 
 
+# Sex printed as a word ("Male", "FEMALE", "Unknown"): a reading this close to one word, and
+# clearly closer to it than to the others, is that word ("Maie", "Fernale", "Unknowm").
+SEX_WORD_SCORE = 74.0
+SEX_WORD_MARGIN = 10.0
+
+
 def normalize_sex(text: str | None) -> str | None:
-    """The sex code as the form prints it: M, F, U (unknown) or X."""
+    """The sex code as the form prints it: M, F, U (unknown) or X, from the code or the word."""
     if not text or not text.strip():
         return None
     token = re.sub(r"[^a-z]", "", text.strip().lower().split()[0])
@@ -145,6 +152,11 @@ def normalize_sex(text: str | None) -> str | None:
     for key in ("female", "male", "unknown"):  # OCR noise around a full word
         if key in text.lower():
             return _SEX[key]
+    if len(token) >= 3:
+        scores = sorted(((fuzz.ratio(token, word), word) for word in ("male", "female", "unknown")), reverse=True)
+        (best, word), (second, _) = scores[0], scores[1]
+        if best >= SEX_WORD_SCORE and best - second >= SEX_WORD_MARGIN:
+            return _SEX[word]
     return None
 
 

@@ -36,6 +36,7 @@ NY = ZoneInfo("America/New_York")
         ("12345678", "A012345678"),
         ("AO12345678", "A012345678"),  # O read for 0
         ("A0l2345678", "A012345678"),  # l read for 1
+        ("AQ87654321", "A087654321"),  # a dotted zero read Q
         ("A12345", None),  # too short
         ("A1234567890", None),  # too long
         ("BOSTON", None),
@@ -65,6 +66,22 @@ def test_a_number(text: str, expected: str | None) -> None:
 )
 def test_dates(text: str, expected: date | None) -> None:
     assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("M", "M"), ("F", "F"), ("U", "U"), ("X", "X"),
+        ("Male", "M"), ("MALE", "M"), ("Female", "F"), ("FEMALE", "F"), ("Unknown", "U"),
+        # The word as a fax or a scan reads it.
+        ("Maie", "M"), ("MAlE", "M"), ("Ma1e", "M"), ("Fernale", "F"), ("FEMAIE", "F"), ("Femaie", "F"),
+        ("Unknowm", "U"), ("UNKN0WN", "U"),
+        # Not a sex: another word, or a piece too short to tell.
+        ("CHINA", None), ("Box", None), ("Fem", None), ("?", None),
+    ],
+)
+def test_sex_from_the_code_or_the_word(text: str, expected: str | None) -> None:
+    assert normalize_sex(text) == expected
 
 
 def test_people_fields() -> None:
