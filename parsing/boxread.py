@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from parsing.fields import clean_text
-from parsing.layout import Line, Span, find_in_line, span_words
+from parsing.layout import Line, Span, align_form, find_in_line, fold, span_words
 from parsing.lexicon import snap_score
 from parsing.ocr import Word
 from parsing.templates import FieldSpec, Template
@@ -47,9 +47,44 @@ def next_label_start(line: Line, after: int, template: Template, own: tuple[str,
         if label in own:
             continue
         span = find_in_line(tail, label, 82.0)
-        if span is not None and base + span.start < rest_start:
-            rest_start = base + span.start
+        start = _label_begins(tail.text, label, span.start) if span is not None else _glued_label(tail.text, label)
+        if start is not None and base + start < rest_start:
+            rest_start = base + start
     return rest_start
+
+
+# A label is found glued to the value before it only when read whole and this long ("Event #:").
+GLUED_LABEL_CHARS = 5
+# The most characters of a label's beginning a loose match may have left before it ("E" of "Event").
+LABEL_HEAD_CHARS = 3
+
+
+def _label_begins(text: str, label: str, start: int) -> int:
+    """Where a label found loosely at ``start`` begins: a loose match may have left the label's
+    first letters before it, in the same word or as a word of their own ("5898929445 E|vent No:"
+    read as the value "5898929445 E"); those letters are the label's, not the value's."""
+    head = fold(label).replace(" ", "")
+    found = fold(text[start:]).replace(" ", "")
+    before = text[:start].rstrip()
+    for size in range(LABEL_HEAD_CHARS, 0, -1):
+        piece = before[-size:]
+        if len(piece) == size and fold(piece) == head[:size] and not found.startswith(head[:size]) \
+                and found.startswith(head[size: size + 2]):
+            cut = len(before) - size
+            # The piece stands alone, or the label's own word was split; never the tail of a longer value word.
+            if cut == 0 or not before[cut - 1].isalnum() or start - cut <= size:
+                return cut
+    return start
+
+
+def _glued_label(text: str, label: str) -> int | None:
+    """A label read whole but glued to the value before it ("5898929445Event #:"), which the
+    word-aligned search does not find."""
+    wanted = align_form(label)
+    if len(wanted) < GLUED_LABEL_CHARS:
+        return None
+    at = align_form(text).find(wanted)
+    return at if at > 0 else None
 
 
 def box_texts(chosen: Sequence[tuple[str, list[Word]]]) -> list[str]:

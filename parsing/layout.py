@@ -111,7 +111,29 @@ class Span:
 
 
 def find_in_line(line: Line, needle: str, min_score: float) -> Span | None:
-    """Best fuzzy occurrence of ``needle`` in the line, aligned to word starts."""
+    """Best fuzzy occurrence of ``needle`` in the line, aligned to word starts. A label ending
+    in a colon is also found printed with a space before its colon ("Date :", "Sex :"), and
+    its span then takes the colon in."""
+    span = _find_in_line(line, needle, min_score)
+    if needle.endswith(":"):
+        spaced = _COLON_AFTER.match(line.text, span.end) if span is not None else None
+        if span is not None and spaced is not None and not line.text[span.start:span.end].rstrip().endswith(":"):
+            return Span(span.line, span.start, spaced.end(), span.score)
+        if span is None:
+            bare = _find_in_line(line, needle[:-1].rstrip(), min_score)
+            spaced = _COLON_AFTER.match(line.text, bare.end) if bare is not None else None
+            if bare is not None and spaced is not None:
+                return Span(bare.line, bare.start, spaced.end(), bare.score)
+    return span
+
+
+# A label's colon printed (or read) apart from it: "Date :", "Sex ;".
+_COLON_AFTER = re.compile(r"\s{0,2}[:;]")
+# A short label's match may not run on into a longer word ("DOB:" is not in "DOBSON").
+_WORD_GOES_ON = re.compile(r"[A-Za-z]{2}")
+
+
+def _find_in_line(line: Line, needle: str, min_score: float) -> Span | None:
     hay = line.text
     folded_needle = fold(needle)
     if not folded_needle:
@@ -138,6 +160,8 @@ def find_in_line(line: Line, needle: str, min_score: float) -> Span | None:
         # Short labels ("Sex:", "TO:") must match almost exactly, from a word start.
         candidate = fold(hay[word_start:end])
         if fuzz.ratio(candidate, folded_needle) < 85:
+            return None
+        if _WORD_GOES_ON.match(hay, end):  # the match ends inside a longer word ("DOB" in "DOBSON")
             return None
     return Span(-1, start, end, float(result.score))
 
