@@ -96,3 +96,48 @@ def test_a_state_arrest_warrant_by_fax_is_neither_a_cover_nor_an_immigration_war
 
 def test_a_keyword_that_folds_to_nothing_is_found_nowhere() -> None:
     assert not keyword_present(_lines("any English page"), "被拘留者通知", 85.0)
+
+
+# --------------------------------------------------------------------------- warrants
+
+
+def test_a_cover_naming_the_warrant_in_its_re_line_is_a_cover_not_the_warrant() -> None:
+    assert _kind(
+        "FAX COVER SHEET",
+        "To: Booking Desk",
+        "From: ICE ERO Newark",
+        "Pages: 5",
+        "Re: Form I-200 Warrant for Arrest of Alien and I-247A",
+        "CONFIDENTIALITY NOTICE: This facsimile may contain law enforcement sensitive information.",
+    ) == "fax_cover"
+
+
+def test_an_i200_whose_heading_a_fax_lost_is_known_by_its_body_and_footer() -> None:
+    assert _kind(
+        "From +19735550148 Jun 19 2025 09:24 Page 4 of 4",
+        "To: Any immigration officer authorized pursuant to sections 236 and 287 of the lmmigration and",
+        "| have determined that there is probable cause to believe that the person named below is removab1e from",
+        "made voluntarily by the subject. YOU ARE COMMANDED to arrest and take into custody for removal proceedings",
+        "Name of alien: ORTEGA, Luis",
+        "(Signature of Authorized lmmigration Officer)",
+        "Form l-200 (Rev. 09/16)",
+    ) == "i200"
+
+
+def test_an_i200_whose_body_a_scan_garbled_is_known_by_its_title_and_edition() -> None:
+    assert _kind(
+        "cm ae niece }",
+        "RRANT FOR ARREST OF ALIEN",
+        ". ee e i",
+        "1-200 (Rev.09/16)",
+    ) == "i200"
+
+def test_an_i205_whose_heading_a_fax_lost_is_known_by_its_body_and_footer() -> None:
+    assert _kind(
+        "04-26-2025 16:38 FROM: ERO NEWARK +1-973-555-0148 T-143 P.005/005",
+        "To any immigration officer of the United States Department of Homeland Security:",
+        "(Full name of alien)",
+        "is subject to removal/deportation from the United States, based upon a final order by:",
+        "command you to take into custody and rernove from the United States the above-named alien",
+        "Form l-205 (Rev. 08/07)",
+    ) == "i205"
