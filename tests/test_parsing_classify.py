@@ -6,6 +6,8 @@ point is which template the words select.
 
 from __future__ import annotations
 
+import pytest
+
 from parsing.layout import Line
 from parsing.ocr import Word
 from parsing.templates import classify_lines, keyword_present
@@ -141,3 +143,25 @@ def test_an_i205_whose_heading_a_fax_lost_is_known_by_its_body_and_footer() -> N
         "command you to take into custody and rernove from the United States the above-named alien",
         "Form l-205 (Rev. 08/07)",
     ) == "i205"
+
+
+# --------------------------------------------------------------------------- notices
+
+
+def test_a_notice_in_french_and_spanish_with_its_hotline_garbled_is_a_notice() -> None:
+    assert _kind(
+        "DEPARTMENT OF HOMELAND SECURITY (DHS)",
+        "AVIS AU DETENU",
+        "Le Departement de la Securite interieure (DHS) a emis un ordre ... (855) 448-0908.",
+        "NOTIFICACl0N A LA PERSONA DETENIDA",
+        "El Departamento de Seguridad Nacional (DHS) ... al (855) 44B-6Q03.",
+    ) == "detainee_notice"
+
+
+@pytest.mark.parametrize("title", ["AVISO AO DETIDO", "AVI POU MOUN KI DETANI", "THONG BAO CHO NGUOI Bl GIAM GIU"])
+def test_a_notice_in_another_language_is_known_by_its_title(title: str) -> None:
+    assert _kind(
+        "DHS Form I-247A (3/17) Page 3 of 3",
+        title,
+        "... (8S5) 44S-69O3 ...",
+    ) == "detainee_notice"
