@@ -165,3 +165,34 @@ def test_a_notice_in_another_language_is_known_by_its_title(title: str) -> None:
         title,
         "... (8S5) 44S-69O3 ...",
     ) == "detainee_notice"
+
+
+# --------------------------------------------------------------------------- detainer forms
+
+
+BODY = (
+    "Subjéct ID! 7HX2KQ9 Event #: LOS2508004417",
+    "File No. A012345678 Date: 08/17/2025",
+    "Name of Alien: SOTO, Ana",
+    "Date of Birth: 04/09/1988",
+    "the pendency of ongoing removal proceedings against the alien",
+)
+
+
+def test_an_i247a_whose_title_a_scan_garbled_is_known_by_its_footer_and_box_2() -> None:
+    assert _kind(
+        "ails sliviieil HON DETAINER NoricHOK ACTlON",
+        *BODY,
+        "C 2. DHS TRANSFERRED THE ALIEN TO YOUR CUSTODY FOR A PROCEEDING 1 OR INUES",
+        "DHS Form 1-247A (02/17) Page | of 3",
+    ) == "detainer_p1"
+
+
+def test_an_i247d_whose_subtitle_is_garbled_is_not_taken_for_an_i247a() -> None:
+    # Its footer reads one glyph from "I-247A" and it shares the first half of the title.
+    kind = _kind(
+        "IMMIGRATION DETAINER - REQ EST F0R V0LNTRY ACTN",
+        *BODY,
+        "DHS Form I-247D (5/15) Page 1 of 3",
+    )
+    assert kind != "detainer_p1"
