@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 
 from parsing import fields as F
 from parsing.boxread import JUNK, box_lines, box_texts, joined, lines_from, next_label_start, snap_box
+from parsing.cellread import cell_below
 from parsing.checkbox import (
     CHECKED_DENSITY,
     FoundBox,
@@ -248,7 +249,7 @@ def _read_value(
     line = lines[span.line]
     words: list[Word] = []
     box: list[tuple[str, list[Word]]] = []
-    if spec.layout == "right":
+    if spec.layout in RIGHT_LAYOUTS:
         end = next_label_start(line, span.end, template, spec.labels)
         words = span_words(line, span.end, end)
         raw = line.text[span.end:end]
@@ -256,6 +257,8 @@ def _read_value(
         if raw.strip() == "" and words == []:
             raw = ""
         words, raw = _drop_label_tail(line, span.end, words, raw)
+        if spec.layout == "right_or_below":
+            raw, words = _right_or_cell(lines, span, spec, template, page_width, ink, raw, words)
     elif spec.layout == "above":
         raw, words = _above(lines, span, spec, page_width)
     else:  # "below": every line of the box under the caption; known entries snapped line by line
@@ -263,7 +266,7 @@ def _read_value(
         words = joined(spec, box)[1]
         raw = snap_box(spec, box, choices)[0] if choices else joined(spec, box)[0]
     raw = apply_pattern(spec, raw.strip())
-    if not raw and spec.value_width and spec.layout == "right":
+    if not raw and spec.value_width and spec.layout in RIGHT_LAYOUTS:
         return _unread_value(line, span, spec, page)
     if not raw or (spec.parser == "date" and not any(c.isdigit() for c in raw)):
         return None
@@ -275,6 +278,27 @@ def _read_value(
     confidence = round(min(1.0, (0.5 + 0.5 * _words_conf(words)) * (span.score / 100.0)), 3)
     return FieldValue(value, FieldEvidence(page=page, bbox=union_box(words), confidence=confidence, raw=raw),
                       lines=box_texts(box))
+
+
+# "right_or_below": right of the label, else under it in its ruled cell (parsing/cellread.py).
+RIGHT_LAYOUTS = ("right", "right_or_below")
+
+
+def _right_or_cell(
+    lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int, ink: np.ndarray | None,
+    raw: str, words: list[Word],
+) -> tuple[str, list[Word]]:
+    """The value right of the label when one stands there; else (nothing, or only what does not
+    parse, such as a garbled next caption) the value under the label inside its cell, when that
+    parses."""
+    right = apply_pattern(spec, raw.strip())
+    if right and parse_value(spec, right) is not None:
+        return raw, words
+    below, below_words = cell_below(lines, span, spec, template, page_width, ink)
+    cell = apply_pattern(spec, below.strip())
+    if cell and parse_value(spec, cell) is not None:
+        return below, below_words
+    return raw, words
 
 
 def _above(lines: list[Line], span: Span, spec: FieldSpec, page_width: int) -> tuple[str, list[Word]]:

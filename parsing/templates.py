@@ -13,6 +13,13 @@ A value printed in a box under its caption (``layout = "below"``: the I-247's TO
 is every line of the box, at most ``lines`` of them, joined with ``join`` (", "); the box
 ends at the next caption, at a rule across its column, or where the white between two lines
 is wider than ``line_gap`` line heights (``parsing/boxread.py``).
+
+A field whose form may print it either inline or as a grid of ruled cells (``layout =
+"right_or_below"``: the header block's identifiers, dates, name, citizenship and sex) is
+read right of its label; when nothing that parses stands there (only the next cell's
+caption), it is the line under the label inside its cell, bounded by the cell's rules where
+the ink shows them, else by the next label right of it and the next row of labels below
+(``parsing/cellread.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +45,10 @@ class FieldSpec:
     name: str
     labels: tuple[str, ...]
     parser: str = "text"
-    layout: str = "right"  # right: after the label on its line; below: the next line(s) in the label's column
+    # right: after the label on its line; below: the next line(s) in the label's column;
+    # right_or_below: after the label, else under it inside its ruled cell (a grid header block);
+    # above: on the rule over a caption.
+    layout: str = "right"
     lines: int = 1  # how many lines a "below" value may span (a box's value: at most this many)
     # A value of several lines (an address box) is its lines joined with this ("Dept, District, Street").
     join: str = " "

@@ -1,0 +1,149 @@
+"""Header values printed in ruled cells under their captions (a grid header block) are read,
+from a scanned page (real Tesseract) and through the text layer; the inline layout reads the same."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+from detainer_intake.config import ParsingSettings
+from parsing import fields as F
+from parsing.extract import extract_document
+from parsing.formread import read_fields
+from parsing.layout import group_lines
+from parsing.ocr import tesseract_words
+from parsing.templates import templates
+from samplegen.forms import font_path
+
+# Made-up values; each row of the grid as (caption, value) cells, left to right.
+GRID = (
+    (("Subject ID:", "729304518"), ("Event #:", "NYC2502004417")),
+    (("File No:", "A087654321"), ("Date:", "03/04/2025")),
+    (("Name of Alien:", "RIVERA SOTO, Ana"),),
+    (("Date of Birth:", "11/23/1988"), ("Citizenship:", "GUATEMALA"), ("Sex:", "F")),
+)
+FIELD_OF = {"Subject ID:": "subject_id", "Event #:": "event_number", "File No:": "file_number",
+            "Date:": "issued_date", "Name of Alien:": "subject_name", "Date of Birth:": "date_of_birth",
+            "Citizenship:": "citizenship", "Sex:": "sex"}
+PARSER_OF = {"subject_id": F.normalize_identifier, "event_number": F.normalize_identifier,
+             "file_number": F.normalize_a_number, "issued_date": F.parse_date, "subject_name": F.normalize_name,
+             "date_of_birth": F.parse_date, "citizenship": F.normalize_citizenship, "sex": F.normalize_sex}
+
+
+def _expected(blank: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {FIELD_OF[caption]: PARSER_OF[FIELD_OF[caption]](value)
+            for row in GRID for caption, value in row if FIELD_OF[caption] not in blank}
+
+
+def _i247a():  # type: ignore[no-untyped-def]
+    return next(t for t in templates() if t.name == "i247a")
+
+
+def _grid_page(layout: str, blank: tuple[str, ...] = ()) -> Image.Image:
+    """The header block as a 200 dpi scan prints it: ``cells`` (a ruled cell per field, caption at
+    its top left, value under it) or ``inline`` (value right of its label); fields in ``blank``
+    left empty."""
+    page = Image.new("L", (1700, 700), 255)
+    draw = ImageDraw.Draw(page)
+    caption, bold = ImageFont.truetype(font_path("sans"), 19), ImageFont.truetype(font_path("sans"), 24)
+    value = ImageFont.truetype(font_path("mono"), 27)
+    left, right, top = 100, 1600, 80
+    for row in GRID:
+        width = (right - left) // len(row)
+        for n, (label, text) in enumerate(row):
+            x = left + n * width
+            empty = FIELD_OF[label] in blank
+            if layout == "cells":
+                draw.rectangle((x, top, x + width, top + 84), outline=0, width=2)
+                draw.text((x + 8, top + 6), label, fill=0, font=caption)
+                if not empty:
+                    draw.text((x + 20, top + 38), text, fill=0, font=value)
+            else:
+                draw.text((x + 8, top + 20), label, fill=0, font=bold)
+                if not empty:
+                    end = x + 8 + draw.textlength(label, font=bold) + 16
+                    draw.text((end, top + 18), text, fill=0, font=value)
+        top += 84 if layout == "cells" else 60
+    return page
+
+
+def _read(page: Image.Image, *, with_ink: bool = True) -> dict[str, Any]:
+    words = tesseract_words(page, lang="eng", timeout=60)
+    ink = np.asarray(page) < 128 if with_ink else None
+    found = read_fields(group_lines(words), _i247a(), 1, ink, page.width)
+    return {name: reading.value for name, reading in found.items() if reading.value is not None}
+
+
+@pytest.fixture(scope="module")
+def grid_pages() -> dict[str, Image.Image]:
+    return {"cells": _grid_page("cells"), "inline": _grid_page("inline"),
+            "blank cells": _grid_page("cells", blank=("subject_id", "file_number"))}
+
+
+def test_values_in_ruled_cells_under_their_captions_are_read(grid_pages: dict[str, Image.Image]) -> None:
+    assert _read(grid_pages["cells"]) == _expected()
+
+
+def test_the_inline_layout_reads_the_same(grid_pages: dict[str, Image.Image]) -> None:
+    assert _read(grid_pages["inline"]) == _expected()
+
+
+def test_an_empty_cell_takes_nothing_from_the_cells_below_or_beside_it(grid_pages: dict[str, Image.Image]) -> None:
+    # Bounded by the cell's rules where the ink shows them, else by the next row of captions.
+    expected = _expected(blank=("subject_id", "file_number"))
+    assert _read(grid_pages["blank cells"]) == expected
+    assert _read(grid_pages["blank cells"], with_ink=False) == expected
+
+
+# --------------------------------------------------------------------------- text layer
+
+
+def _grid_pdf() -> bytes:
+    """A born-digital I-247A page 1 (enough of it to be the form) whose header block is a grid."""
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=letter)
+    height = letter[1]
+
+    def text(x: float, y: float, value: str, size: float = 8.0, font: str = "Helvetica") -> None:
+        c.setFont(font, size)
+        c.drawString(x, height - y, value)
+
+    text(306 - 150, 40, "DEPARTMENT OF HOMELAND SECURITY (DHS)", 10, "Helvetica-Bold")
+    text(306 - 170, 58, "IMMIGRATION DETAINER - NOTICE OF ACTION", 12, "Helvetica-Bold")
+    y = 72.0
+    for row in GRID:
+        width = 532 / len(row)
+        for n, (label, value) in enumerate(row):
+            x = 40 + n * width
+            c.rect(x, height - y - 24, width, 24)
+            text(x + 3, y + 7, label, 6.5)
+            text(x + 8, y + 19, value, 9.5, "Courier")
+        y += 24
+    c.rect(40, height - y - 60, 532, 56)
+    c.line(306, height - y - 4, 306, height - y - 60)
+    text(43, y + 13, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
+    text(43, y + 21, "Enforcement Agency)", 6.6)
+    text(309, y + 13, "FROM: (DHS Office Address)", 6.6)
+    text(46, y + 33, "Riverside County Sheriff", 8.2, "Courier")
+    text(312, y + 33, "Los Angeles Field Office", 8.2, "Courier")
+    text(44, 300, "DO Jennifer Ortiz", 8.2, "Courier")
+    c.line(40, height - 302, 300, height - 302)
+    text(40, 310, "(Name and title of Immigration Officer)", 6.6)
+    text(330, 310, "(Signature of Immigration Officer) (Sign in ink)", 6.6)
+    text(40, 740, "DHS Form I-247A (3/17) Page 1 of 3", 7)
+    c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def test_values_in_ruled_cells_are_read_through_the_text_layer() -> None:
+    result = extract_document(_grid_pdf(), settings=ParsingSettings())
+    assert result.pages[0].text_layer
+    [detainer] = result.detainers
+    assert {name: getattr(detainer, name) for name in _expected()} == _expected()
