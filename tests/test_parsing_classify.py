@@ -66,6 +66,17 @@ def test_a_telecopy_cover_with_a_confidentiality_clause_is_a_cover() -> None:
     ) == "fax_cover"
 
 
+def test_a_letter_on_letterhead_with_a_fax_number_is_not_a_cover() -> None:
+    assert _kind(
+        "LAW OFFICES OF M. ALVES, P.C.",
+        "12 Tremont Street, Boston MA 02108 Tel: (617) 555-0133 Fax: (617) 555-0134",
+        "Date: 05/06/2025",
+        "Re: Records request for my client",
+        "Dear Records Officer, please find enclosed the signed release.",
+        "Sincerely, Maria Alves",
+    ) == "other"
+
+
 def test_a_detainer_page_whose_title_is_lost_is_not_a_cover() -> None:
     # A machine header says FROM/FAX, the form prints TO:, FROM:, Date:: still no cover sheet.
     kind = _kind(
