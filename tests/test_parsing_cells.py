@@ -147,3 +147,39 @@ def test_values_in_ruled_cells_are_read_through_the_text_layer() -> None:
     assert result.pages[0].text_layer
     [detainer] = result.detainers
     assert {name: getattr(detainer, name) for name in _expected()} == _expected()
+
+
+# --------------------------------------------------------------------------- the cell's bounds
+
+
+def _line(*words: tuple[str, int, int]) -> Any:
+    from parsing.layout import Line
+    from parsing.ocr import Word
+
+    return Line([Word(text, left, top, 12 * len(text), 20, 90.0) for text, left, top in words])
+
+
+def _cell_value(lines: list[Any], field: str, ink: np.ndarray | None) -> Any:
+    found = read_fields(lines, _i247a(), 1, ink, 1700)
+    return found[field].value if field in found else None
+
+
+def test_a_cell_whose_neighbours_caption_was_lost_is_bounded_by_its_side_rule() -> None:
+    # The next cell's caption ("Event #:") unread: only the rule between the cells ends this one.
+    lines = [_line(("Subject", 110, 100), ("ID:", 200, 100)),
+             _line(("729304518", 122, 130), ("NYC2502004417", 872, 130))]
+    ink = np.zeros((400, 1700), dtype=bool)
+    ink[90:180, 850:853] = True
+    ink[90:92, 100:1600] = ink[178:180, 100:1600] = True
+    assert _cell_value(lines, "subject_id", ink) == "729304518"
+
+
+def test_running_text_under_a_blank_caption_is_no_cell_value() -> None:
+    # "Date:" left blank at the end of its line, a paragraph below it and no rule between.
+    lines = [_line(("File", 110, 100), ("No:", 170, 100), ("A087654321", 230, 100), ("Date:", 900, 100)),
+             _line(("Removal", 110, 130), ("is", 210, 130), ("stayed", 250, 130), ("until", 340, 130),
+                   ("the", 420, 130), ("hearing", 470, 130), ("of", 570, 130), ("June", 610, 130),
+                   ("3,", 670, 130), ("2025", 710, 130), ("and", 780, 130), ("the", 830, 130),
+                   ("order", 875, 130), ("of", 945, 130), ("07/01/2025", 985, 130))]
+    assert _cell_value(lines, "file_number", None) == F.normalize_a_number("A087654321")
+    assert _cell_value(lines, "issued_date", None) is None
