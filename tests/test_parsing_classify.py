@@ -145,6 +145,21 @@ def test_an_i200_whose_body_a_scan_garbled_is_known_by_its_title_and_edition() -
         "1-200 (Rev.09/16)",
     ) == "i200"
 
+def test_an_i205_is_not_taken_for_an_i200_by_its_footer_one_glyph_away() -> None:
+    assert _kind(
+        "WARRANT OF REMOVAL/DEPORTATION",
+        "To any immigration officer of the United States Department of Homeland Security:",
+        "is subject to removal/deportation from the United States, based upon a final order by:",
+        "(Signature of authorized immigration officer)",
+        "Form I-205 (Rev. 08/07)",
+    ) == "i205"
+    assert _kind(
+        "To: Any immigration officer authorized pursuant to sections 236 and 287 of the Immigration and",
+        "YOU ARE COMMANDED to arrest and take into custody for removal proceedings",
+        "Form I-200 (Rev. 09/16)",
+    ) == "i200"
+
+
 def test_an_i205_whose_heading_a_fax_lost_is_known_by_its_body_and_footer() -> None:
     assert _kind(
         "04-26-2025 16:38 FROM: ERO NEWARK +1-973-555-0148 T-143 P.005/005",
