@@ -47,12 +47,19 @@ def next_label_start(line: Line, after: int, template: Template, own: tuple[str,
         if label in own:
             continue
         span = find_in_line(tail, label, 82.0)
+        if span is None and label.endswith(":"):
+            # A label read too loosely to be found ("Evem #:") still ends the value before it
+            # when its colon was read: no header value holds a colon.
+            loose = find_in_line(tail, label, LOOSE_LABEL_SCORE)
+            span = loose if loose is not None and tail.text[:loose.end].rstrip().endswith((":", ";")) else None
         start = _label_begins(tail.text, label, span.start) if span is not None else _glued_label(tail.text, label)
         if start is not None and base + start < rest_start:
             rest_start = base + start
     return rest_start
 
 
+# A next label whose colon was read ends the value before it from this looser score ("Evem #:": 80).
+LOOSE_LABEL_SCORE = 70.0
 # A label is found glued to the value before it only when read whole and this long ("Event #:").
 GLUED_LABEL_CHARS = 5
 # The most characters of a label's beginning a loose match may have left before it ("E" of "Event").

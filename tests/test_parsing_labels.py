@@ -63,7 +63,8 @@ def _values(lines: list[Line]) -> dict[str, Any]:
     (("Evemt", 900), ("No.:", 970)),  # the next label read loosely
     (("E", 900), ("vent", 915), ("#:", 970)),  # split: its first letter a word of its own
     (("Event", 900), ("No.:", 970)),  # an edition's wording the loose match starts inside of
-], ids=["loose", "split", "wording"])
+    (("Evem", 900), ("#:", 970)),  # too garbled to be found as the field's label; its colon read
+], ids=["loose", "split", "wording", "garbled"])
 def test_a_value_stops_where_the_next_label_on_its_line_begins(next_label: tuple[tuple[str, int], ...]) -> None:
     line = _line(200, ("Subject", 110), ("ID:", 200), ("3170466285", 250), *next_label, ("SEA2409118834", 1030))
     found = read_fields([line], _i247a(), 1, None, WIDTH)["subject_id"]
