@@ -53,9 +53,10 @@ def normalize_a_number(text: str | None) -> str | None:
     body = cleaned
     if body[:1] == "A":
         body = body[1:]
-    body = body.strip(" -:.")
-    # Q: a zero whose dot or slash (a monospace face's) OCR read as a tail.
-    if not re.fullmatch(r"[0-9OQILSBZ|\s\-.]+", body):
+    body = body.strip(" -:._")
+    # Q: a zero whose dot or slash (a monospace face's) OCR read as a tail; _: the rule the
+    # value is typed on, read between its groups.
+    if not re.fullmatch(r"[0-9OQILSBZ|\s\-._]+", body):
         return None
     digits = digits_of(body)
     if len(digits) == 10 and cleaned[:1] == "4":  # 'A' misread as '4'

@@ -37,6 +37,7 @@ NY = ZoneInfo("America/New_York")
         ("AO12345678", "A012345678"),  # O read for 0
         ("A0l2345678", "A012345678"),  # l read for 1
         ("AQ87654321", "A087654321"),  # a dotted zero read Q
+        ("A_012 345 678", "A012345678"),  # the rule under the value read between its groups
         ("A12345", None),  # too short
         ("A1234567890", None),  # too long
         ("BOSTON", None),
