@@ -148,7 +148,7 @@ def test_an_i200_whose_body_a_scan_garbled_is_known_by_its_title_and_edition() -
 def test_an_i205_is_not_taken_for_an_i200_by_its_footer_one_glyph_away() -> None:
     assert _kind(
         "WARRANT OF REMOVAL/DEPORTATION",
-        "To any immigration officer of the United States Department of Homeland Security:",
+        "To: Any immigration officer authorized pursuant to sections 236 and 287 of the Immigration and",
         "is subject to removal/deportation from the United States, based upon a final order by:",
         "(Signature of authorized immigration officer)",
         "Form I-205 (Rev. 08/07)",
