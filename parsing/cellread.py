@@ -52,6 +52,18 @@ def cell_bounds(
     return left, right
 
 
+def within_cell(
+    line: Line, span: Span, template: Template, spec: FieldSpec, page_width: int, ink: np.ndarray | None,
+    words: list[Word],
+) -> bool:
+    """Whether the words read right of the label stand inside the label's cell: beyond its side
+    rule they are the next cell's print (a caption OCR garbled past recognition), not a value."""
+    if not words or not span_words(line, span.start, span.end):
+        return True
+    _, right = cell_bounds(line, span, template, spec, page_width, ink)
+    return all(w.left < right for w in words)
+
+
 def _side_rules(ink: np.ndarray, top: int, bottom: int, x0: int, x1: int) -> list[int]:
     """Columns between x0 and x1 inked over SIDE_RULE_SHARE of the rows top..bottom."""
     if bottom - top < 4 or x1 - x0 < 2:

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from parsing import fields as F
 from parsing.boxread import JUNK, box_lines, box_texts, joined, lines_from, next_label_start, snap_box
-from parsing.cellread import cell_below
+from parsing.cellread import cell_below, within_cell
 from parsing.checkbox import (
     CHECKED_DENSITY,
     FoundBox,
@@ -288,11 +288,12 @@ def _right_or_cell(
     lines: list[Line], span: Span, spec: FieldSpec, template: Template, page_width: int, ink: np.ndarray | None,
     raw: str, words: list[Word],
 ) -> tuple[str, list[Word]]:
-    """The value right of the label when one stands there; else (nothing, or only what does not
-    parse, such as a garbled next caption) the value under the label inside its cell, when that
-    parses."""
+    """The value right of the label when one stands there, inside the label's cell; else
+    (nothing, what does not parse, or the next cell's garbled caption beyond the cell's side
+    rule) the value under the label inside its cell, when that parses; else what stands right."""
     right = apply_pattern(spec, raw.strip())
-    if right and parse_value(spec, right) is not None:
+    if right and parse_value(spec, right) is not None \
+            and within_cell(lines[span.line], span, template, spec, page_width, ink, words):
         return raw, words
     below, below_words = cell_below(lines, span, spec, template, page_width, ink)
     cell = apply_pattern(spec, below.strip())

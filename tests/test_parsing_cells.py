@@ -183,3 +183,13 @@ def test_running_text_under_a_blank_caption_is_no_cell_value() -> None:
                    ("order", 875, 130), ("of", 945, 130), ("07/01/2025", 985, 130))]
     assert _cell_value(lines, "file_number", None) == F.normalize_a_number("A087654321")
     assert _cell_value(lines, "issued_date", None) is None
+
+
+def test_the_next_cells_garbled_caption_beyond_the_side_rule_is_no_value() -> None:
+    # "Event #:" read "Evem #": no label, but it stands beyond the rule that ends this cell.
+    lines = [_line(("Subject", 110, 100), ("ID:", 200, 100), ("Evem", 870, 100), ("#", 930, 100)),
+             _line(("729304518", 122, 130), ("NYC2502004417", 872, 130))]
+    ink = np.zeros((400, 1700), dtype=bool)
+    ink[90:180, 850:853] = True
+    ink[90:92, 100:1600] = ink[178:180, 100:1600] = True
+    assert _cell_value(lines, "subject_id", ink) == "729304518"
