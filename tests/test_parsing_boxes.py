@@ -4,15 +4,12 @@ by `extract` with or without a configuration."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
 from typer.testing import CliRunner
 
 from detainer_intake.cli import app
@@ -23,6 +20,7 @@ from parsing.layout import group_lines
 from parsing.ocr import tesseract_words
 from parsing.templates import templates
 from samplegen.forms import font_path
+from tests.born_digital import Page, i247a_page
 
 ROOT = Path(__file__).resolve().parents[1]
 TO_LINES = ("Boston Police Department", "District B-2 Booking Desk", "2400 Washington Street, Roxbury, MA 02119")
@@ -94,49 +92,36 @@ def test_another_departments_box_is_kept_as_printed_under_the_sample_names(rende
 
 def _form_pdf(to_lines: tuple[str, ...], from_lines: tuple[str, ...]) -> bytes:
     """A born-digital I-247A page 1 (enough of it to be the form) with the given boxes."""
-    out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=letter)
-    height = letter[1]
 
-    def text(x: float, y: float, value: str, size: float = 8.0, font: str = "Helvetica") -> None:
-        c.setFont(font, size)
-        c.drawString(x, height - y, value)
+    def header(page: Page) -> None:
+        text = page.text
+        text(40, 82, "Subject ID:", 8, "Helvetica-Bold")
+        text(92, 82, "384756102")
+        text(330, 82, "Event #:", 8, "Helvetica-Bold")
+        text(370, 82, "BOS2503123456")
+        text(40, 98, "File No:", 8, "Helvetica-Bold")
+        text(92, 98, "A012345678")
+        text(330, 98, "Date:", 8, "Helvetica-Bold")
+        text(370, 98, "03/04/2025")
+        page.rect(40, 106, 532, 70)
+        page.line(306, 106, 306, 176)
+        text(43, 115, TO_CAPTION[0], 6.6)
+        text(43, 123, TO_CAPTION[1], 6.6)
+        text(309, 115, FROM_CAPTION, 6.6)
+        for n, line in enumerate(to_lines):
+            text(46, 135 + 10.5 * n, line, 8.2, "Courier")
+        for n, line in enumerate(from_lines):
+            text(312, 133 + 10.5 * n, line, 8.2, "Courier")
+        text(40, 192, "Name of Alien:", 8, "Helvetica-Bold")
+        text(112, 192, "DOE, John")
+        text(40, 209, "Date of Birth:", 8, "Helvetica-Bold")
+        text(102, 209, "01/02/1990")
+        text(220, 209, "Citizenship:", 8, "Helvetica-Bold")
+        text(272, 209, "MEXICO")
+        text(470, 209, "Sex:", 8, "Helvetica-Bold")
+        text(492, 209, "M")
 
-    text(306 - 150, 40, "DEPARTMENT OF HOMELAND SECURITY (DHS)", 10, "Helvetica-Bold")
-    text(306 - 170, 58, "IMMIGRATION DETAINER - NOTICE OF ACTION", 12, "Helvetica-Bold")
-    text(40, 82, "Subject ID:", 8, "Helvetica-Bold")
-    text(92, 82, "384756102")
-    text(330, 82, "Event #:", 8, "Helvetica-Bold")
-    text(370, 82, "BOS2503123456")
-    text(40, 98, "File No:", 8, "Helvetica-Bold")
-    text(92, 98, "A012345678")
-    text(330, 98, "Date:", 8, "Helvetica-Bold")
-    text(370, 98, "03/04/2025")
-    c.rect(40, height - 176, 532, 70)
-    c.line(306, height - 106, 306, height - 176)
-    text(43, 115, TO_CAPTION[0], 6.6)
-    text(43, 123, TO_CAPTION[1], 6.6)
-    text(309, 115, FROM_CAPTION, 6.6)
-    for n, line in enumerate(to_lines):
-        text(46, 135 + 10.5 * n, line, 8.2, "Courier")
-    for n, line in enumerate(from_lines):
-        text(312, 133 + 10.5 * n, line, 8.2, "Courier")
-    text(40, 192, "Name of Alien:", 8, "Helvetica-Bold")
-    text(112, 192, "DOE, John")
-    text(40, 209, "Date of Birth:", 8, "Helvetica-Bold")
-    text(102, 209, "01/02/1990")
-    text(220, 209, "Citizenship:", 8, "Helvetica-Bold")
-    text(272, 209, "MEXICO")
-    text(470, 209, "Sex:", 8, "Helvetica-Bold")
-    text(492, 209, "M")
-    text(44, 300, "DO Jennifer Ortiz", 8.2, "Courier")
-    c.line(40, height - 302, 300, height - 302)
-    text(40, 310, "(Name and title of Immigration Officer)", 6.6)
-    text(330, 310, "(Signature of Immigration Officer) (Sign in ink)", 6.6)
-    text(40, 740, "DHS Form I-247A (3/17) Page 1 of 3", 7)
-    c.showPage()
-    c.save()
-    return out.getvalue()
+    return i247a_page(header)
 
 
 def test_the_boxes_are_read_whole_through_the_text_layer() -> None:

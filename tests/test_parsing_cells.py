@@ -3,14 +3,11 @@ from a scanned page (real Tesseract) and through the text layer; the inline layo
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
 
 from detainer_intake.config import ParsingSettings
 from parsing import fields as F
@@ -20,6 +17,7 @@ from parsing.layout import group_lines
 from parsing.ocr import tesseract_words
 from parsing.templates import templates
 from samplegen.forms import font_path
+from tests.born_digital import Page, i247a_page
 
 # Made-up values; each row of the grid as (caption, value) cells, left to right.
 GRID = (
@@ -106,40 +104,27 @@ def test_an_empty_cell_takes_nothing_from_the_cells_below_or_beside_it(grid_page
 
 def _grid_pdf() -> bytes:
     """A born-digital I-247A page 1 (enough of it to be the form) whose header block is a grid."""
-    out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=letter)
-    height = letter[1]
 
-    def text(x: float, y: float, value: str, size: float = 8.0, font: str = "Helvetica") -> None:
-        c.setFont(font, size)
-        c.drawString(x, height - y, value)
+    def header(page: Page) -> None:
+        text = page.text
+        y = 72.0
+        for row in GRID:
+            width = 532 / len(row)
+            for n, (label, value) in enumerate(row):
+                x = 40 + n * width
+                page.rect(x, y, width, 24)
+                text(x + 3, y + 7, label, 6.5)
+                text(x + 8, y + 19, value, 9.5, "Courier")
+            y += 24
+        page.rect(40, y + 4, 532, 56)
+        page.line(306, y + 4, 306, y + 60)
+        text(43, y + 13, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
+        text(43, y + 21, "Enforcement Agency)", 6.6)
+        text(309, y + 13, "FROM: (DHS Office Address)", 6.6)
+        text(46, y + 33, "Riverside County Sheriff", 8.2, "Courier")
+        text(312, y + 33, "Los Angeles Field Office", 8.2, "Courier")
 
-    text(306 - 150, 40, "DEPARTMENT OF HOMELAND SECURITY (DHS)", 10, "Helvetica-Bold")
-    text(306 - 170, 58, "IMMIGRATION DETAINER - NOTICE OF ACTION", 12, "Helvetica-Bold")
-    y = 72.0
-    for row in GRID:
-        width = 532 / len(row)
-        for n, (label, value) in enumerate(row):
-            x = 40 + n * width
-            c.rect(x, height - y - 24, width, 24)
-            text(x + 3, y + 7, label, 6.5)
-            text(x + 8, y + 19, value, 9.5, "Courier")
-        y += 24
-    c.rect(40, height - y - 60, 532, 56)
-    c.line(306, height - y - 4, 306, height - y - 60)
-    text(43, y + 13, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
-    text(43, y + 21, "Enforcement Agency)", 6.6)
-    text(309, y + 13, "FROM: (DHS Office Address)", 6.6)
-    text(46, y + 33, "Riverside County Sheriff", 8.2, "Courier")
-    text(312, y + 33, "Los Angeles Field Office", 8.2, "Courier")
-    text(44, 300, "DO Jennifer Ortiz", 8.2, "Courier")
-    c.line(40, height - 302, 300, height - 302)
-    text(40, 310, "(Name and title of Immigration Officer)", 6.6)
-    text(330, 310, "(Signature of Immigration Officer) (Sign in ink)", 6.6)
-    text(40, 740, "DHS Form I-247A (3/17) Page 1 of 3", 7)
-    c.showPage()
-    c.save()
-    return out.getvalue()
+    return i247a_page(header)
 
 
 def test_values_in_ruled_cells_are_read_through_the_text_layer() -> None:

@@ -5,14 +5,11 @@ generated PDF and from rendered lines with real Tesseract."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
 
 from detainer_intake.config import ParsingSettings
 from parsing.extract import extract_document
@@ -21,6 +18,7 @@ from parsing.layout import Line, find_in_line, group_lines
 from parsing.ocr import Word, tesseract_words
 from parsing.templates import Template, templates
 from samplegen.forms import font_path
+from tests.born_digital import Page, i247a_page
 
 WIDTH = 1700
 
@@ -103,35 +101,23 @@ def test_short_labels_do_not_match_inside_longer_words() -> None:
 
 def _header_pdf(rows: tuple[tuple[tuple[str, str], ...], ...]) -> bytes:
     """A born-digital I-247A page 1 (enough of it to be the form) with ``rows`` as its header."""
-    out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=letter)
-    height = letter[1]
 
-    def text(x: float, y: float, value: str, size: float = 8.0, font: str = "Helvetica") -> None:
-        c.setFont(font, size)
-        c.drawString(x, height - y, value)
+    def header(page: Page) -> None:
+        text = page.text
+        y = 80.0
+        for row in rows:
+            x = 40.0
+            for label, value in row:
+                text(x, y, label, 8.5, "Helvetica-Bold")
+                text(x + page.width_of(label, "Helvetica-Bold", 8.5) + 5, y, value, 9.5, "Courier")
+                x += 532 / len(row)
+            y += 18
+        text(40, y + 8, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
+        text(309, y + 8, "FROM: (DHS Office Address)", 6.6)
+        text(46, y + 22, "Riverside County Sheriff", 8.2, "Courier")
+        text(312, y + 22, "Los Angeles Field Office", 8.2, "Courier")
 
-    text(156, 40, "DEPARTMENT OF HOMELAND SECURITY (DHS)", 10, "Helvetica-Bold")
-    text(136, 58, "IMMIGRATION DETAINER - NOTICE OF ACTION", 12, "Helvetica-Bold")
-    y = 80.0
-    for row in rows:
-        x = 40.0
-        for label, value in row:
-            text(x, y, label, 8.5, "Helvetica-Bold")
-            text(x + c.stringWidth(label, "Helvetica-Bold", 8.5) + 5, y, value, 9.5, "Courier")
-            x += 532 / len(row)
-        y += 18
-    text(40, y + 8, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
-    text(309, y + 8, "FROM: (DHS Office Address)", 6.6)
-    text(46, y + 22, "Riverside County Sheriff", 8.2, "Courier")
-    text(312, y + 22, "Los Angeles Field Office", 8.2, "Courier")
-    text(44, 300, "DO Jennifer Ortiz", 8.2, "Courier")
-    text(40, 310, "(Name and title of Immigration Officer)", 6.6)
-    text(330, 310, "(Signature of Immigration Officer) (Sign in ink)", 6.6)
-    text(40, 740, "DHS Form I-247A (3/17) Page 1 of 3", 7)
-    c.showPage()
-    c.save()
-    return out.getvalue()
+    return i247a_page(header)
 
 
 @pytest.mark.parametrize("rows", [ROWS, SPACED], ids=["wordings", "spaced-colons"])
