@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.corpus import ROOT, load_inputs
-from detainer_intake.config import ParsingSettings, load_settings
+from core.config import ParsingSettings, load_settings
 from parsing.extract import extract_many
 
 RESULTS = ROOT / "bench" / "results"

@@ -32,7 +32,7 @@ from pathlib import Path
 from PIL import Image
 
 from bench.corpus import ROOT, load_inputs
-from detainer_intake.config import ParsingSettings
+from core.config import ParsingSettings
 from parsing.extract import extract_many, shutdown_pool, worker_count
 
 RESULTS = ROOT / "bench" / "results"
@@ -95,7 +95,7 @@ def peak_rss_child(pages: int, workers: int) -> float:
 import io, resource, sys
 from PIL import Image
 from bench.corpus import load_inputs
-from detainer_intake.config import ParsingSettings
+from core.config import ParsingSettings
 from parsing.extract import extract_document, shutdown_pool
 item = next(i for i in load_inputs() if i.receipt['format'] == 'tiff_g4' and i.receipt['resolution'] == 'fine'
             and i.receipt['kind'] == 'detainer')

@@ -1,8 +1,8 @@
-"""detainer-intake: application layer shared by every stage.
+"""detainer-intake: the operator command line, the shell on top of every layer.
 
-Owns the configuration, the typed errors with their exit codes, the PII-redacting
-log setup and the operator command line. The stages themselves live in the
-top-level packages ``ingest`` -> ``parsing`` -> ``ledger`` -> ``flows``.
+``core`` (configuration, errors, logging, shared types) <- ``ingest`` <- ``parsing`` <- ``ledger``
+<- ``application`` (reports, reconciliation, review, dispositions) <- ``flows`` (Prefect)
+<- ``detainer_intake`` (this package: ``cli`` wires the command bodies in ``commands``).
 """
 
 __version__ = "0.1.0"

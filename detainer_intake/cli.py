@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import typer
 
+from core.config import Settings, load_settings
+from core.errors import IntakeError, RunLocked
+from core.logs import redact
 from detainer_intake import __version__
-from detainer_intake.config import Settings, load_settings
-from detainer_intake.errors import IntakeError, RunLocked
-from detainer_intake.logs import redact
 
 app = typer.Typer(
     add_completion=False,
@@ -78,7 +78,7 @@ def run(config: Path | None = ConfigOption) -> None:
 
     Safe to rerun at any time: work already committed is skipped, nothing is counted twice.
     """
-    from detainer_intake.logs import configure_console
+    from core.logs import configure_console
     from flows.daily import run_daily_intake
 
     configure_console()
@@ -93,8 +93,8 @@ def run(config: Path | None = ConfigOption) -> None:
 
 
 def _print_summary(settings: Settings) -> None:
+    from detainer_intake.commands.ledger import metrics_command
     from flows.steps import Intake, years_in_ledger
-    from ledger.cli import metrics_command
 
     intake = Intake.open(settings)
     try:
@@ -115,7 +115,7 @@ def extract(
     config: Path | None = ConfigOption,
 ) -> None:
     """OCR and extract detainer fields from files, without touching the ledger (prints personal data)."""
-    from parsing.cli import extract_command
+    from detainer_intake.commands.extract import extract_command
 
     raise typer.Exit(extract_command(paths, as_json, settings_from(config), config))
 
@@ -128,7 +128,7 @@ def metrics(
     config: Path | None = ConfigOption,
 ) -> None:
     """Channel-usage metrics of one year, computed from the ledger."""
-    from ledger.cli import metrics_command
+    from detainer_intake.commands.ledger import metrics_command
 
     raise typer.Exit(metrics_command(settings_from(config), year, as_json))
 
@@ -150,8 +150,8 @@ def backfill(
 
     from rich.progress import Progress
 
-    from detainer_intake.errors import ConfigError
-    from detainer_intake.logs import configure_console
+    from core.errors import ConfigError
+    from core.logs import configure_console
     from flows import progress as flow_progress
     from flows.daily import run_backfill
     from ingest.models import Channel
@@ -235,7 +235,7 @@ def report(
     config: Path | None = ConfigOption,
 ) -> None:
     """Write the annual report: report.html (print it), summary.json (figures, definitions, commands), requests.csv."""
-    from ledger.reports.cli import report_command
+    from detainer_intake.commands.reports import report_command
 
     raise typer.Exit(
         report_command(
@@ -268,7 +268,7 @@ def reconcile(
     config: Path | None = ConfigOption,
 ) -> None:
     """Compare the ledger with an external list: matched, on the list only, in the ledger only."""
-    from ledger.reports.cli import reconcile_command
+    from detainer_intake.commands.reports import reconcile_command
 
     raise typer.Exit(
         reconcile_command(
@@ -290,7 +290,7 @@ def disposition(
     config: Path | None = ConfigOption,
 ) -> None:
     """Record what the department did with a request (audited)."""
-    from ledger.reports.cli import disposition_command
+    from detainer_intake.commands.reports import disposition_command
 
     raise typer.Exit(disposition_command(settings_from(config), request_id, status, who, reimbursement, note))
 
@@ -303,7 +303,7 @@ def dispositions(
     config: Path | None = ConfigOption,
 ) -> None:
     """Disposition figures of one year's requests (detained, transferred, not recorded, reimbursements)."""
-    from ledger.reports.cli import dispositions_command
+    from detainer_intake.commands.reports import dispositions_command
 
     raise typer.Exit(dispositions_command(settings_from(config), year, as_json))
 
@@ -316,7 +316,7 @@ def review_list(
     config: Path | None = ConfigOption,
 ) -> None:
     """Open review items with their source (file or mail message) and reason."""
-    from ledger.reports.cli import review_list_command
+    from detainer_intake.commands.reports import review_list_command
 
     raise typer.Exit(review_list_command(settings_from(config), as_json, all_items))
 
@@ -329,7 +329,7 @@ def review_show(
     config: Path | None = ConfigOption,
 ) -> None:
     """Field values with confidence, and a PNG crop of the page around each value (prints personal data)."""
-    from ledger.reports.cli import review_show_command
+    from detainer_intake.commands.reports import review_show_command
 
     raise typer.Exit(review_show_command(settings_from(config), item_id, out))
 
@@ -346,7 +346,7 @@ def review_correct(
     config: Path | None = ConfigOption,
 ) -> None:
     """Correct one field of one detainer copy; wins over OCR on reprocessing; audited."""
-    from ledger.reports.cli import review_correct_command
+    from detainer_intake.commands.reports import review_correct_command
 
     raise typer.Exit(review_correct_command(settings_from(config), target, field, value, who))
 
@@ -359,7 +359,7 @@ def review_accept(
     config: Path | None = ConfigOption,
 ) -> None:
     """Resolve an item as it stands (for a match: its suggested decision becomes the operator's)."""
-    from ledger.reports.cli import review_accept_command
+    from detainer_intake.commands.reports import review_accept_command
 
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who))
 
@@ -373,7 +373,7 @@ def review_detainer(
 ) -> None:
     """Rule that a possible detainer is one: its document gains a detainer copy (fill it in with
     `review correct`) that counts as a request and is deduplicated like any copy."""
-    from ledger.reports.cli import review_accept_command
+    from detainer_intake.commands.reports import review_accept_command
 
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="detainer"))
 
@@ -386,7 +386,7 @@ def review_dismiss(
     config: Path | None = ConfigOption,
 ) -> None:
     """Close an item without a change (a possible detainer: it is not a detainer)."""
-    from ledger.reports.cli import review_accept_command
+    from detainer_intake.commands.reports import review_accept_command
 
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="dismiss"))
 
@@ -400,7 +400,7 @@ def review_merge(
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that two copies are the same request (audited; survives reprocessing)."""
-    from ledger.reports.cli import review_merge_command
+    from detainer_intake.commands.reports import review_merge_command
 
     raise typer.Exit(review_merge_command(settings_from(config), a, b, who))
 
@@ -414,7 +414,7 @@ def review_split(
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that two copies are different requests (audited; survives reprocessing)."""
-    from ledger.reports.cli import review_split_command
+    from detainer_intake.commands.reports import review_split_command
 
     raise typer.Exit(review_split_command(settings_from(config), a, b, who))
 
@@ -423,7 +423,7 @@ def review_split(
 @handles_errors
 def db_upgrade(config: Path | None = ConfigOption) -> None:
     """Create the ledger database or bring it to the current schema."""
-    from ledger.cli import db_upgrade_command
+    from detainer_intake.commands.ledger import db_upgrade_command
 
     raise typer.Exit(db_upgrade_command(settings_from(config)))
 

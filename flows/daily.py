@@ -25,9 +25,9 @@ from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from detainer_intake.config import Settings, load_settings
-from detainer_intake.errors import ChannelUnavailable, IntakeError, LedgerError
-from detainer_intake.logs import configure_console, redact
+from core.config import Settings, load_settings
+from core.errors import ChannelUnavailable, IntakeError, LedgerError
+from core.logs import configure_console, redact
 from flows import steps
 from flows.crashpoints import reached
 from flows.progress import Progress

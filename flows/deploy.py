@@ -17,7 +17,7 @@ from pathlib import Path
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron, Schedule
 
-from detainer_intake.config import Settings
+from core.config import Settings
 from flows.daily import daily_intake
 
 DEPLOYMENT_NAME = "daily-intake"

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import parsing
-from detainer_intake.config import ParsingSettings
+from core.config import ParsingSettings
 from parsing.models import ExtractionResult
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact
 
-from detainer_intake.config import load_settings
+from application import build_report
+from core.config import load_settings
 from flows.steps import Intake
-from ledger.reports import build_report
 
 
 @flow(name="annual_report", log_prints=False, persist_result=False)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from detainer_intake.config import FolderChannelSettings, Settings
-from detainer_intake.logs import REGISTRY
+from core.config import FolderChannelSettings, Settings
+from core.logs import REGISTRY
 from flows.crashpoints import reached
 from flows.extraction_cache import ExtractionCache
 from ingest.archive import Archive

@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from detainer_intake.errors import IntakeError
+from core.errors import IntakeError
 from ingest.models import MailMessage, sha256_hex
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from detainer_intake.config import FolderChannelSettings
-from detainer_intake.errors import ChannelUnavailable
+from core.config import FolderChannelSettings
+from core.errors import ChannelUnavailable
 from ingest.faxmeta import SIDECAR_SUFFIX, FaxMeta, sidecar_for, sidecar_meta, tiff_meta
 from ingest.models import Channel, Receipt, ReceivedDocument, ReceivedFrom
 from ingest.names import sanitize_filename

@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
 
-from detainer_intake.config import MailChannelSettings
-from detainer_intake.errors import ChannelUnavailable, MalformedMessage
+from core.config import MailChannelSettings
+from core.errors import ChannelUnavailable, MalformedMessage
 from ingest.folders import mtime_utc
 from ingest.mime import parse_message
 from ingest.models import Channel, MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex

@@ -25,7 +25,7 @@ from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 
-from detainer_intake.errors import MalformedMessage
+from core.errors import MalformedMessage
 from ingest.models import RejectedPart, sha256_hex
 from ingest.names import sanitize_filename
 from ingest.sniff import DocFormat, sniff

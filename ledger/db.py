@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from detainer_intake.errors import LedgerError
+from core.errors import LedgerError
 
 if TYPE_CHECKING:
     from ledger.dedupe import DedupeConfig

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from detainer_intake.errors import RunLocked
+from core.errors import RunLocked
 from ledger import schema
 
 _POLL_SECONDS = 0.2

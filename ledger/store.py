@@ -35,7 +35,7 @@ from sqlalchemy import Engine, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from detainer_intake.errors import LedgerError
+from core.errors import LedgerError
 from ingest.models import Channel, MailMessage, RejectedPart
 from ingest.models import Receipt as ReceiptModel
 from ledger import dedupe, schema

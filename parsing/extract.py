@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from detainer_intake.config import ParsingSettings
-from detainer_intake.errors import InputError, TruncatedInput, UnreadableInput
+from core.config import ParsingSettings
+from core.errors import InputError, TruncatedInput, UnreadableInput
 from parsing import pages as P
 from parsing.assemble import assemble
 from parsing.evidence import document_evidence

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from detainer_intake.errors import InputError
+from core.errors import InputError
 
 # Tesseract's own OpenMP threading is slower than one thread per page on this class of
 # machine (~9 s vs ~1.2 s per page on 2 cores): we parallelise across pages instead.

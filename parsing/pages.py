@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from detainer_intake.config import ParsingSettings
-from detainer_intake.errors import (
+from core.config import ParsingSettings
+from core.errors import (
     EncryptedInput,
     InputError,
     InputTooLarge,

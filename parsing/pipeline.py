@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 from PIL import Image
 
-from detainer_intake.errors import InputError, UnreadableInput
+from core.errors import InputError, UnreadableInput
 from parsing import pages as P
 from parsing.evidence import page_evidence
 from parsing.fields import normalize_a_number

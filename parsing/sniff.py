@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from detainer_intake.errors import EmptyInput, UnsupportedFormat
+from core.errors import EmptyInput, UnsupportedFormat
 from ingest.sniff import sniff as sniff_document
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from detainer_intake.config import Settings, load_settings
+from core.config import Settings, load_settings
 from flows.steps import Intake
 from ledger.store import Ledger
 from tests.conftest import SAMPLE_ROOT, write_config

@@ -32,7 +32,7 @@ from typing import Literal
 import pytest
 from imapclient import IMAPClient
 
-from detainer_intake.config import MailChannelSettings
+from core.config import MailChannelSettings
 
 Security = Literal["none", "ssl", "starttls"]
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)

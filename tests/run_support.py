@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from detainer_intake.config import load_settings
+from core.config import load_settings
 from flows.crashpoints import ENV as CRASH_ENV
 from flows.steps import Intake
 from ledger import schema

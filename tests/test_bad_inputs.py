@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import select
 
-from detainer_intake.config import ParsingSettings, load_settings
+from core.config import ParsingSettings, load_settings
 from flows import steps
 from ingest.models import sha256_hex
 from ledger import schema
@@ -203,7 +203,7 @@ def test_parsing_limits_are_the_configured_ones() -> None:
 def test_fax_folder_reads_files_with_hostile_names(tmp_path: Path) -> None:
     """Control characters and the longest name a file system takes (whose ``.info`` sidecar name
     would be too long to even look up) must not make the channel unreadable."""
-    from detainer_intake.config import FolderChannelSettings
+    from core.config import FolderChannelSettings
     from ingest.folders import poll_fax_folder
     from ingest.models import Channel
     from ingest.state import MemoryState
@@ -221,7 +221,7 @@ def test_fax_folder_reads_files_with_hostile_names(tmp_path: Path) -> None:
 
 def test_fax_with_the_longest_name_sent_twice_is_moved_twice(tmp_path: Path) -> None:
     """processed/ already holds that name: the second move needs a free name that still fits."""
-    from detainer_intake.config import FolderChannelSettings
+    from core.config import FolderChannelSettings
     from ingest.folders import move_to_processed, poll_fax_folder
     from ingest.models import Channel
     from ingest.state import MemoryState

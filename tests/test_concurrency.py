@@ -25,13 +25,14 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from detainer_intake.config import load_settings
-from detainer_intake.errors import ExitCode, RunLocked
+from core.config import load_settings
+from core.errors import ExitCode, RunLocked
 from ingest.models import Channel, MailMessage, Receipt
-from ledger import schema, testing
+from ledger import schema
 from ledger.db import open_ledger
 from ledger.store import Ledger
 from parsing.models import ExtractionResult
+from tests import ledger_support as testing
 from tests import run_support as rs
 from tests.flow_support import snapshot_of
 

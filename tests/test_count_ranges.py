@@ -1,6 +1,6 @@
 """The count shows its own uncertainty: every open review item that could move a figure widens its range.
 
-Ledger inputs are built from the sample truth without OCR (``ledger.testing.truth_inputs``); one copy
+Ledger inputs are built from the sample truth without OCR (``tests.ledger_support.truth_inputs``); one copy
 is degraded per test so that the ledger holds exactly one open item of the class under test.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from ingest.models import Receipt
-from ledger import testing
 from ledger.db import open_ledger
 from ledger.store import Ledger
 from ledger.uncertainty import CLASSES, Effect, range_text, ranges
 from parsing.models import DetainerRequest, ExtractionResult
+from tests import ledger_support as testing
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2025
@@ -195,8 +195,8 @@ def test_rate_extremes_follow_the_item_classes() -> None:
 def test_metrics_json_carries_the_ranges(
     truth: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ledger.cli import metrics_command
-    from ledger.reports.testing import settings_for
+    from detainer_intake.commands.ledger import metrics_command
+    from tests.report_support import settings_for
 
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     opened = open_ledger(url)

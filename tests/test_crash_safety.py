@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from detainer_intake.config import load_settings
+from core.config import load_settings
 from flows.crashpoints import POINTS
 from ledger import schema
 from tests import run_support as rs

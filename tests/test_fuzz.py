@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detainer_intake.errors import IntakeError
+from core.errors import IntakeError
 from ingest.mime import MimeDocument, ParsedMessage, iter_documents, parse_message
 from ingest.names import MAX_NAME_CHARS, sanitize_filename
 from parsing import fields

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from detainer_intake.config import FolderChannelSettings, MailChannelSettings, StationChannelSettings
+from core.config import FolderChannelSettings, MailChannelSettings, StationChannelSettings
 from ingest.folders import FolderArrival, poll_fax_folder
 from ingest.mailbox import MailboxSession
 from ingest.models import Channel, MailMessage, Receipt

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from detainer_intake.config import MailChannelSettings
-from detainer_intake.errors import ChannelUnavailable
+from core.config import MailChannelSettings
+from core.errors import ChannelUnavailable
 from ingest.archive import Archive
 from ingest.mailbox import MailboxSession, complete_message, poll_mailbox
 from ingest.models import Channel, MailMessage, sha256_hex

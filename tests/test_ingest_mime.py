@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detainer_intake.errors import MalformedMessage
+from core.errors import MalformedMessage
 from ingest.mime import iter_documents, parse_message
 from ingest.names import MAX_NAME_CHARS, sanitize_filename
 from ingest.sniff import DocFormat, sniff

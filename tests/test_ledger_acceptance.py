@@ -11,8 +11,8 @@ import random
 
 import pytest
 
-from ledger import testing
 from ledger.db import open_ledger
+from tests import ledger_support as testing
 
 TRUTH_KEYS = (
     "unique_requests",

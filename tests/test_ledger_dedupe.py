@@ -798,8 +798,8 @@ def test_issue_dates_cannot_spread_wider_than_the_window_step_by_step():
 
 
 def test_max_arrival_gap_days_is_configured_and_validated(tmp_path):
-    from detainer_intake.config import load_settings
-    from detainer_intake.errors import ConfigError
+    from core.config import load_settings
+    from core.errors import ConfigError
 
     config = tmp_path / "config.toml"
     config.write_text("[dedupe]\nmax_arrival_gap_days = 10\n", encoding="utf-8")

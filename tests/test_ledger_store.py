@@ -14,12 +14,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
-from detainer_intake.errors import LedgerError, RunLocked
+from core.errors import LedgerError, RunLocked
 from ingest.models import MailMessage, Receipt
-from ledger import schema, testing
+from ledger import schema
 from ledger.db import head_revision, make_engine, open_ledger, upgrade
 from ledger.store import Ledger
 from parsing.models import DetainerRequest, ExtractionResult, PageResult
+from tests import ledger_support as testing
 
 NY = "America/New_York"
 
@@ -621,8 +622,8 @@ def test_concurrent_writers_give_the_sequential_result(ledger_url, tmp_path):
 def test_metrics_command_prints_json_and_a_table(ledger_url, capsys):
     import json
 
-    from detainer_intake.config import LedgerSettings, Settings
-    from ledger.cli import db_upgrade_command, metrics_command
+    from core.config import LedgerSettings, Settings
+    from detainer_intake.commands.ledger import db_upgrade_command, metrics_command
 
     settings = Settings(ledger=LedgerSettings(url=ledger_url))
     assert db_upgrade_command(settings) == 0

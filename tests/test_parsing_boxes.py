@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
+from core.config import ParsingSettings
 from detainer_intake.cli import app
-from detainer_intake.config import ParsingSettings
 from parsing.extract import extract_document
 from parsing.formread import read_fields
 from parsing.layout import group_lines

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from detainer_intake.config import ParsingSettings
+from core.config import ParsingSettings
 from parsing import fields as F
 from parsing.extract import extract_document
 from parsing.formread import read_fields

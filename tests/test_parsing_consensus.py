@@ -156,7 +156,7 @@ def test_the_configured_names_correct_the_to_box_with_or_without_its_label() -> 
 
 
 def test_results_read_with_other_names_are_cached_apart() -> None:
-    from detainer_intake.config import ParsingSettings
+    from core.config import ParsingSettings
     from flows.extraction_cache import ExtractionCache
 
     plain = ExtractionCache(Path("/cache"), ParsingSettings())

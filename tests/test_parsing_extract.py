@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from bench.corpus import CORPUS, attachment_bytes
-from detainer_intake.config import ParsingSettings, Settings, load_settings
-from detainer_intake.errors import ExitCode
-from parsing.cli import extract_command
+from core.config import ParsingSettings, Settings, load_settings
+from core.errors import ExitCode
+from detainer_intake.commands.extract import extract_command
 from parsing.extract import extract_document, extract_many
 
 GOLDEN = Path(__file__).parent / "golden"

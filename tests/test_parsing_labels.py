@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from detainer_intake.config import ParsingSettings
+from core.config import ParsingSettings
 from parsing.extract import extract_document
 from parsing.formread import read_fields
 from parsing.layout import Line, find_in_line, group_lines

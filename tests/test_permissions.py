@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from detainer_intake.config import FolderChannelSettings, StationChannelSettings, load_settings
-from detainer_intake.errors import ChannelUnavailable, ConfigError
-from detainer_intake.logs import install_redaction
+from core.config import FolderChannelSettings, StationChannelSettings, load_settings
+from core.errors import ChannelUnavailable, ConfigError
+from core.logs import install_redaction
 from flows.daily import poll_mail_task
 from flows.steps import Intake
 from ingest.folders import complete_arrival, poll_fax_folder

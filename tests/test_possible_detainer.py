@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from detainer_intake.config import ParsingSettings
-from detainer_intake.errors import LedgerError
+from core.config import ParsingSettings
+from core.errors import LedgerError
 from ingest.models import Receipt
-from ledger import testing
 from ledger.db import open_ledger
 from ledger.store import Ledger
 from parsing.evidence import document_evidence, form_footers, page_evidence
 from parsing.extract import extract_document
 from parsing.models import ExtractionResult, PageKind
+from tests import ledger_support as testing
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2025

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from application.data import Arrival, Identity, RequestRow
+from application.reconcile import Columns, ListEntry, ReconcileError, read_list, reconcile
+from application.report import build_report, reconcile_with_list
+from detainer_intake.commands.reports import reconcile_command
 from ledger.db import open_ledger
-from ledger.reports.cli import reconcile_command
-from ledger.reports.data import Arrival, Identity, RequestRow
-from ledger.reports.reconcile import Columns, ListEntry, ReconcileError, read_list, reconcile
-from ledger.reports.report import build_report, reconcile_with_list
-from ledger.reports.testing import (
+from tests.report_support import (
     copy_ledger,
     leaked,
     ledger_ids_of_truth,

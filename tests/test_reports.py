@@ -14,14 +14,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ledger import schema, testing
-from ledger.cli import metrics_command
+from application import build_report
+from application.definitions import DISPOSITION_KEYS, FIGURES, METRIC_KEYS
+from application.report import CSV_COLUMNS, PII_COLUMNS
+from detainer_intake.commands.ledger import metrics_command
+from detainer_intake.commands.reports import (
+    disposition_command,
+    dispositions_command,
+    report_command,
+    review_correct_command,
+)
+from ledger import schema
 from ledger.db import open_ledger
-from ledger.reports import build_report
-from ledger.reports.cli import disposition_command, dispositions_command, report_command, review_correct_command
-from ledger.reports.definitions import DISPOSITION_KEYS, FIGURES, METRIC_KEYS
-from ledger.reports.report import CSV_COLUMNS, PII_COLUMNS
-from ledger.reports.testing import (
+from tests import ledger_support as testing
+from tests.report_support import (
     copy_ledger,
     leaked,
     settings_for,
@@ -202,7 +208,7 @@ def test_dispositions_show_up_and_unrecorded_ones_are_not_zero(env, tmp_path, ca
     ("status", "amount"), [("released", None), ("detained", "-5"), ("detained", "ten"), ("detained", "1.234")]
 )
 def test_disposition_rejects_bad_values(env, status, amount):
-    from ledger.reports.review import BadArgument
+    from application.review import BadArgument
 
     settings, ledger = env
     with pytest.raises(BadArgument):
@@ -215,7 +221,7 @@ def test_disposition_rejects_bad_values(env, status, amount):
 
 def _split_candidate(ledger):
     """A 2025 request with copies in two documents sharing one event number, and a non-founding copy."""
-    from ledger.reports.review import resolve_copy
+    from application.review import resolve_copy
 
     for view in ledger.requests():
         shas = sorted({k.rpartition(":")[0] for k in view.copy_keys})
@@ -264,8 +270,8 @@ def test_a_correction_through_the_cli_changes_the_report(env, truth, tmp_path, c
 
 @pytest.mark.postgres
 def test_the_report_reads_a_postgresql_ledger_the_same_way(truth, tmp_path):
-    from ledger.reports.review import review_entries
-    from ledger.reports.testing import fill_from_truth
+    from application.review import review_entries
+    from tests.report_support import fill_from_truth
 
     with testing.pg_schema_url() as url:
         ledger = fill_from_truth(open_ledger(url), truth)

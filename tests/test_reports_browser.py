@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from application import build_report
+from application.charts import CHANNEL_COLOURS
 from ledger.db import open_ledger
-from ledger.reports import build_report
-from ledger.reports.charts import CHANNEL_COLOURS
-from ledger.reports.testing import copy_ledger, settings_for, truth_ledger_file
+from tests.report_support import copy_ledger, settings_for, truth_ledger_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = (

@@ -14,11 +14,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from ingest.archive import Archive
-from ingest.models import Receipt
-from ledger import schema
-from ledger.db import open_ledger
-from ledger.reports.cli import (
+from application.review import BadArgument, copy_details, crop_box, parse_value, render_page, resolve_copy
+from detainer_intake.commands.reports import (
     review_accept_command,
     review_correct_command,
     review_list_command,
@@ -26,9 +23,12 @@ from ledger.reports.cli import (
     review_show_command,
     review_split_command,
 )
-from ledger.reports.review import BadArgument, copy_details, crop_box, parse_value, render_page, resolve_copy
-from ledger.reports.testing import settings_for
+from ingest.archive import Archive
+from ingest.models import Receipt
+from ledger import schema
+from ledger.db import open_ledger
 from parsing.models import BBox, DetainerRequest, ExtractionResult, FieldEvidence, PageResult
+from tests.report_support import settings_for
 
 T0 = datetime(2025, 3, 4, 14, 0, tzinfo=UTC)
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

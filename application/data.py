@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from detainer_intake.errors import LedgerError
+from application.definitions import OUTCOME_LABELS
+from core.errors import LedgerError
 from ledger import schema
 from ledger.metrics import load_snapshot
-from ledger.reports.definitions import OUTCOME_LABELS
 from ledger.store import CHANNEL_ORDER, Ledger, apply_corrections
 
 PERSONAL_FIELDS: tuple[str, ...] = ("subject_name", "date_of_birth", "file_number", "event_number")

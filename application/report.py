@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from detainer_intake.config import Settings
-from ledger.reports import html
-from ledger.reports.data import RequestRow, cancellation_identities, disposition_totals, request_rows
-from ledger.reports.definitions import FIGURES, METRIC_KEYS, NOT_RECORDED
-from ledger.reports.reconcile import Reconciliation, read_list, reconcile
+from application import html
+from application.data import RequestRow, cancellation_identities, disposition_totals, request_rows
+from application.definitions import FIGURES, METRIC_KEYS, NOT_RECORDED
+from application.reconcile import Reconciliation, read_list, reconcile
+from core.config import Settings
 from ledger.store import CHANNEL_ORDER, Ledger
 from ledger.uncertainty import range_text
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from detainer_intake.config import CONFIG_ENV, Settings
-from detainer_intake.errors import ExitCode
+from core.config import CONFIG_ENV, Settings
+from core.errors import ExitCode
 from parsing.extract import extract_many
 from parsing.models import ExtractionResult
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from detainer_intake.errors import ExitCode, IntakeError
+from application.data import Identity, RequestRow
+from core.errors import ExitCode, IntakeError
 from ledger.dedupe import normalize_event_number, normalize_file_number
-from ledger.reports.data import Identity, RequestRow
 from parsing.fields import parse_date
 
 DEFAULT_WINDOW_DAYS = 3

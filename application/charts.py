@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ledger.reports.definitions import CHANNEL_LABELS
+from application.definitions import CHANNEL_LABELS
 from ledger.store import CHANNEL_ORDER
 
 # Colour-blind-safe (Okabe-Ito) and distinct in greyscale print: dark, mid, light.

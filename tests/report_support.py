@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from detainer_intake.config import ArchiveSettings, DepartmentSettings, LedgerSettings, Settings
-from ledger import testing
+from core.config import ArchiveSettings, DepartmentSettings, LedgerSettings, Settings
 from ledger.db import open_ledger
 from ledger.store import Ledger
+from tests import ledger_support as testing
 
 _DATA_URI = re.compile(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=]+")
 

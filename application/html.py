@@ -12,8 +12,8 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ledger.reports import charts
-from ledger.reports.definitions import (
+from application import charts
+from application.definitions import (
     CHANNEL_LABELS,
     FIGURE_BY_KEY,
     FIGURES,
@@ -21,13 +21,13 @@ from ledger.reports.definitions import (
     OUTCOME_LABELS,
     channel_label,
 )
-from ledger.reports.reconcile import LIST_ONLY_REASONS, RULE_LABELS
+from application.reconcile import LIST_ONLY_REASONS, RULE_LABELS
 from ledger.store import CHANNEL_ORDER
 from ledger.uncertainty import range_text
 
 if TYPE_CHECKING:
-    from ledger.reports.data import RequestRow
-    from ledger.reports.report import ReportData
+    from application.data import RequestRow
+    from application.report import ReportData
 
 CSS = """
 :root {

@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from detainer_intake.config import Settings
-from detainer_intake.errors import ExitCode
+from application.definitions import DISPOSITION_KEYS, FIGURE_BY_KEY, OUTCOME_LABELS
+from application.review import BadArgument
+from core.config import Settings
+from core.errors import ExitCode
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
-from ledger.reports.definitions import DISPOSITION_KEYS, FIGURE_BY_KEY, OUTCOME_LABELS
-from ledger.reports.review import BadArgument
 from ledger.store import Ledger
 from ledger.uncertainty import range_text
 
@@ -68,7 +68,7 @@ def report_command(
     window_days: int | None = None,
 ) -> int:
     """Write requests.csv, summary.json and report.html for ``year`` into ``out``."""
-    from ledger.reports.report import collect, summary, write_report
+    from application.report import collect, summary, write_report
 
     options = {"col_a_number": col_a_number, "col_event": col_event, "col_date": col_date, "window_days": window_days}
     ledger = _open(settings)
@@ -113,8 +113,8 @@ def reconcile_command(
     window_days: int | None = None,
 ) -> int:
     """Compare the ledger's requests of ``year`` with an external list (CSV)."""
-    from ledger.reports.reconcile import LIST_ONLY_REASONS
-    from ledger.reports.report import reconcile_with_list
+    from application.reconcile import LIST_ONLY_REASONS
+    from application.report import reconcile_with_list
 
     ledger = _open(settings)
     try:
@@ -203,7 +203,7 @@ def reconcile_command(
 
 def review_list_command(settings: Settings, as_json: bool = False, all_items: bool = False) -> int:
     """Open review items (``all_items``: resolved ones too), with their source and reason."""
-    from ledger.reports.review import review_entries
+    from application.review import review_entries
 
     ledger = _open(settings)
     try:
@@ -259,8 +259,8 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
 
     Prints personal data on purpose. Crops go to ``out`` (default: ``<archive>/../review/item-<id>``), 0700/0600.
     """
+    from application.review import copy_details, review_entry, write_crops
     from ingest.archive import Archive
-    from ledger.reports.review import copy_details, review_entry, write_crops
 
     console = _console()
     ledger = _open(settings)
@@ -335,7 +335,7 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
 
 def review_correct_command(settings: Settings, target: str, field: str, value: str, who: str) -> int:
     """Correct one field of one copy (copy key, request id or review item number); audited."""
-    from ledger.reports.review import parse_value, resolve_copy
+    from application.review import parse_value, resolve_copy
 
     who = _who(who)
     ledger = _open(settings)
@@ -360,7 +360,7 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
 
 def review_accept_command(settings: Settings, item_id: int, who: str, resolution: str = "accept") -> int:
     """Resolve a review item (matches: the suggested decision becomes the operator's); audited."""
-    from ledger.reports.review import review_entry
+    from application.review import review_entry
 
     who = _who(who)
     ledger = _open(settings)
@@ -374,7 +374,7 @@ def review_accept_command(settings: Settings, item_id: int, who: str, resolution
 
 
 def _decide(settings: Settings, a: str, b: str, who: str, same: bool) -> int:
-    from ledger.reports.review import resolve_copy
+    from application.review import resolve_copy
 
     who = _who(who)
     ledger = _open(settings)
@@ -445,8 +445,8 @@ def disposition_command(
 
 
 def _request_exists(ledger: Ledger, request_id: str) -> bool:
+    from application.data import read_session
     from ledger import schema
-    from ledger.reports.data import read_session
 
     with read_session(ledger) as session:
         return session.get(schema.Request, request_id) is not None
@@ -454,7 +454,7 @@ def _request_exists(ledger: Ledger, request_id: str) -> bool:
 
 def dispositions_command(settings: Settings, year: int, as_json: bool = False) -> int:
     """The disposition figures of ``year``'s requests (what summary.json's disposition figures equal)."""
-    from ledger.reports.data import disposition_totals, request_rows
+    from application.data import disposition_totals, request_rows
 
     ledger = _open(settings)
     try:

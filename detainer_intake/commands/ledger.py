@@ -7,8 +7,8 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from detainer_intake.config import Settings
-from detainer_intake.errors import ExitCode
+from core.config import Settings
+from core.errors import ExitCode
 from ledger.db import open_ledger, upgrade
 from ledger.dedupe import DedupeConfig
 from ledger.metrics import metrics_table_rows

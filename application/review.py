@@ -25,10 +25,10 @@ from PIL import Image, ImageDraw
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
-from detainer_intake.config import ParsingSettings
-from detainer_intake.errors import ExitCode, IntakeError
+from application.data import read_session
+from core.config import ParsingSettings
+from core.errors import ExitCode, IntakeError
 from ledger import dedupe, schema
-from ledger.reports.data import read_session
 from ledger.store import Ledger
 from ledger.uncertainty import Effect
 from parsing.fields import parse_date
