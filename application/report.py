@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from application.data import RequestRow, cancellation_identities, disposition_to
 from application.definitions import FIGURES, METRIC_KEYS, NOT_RECORDED
 from application.reconcile import Reconciliation, read_list, reconcile
 from core.config import Settings
+from core.files import private_dir, write_private
 from ledger.store import CHANNEL_ORDER, Ledger
 from ledger.uncertainty import range_text
 
@@ -232,35 +231,6 @@ def summary(data: ReportData) -> dict[str, Any]:
             "reproduce": f"detainer-intake reconcile --year {data.year} {r.list_name} --json",
         }
     return out
-
-
-def write_private(path: Path, content: str | bytes) -> None:
-    """Write ``path`` atomically as a 0600 file."""
-    payload = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` as a folder; created 0700 when new, with any new parent (an existing folder keeps its mode)."""
-    missing = []
-    folder = path
-    while not folder.is_dir():  # every missing level 0700: mkdir(parents=True) gives parents the umask's mode
-        missing.append(folder)
-        folder = folder.parent
-    for level in reversed(missing):
-        level.mkdir(mode=0o700, exist_ok=True)
-        level.chmod(0o700)
-    return path
 
 
 def write_report(data: ReportData, out: Path) -> ReportPaths:

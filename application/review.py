@@ -399,9 +399,10 @@ def _loads(value: str | None) -> Any:
 
 def render_page(content: bytes, page: int, text_layer: bool, settings: ParsingSettings | None = None) -> Image.Image:
     """Page ``page`` (1-based, across an e-mail's documents as parsing numbers them) as parsing saw it."""
+    from core.formats import Format
     from parsing import pages as P
     from parsing.normalize import normalize
-    from parsing.sniff import Format, sniff
+    from parsing.sniff import sniff
 
     settings = settings or ParsingSettings()
     if sniff(content) is Format.eml:

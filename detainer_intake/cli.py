@@ -150,11 +150,11 @@ def backfill(
 
     from rich.progress import Progress
 
+    from core.channels import Channel
     from core.errors import ConfigError
     from core.logs import configure_console
     from flows import progress as flow_progress
     from flows.daily import run_backfill
-    from ingest.models import Channel
 
     configure_console()
     settings = settings_from(config)

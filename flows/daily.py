@@ -25,6 +25,7 @@ from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
+from core.channels import Channel
 from core.config import Settings, load_settings
 from core.errors import ChannelUnavailable, IntakeError, LedgerError
 from core.logs import configure_console, redact
@@ -32,7 +33,6 @@ from flows import steps
 from flows.crashpoints import reached
 from flows.progress import Progress
 from flows.steps import ChannelPoll, CommitSummary, Intake
-from ingest.models import Channel
 from ledger.uncertainty import range_text
 
 P = ParamSpec("P")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.channels import Channel
 from core.config import FolderChannelSettings, Settings
 from core.logs import REGISTRY
 from flows.crashpoints import reached
@@ -30,7 +31,7 @@ from flows.extraction_cache import ExtractionCache
 from ingest.archive import Archive
 from ingest.folders import FolderArrival, complete_arrival, poll_fax_folder
 from ingest.mailbox import MailboxSession
-from ingest.models import Channel, MailMessage, ReceivedDocument
+from ingest.models import MailMessage, ReceivedDocument
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
 from ledger.store import Ledger, RecordOutcome

@@ -31,12 +31,13 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from core.channels import Channel
 from core.config import FolderChannelSettings
 from core.errors import ChannelUnavailable
+from core.formats import Format, sniff_document
 from ingest.faxmeta import SIDECAR_SUFFIX, FaxMeta, sidecar_for, sidecar_meta, tiff_meta
-from ingest.models import Channel, Receipt, ReceivedDocument, ReceivedFrom
+from ingest.models import Receipt, ReceivedDocument, ReceivedFrom
 from ingest.names import sanitize_filename
-from ingest.sniff import DocFormat, sniff
 from ingest.state import IntakeState
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,7 @@ def _receive_time(
             from_sidecar = sidecar_meta(sidecar, tz)
         except OSError as exc:
             log.warning("sidecar of %s cannot be read (%s)", candidate.relative, type(exc).__name__)
-    from_tiff = tiff_meta(content, tz) if sniff(content) is DocFormat.tiff else FaxMeta()
+    from_tiff = tiff_meta(content, tz) if sniff_document(content) is Format.tiff else FaxMeta()
     sender = from_sidecar.sender or from_tiff.sender
     if from_sidecar.received_at is not None:
         return from_sidecar.received_at, "sidecar", sender

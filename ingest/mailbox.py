@@ -42,11 +42,12 @@ from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
 
+from core.channels import Channel
 from core.config import MailChannelSettings
 from core.errors import ChannelUnavailable, MalformedMessage
 from ingest.folders import mtime_utc
 from ingest.mime import parse_message
-from ingest.models import Channel, MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
+from ingest.models import MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
 from ingest.state import IntakeState
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ Pure functions over the message bytes: ``iter_documents`` for the parsing stage 
 inputs), ``parse_message`` for the mailbox channel (documents plus what was not taken and
 the headers the receipts need).
 
-Documents are recognised by their content (``ingest.sniff``), never by the declared type
+Documents are recognised by their content (``core.formats``), never by the declared type
 or name: attachments, inline images and parts of forwarded ``message/rfc822`` messages all
 count, depth-first. Any other attached non-text file (a .docx, an .exe) is a document too,
 with no format: it arrives, gets a receipt and is quarantined as unreadable. Every other
@@ -26,9 +26,9 @@ from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 
 from core.errors import MalformedMessage
+from core.formats import Format, sniff_document
 from ingest.models import RejectedPart, sha256_hex
 from ingest.names import sanitize_filename
-from ingest.sniff import DocFormat, sniff
 
 MAX_DEPTH = 10  # nested multiparts / forwarded messages; deeper parts are rejected
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
@@ -47,7 +47,7 @@ class MimeDocument:
     content_type: str  # as declared (often wrong; the format is what counts)
     # As sniffed from the content; None for an attached file that is not a document we can read
     # (e.g. a .docx): it still arrives, so the ledger quarantines it instead of it vanishing.
-    format: DocFormat | None
+    format: Format | None
     content: bytes = field(repr=False)
     inline: bool = False  # Content-Disposition: inline (e.g. an image in the body)
     forwarded: bool = False  # inside a forwarded message/rfc822 part
@@ -150,7 +150,7 @@ class _Walker:
         content = _payload_bytes(part)
         declared = _filename(part)
         disposition = _disposition(part)
-        fmt = sniff(content) if content else None
+        fmt = sniff_document(content) if content else None
         take = functools.partial(
             self._take, number=number, ctype=ctype, content=content, declared=declared,
             inline=disposition == "inline", forwarded=forwarded,
@@ -174,7 +174,7 @@ class _Walker:
         self._reject(part, number, ctype, content, reason, declared)
 
     def _take(
-        self, fmt: DocFormat | None, *, number: str, ctype: str, content: bytes, declared: str | None,
+        self, fmt: Format | None, *, number: str, ctype: str, content: bytes, declared: str | None,
         inline: bool, forwarded: bool,
     ) -> None:
         extension = fmt.extension if fmt is not None else ".bin"

@@ -28,10 +28,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.channels import Channel
 
 STATION_CODES: tuple[str, ...] = (
     "A-1", "A-7", "B-2", "B-3", "C-6", "C-11", "D-4", "D-14", "E-5", "E-13", "E-18",
@@ -39,14 +40,6 @@ STATION_CODES: tuple[str, ...] = (
 
 # Where received_at came from (same slugs as sample_faxes/truth.json "received_from").
 ReceivedFrom = Literal["tiff_datetime", "sidecar", "mtime", "received_header", "internaldate", "date_header"]
-
-
-class Channel(StrEnum):
-    """How a document reached the department."""
-
-    dedicated_fax = "dedicated_fax"  # the Operations Division's dedicated detainer fax line
-    station_fax = "station_fax"  # a district booking station's fax machine
-    bfs_email = "bfs_email"  # the Bureau of Field Services mailbox
 
 
 class Receipt(BaseModel):

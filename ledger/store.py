@@ -35,8 +35,9 @@ from sqlalchemy import Engine, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.channels import Channel
 from core.errors import LedgerError
-from ingest.models import Channel, MailMessage, RejectedPart
+from ingest.models import MailMessage, RejectedPart
 from ingest.models import Receipt as ReceiptModel
 from ledger import dedupe, schema
 from ledger.dedupe import CopyFacts, DedupeConfig

@@ -31,12 +31,13 @@ from pathlib import Path
 
 from core.config import ParsingSettings
 from core.errors import InputError, TruncatedInput, UnreadableInput
+from core.formats import Format
 from parsing import pages as P
 from parsing.assemble import assemble
 from parsing.evidence import document_evidence
 from parsing.models import ExtractionResult
 from parsing.pipeline import PageJob, PageOutput, process_page
-from parsing.sniff import Format, sniff
+from parsing.sniff import sniff
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 

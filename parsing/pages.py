@@ -24,7 +24,8 @@ from core.errors import (
     TruncatedInput,
     UnsupportedFormat,
 )
-from parsing.sniff import Format, sniff
+from core.formats import Format
+from parsing.sniff import sniff
 
 # PDF pages without a usable text layer are rendered at this resolution for OCR;
 # pages that hold a grey or colour picture (a scan, a photo) at SCAN_DPI, since their

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
 from core.errors import EmptyInput, UnsupportedFormat
-from ingest.sniff import sniff as sniff_document
-
-
-class Format(StrEnum):
-    pdf = "pdf"
-    tiff = "tiff"
-    png = "png"
-    jpeg = "jpeg"
-    eml = "eml"
-
+from core.formats import Format, sniff_document
 
 # RFC 5322 header field names that open an e-mail message (or an mbox "From " line).
 _MAIL_HEADER = re.compile(
@@ -29,14 +19,14 @@ _MAIL_HEADER = re.compile(
 def sniff(content: bytes) -> Format:
     """The input's format; EmptyInput for zero bytes, UnsupportedFormat for anything else.
 
-    The document magic numbers are ingest's (``ingest.sniff``); parsing adds e-mail
+    The document magic numbers are the core's (``core.formats``); parsing adds e-mail
     messages (``.eml`` inputs) and the typed errors.
     """
     if not content or not content.strip(b"\x00 \t\r\n"):
         raise EmptyInput("the input is empty")
     document = sniff_document(content)
     if document is not None:
-        return Format(document.value)
+        return document
     head = content[:1024]
     if _looks_like_mail(head):
         return Format.eml

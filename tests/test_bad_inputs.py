@@ -203,9 +203,9 @@ def test_parsing_limits_are_the_configured_ones() -> None:
 def test_fax_folder_reads_files_with_hostile_names(tmp_path: Path) -> None:
     """Control characters and the longest name a file system takes (whose ``.info`` sidecar name
     would be too long to even look up) must not make the channel unreadable."""
+    from core.channels import Channel
     from core.config import FolderChannelSettings
     from ingest.folders import poll_fax_folder
-    from ingest.models import Channel
     from ingest.state import MemoryState
 
     names = ["F" * 251 + ".pdf", "fax\x01\x1b[2J\r.tif", "ok.tif"]
@@ -221,9 +221,9 @@ def test_fax_folder_reads_files_with_hostile_names(tmp_path: Path) -> None:
 
 def test_fax_with_the_longest_name_sent_twice_is_moved_twice(tmp_path: Path) -> None:
     """processed/ already holds that name: the second move needs a free name that still fits."""
+    from core.channels import Channel
     from core.config import FolderChannelSettings
     from ingest.folders import move_to_processed, poll_fax_folder
-    from ingest.models import Channel
     from ingest.state import MemoryState
 
     name = "F" * 251 + ".pdf"

@@ -25,9 +25,10 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from core.channels import Channel
 from core.config import load_settings
 from core.errors import ExitCode, RunLocked
-from ingest.models import Channel, MailMessage, Receipt
+from ingest.models import MailMessage, Receipt
 from ledger import schema
 from ledger.db import open_ledger
 from ledger.store import Ledger

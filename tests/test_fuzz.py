@@ -30,11 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import IntakeError
+from core.formats import Format
 from ingest.mime import MimeDocument, ParsedMessage, iter_documents, parse_message
 from ingest.names import MAX_NAME_CHARS, sanitize_filename
 from parsing import fields
 from parsing.header import FaxHeader, parse_header
-from parsing.sniff import Format, sniff
+from parsing.sniff import sniff
 
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"
 NY = ZoneInfo("America/New_York")

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from core.channels import Channel
 from core.config import FolderChannelSettings, MailChannelSettings, StationChannelSettings
 from ingest.folders import FolderArrival, poll_fax_folder
 from ingest.mailbox import MailboxSession
-from ingest.models import Channel, MailMessage, Receipt
+from ingest.models import MailMessage, Receipt
 from ingest.names import sanitize_filename
 from ingest.state import MemoryState
 from tests.conftest import SAMPLE_ROOT

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.channels import Channel
 from ingest.archive import Archive, ArchiveCorrupt
-from ingest.models import Channel, MailMessage, ReceivedDocument, sha256_hex
+from ingest.models import MailMessage, ReceivedDocument, sha256_hex
 
 
 def mode(path: Path) -> int:

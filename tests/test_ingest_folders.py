@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core.channels import Channel
 from core.config import FolderChannelSettings, StationChannelSettings
 from core.errors import ChannelUnavailable
 from ingest.faxmeta import local_time_to_utc, normalize_sender, tiff_ascii_tags
 from ingest.folders import FolderArrival, complete_arrival, move_to_processed, poll_fax_folder, source_key
-from ingest.models import Channel
 from ingest.state import MemoryState
 
 TZ = "America/New_York"

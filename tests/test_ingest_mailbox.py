@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from core.channels import Channel
 from core.config import MailChannelSettings
 from core.errors import ChannelUnavailable
 from ingest.archive import Archive
 from ingest.mailbox import MailboxSession, complete_message, poll_mailbox
-from ingest.models import Channel, MailMessage, sha256_hex
+from ingest.models import MailMessage, sha256_hex
 from ingest.state import MemoryState
 
 if TYPE_CHECKING:

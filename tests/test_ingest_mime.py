@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import MalformedMessage
+from core.formats import Format, sniff_document
 from ingest.mime import iter_documents, parse_message
 from ingest.names import MAX_NAME_CHARS, sanitize_filename
-from ingest.sniff import DocFormat, sniff
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 TIFF = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 32
@@ -36,14 +36,14 @@ def message(**headers: str) -> EmailMessage:
 
 
 def test_sniff_by_magic_numbers() -> None:
-    assert sniff(PDF) is DocFormat.pdf
-    assert sniff(b"junk before the header " + PDF) is DocFormat.pdf
-    assert sniff(TIFF) is DocFormat.tiff
-    assert sniff(b"MM\x00*" + b"\x00" * 8) is DocFormat.tiff
-    assert sniff(PNG) is DocFormat.png
-    assert sniff(JPEG) is DocFormat.jpeg
+    assert sniff_document(PDF) is Format.pdf
+    assert sniff_document(b"junk before the header " + PDF) is Format.pdf
+    assert sniff_document(TIFF) is Format.tiff
+    assert sniff_document(b"MM\x00*" + b"\x00" * 8) is Format.tiff
+    assert sniff_document(PNG) is Format.png
+    assert sniff_document(JPEG) is Format.jpeg
     for other in (b"", DOCX, b"MZ\x90\x00", b"BEGIN:VCARD\r\n", b"hello"):
-        assert sniff(other) is None
+        assert sniff_document(other) is None
 
 
 @pytest.mark.parametrize(
@@ -83,8 +83,8 @@ def test_attachments_by_content_not_declared_type() -> None:
     parsed = parse_message(bytes(msg))
     # Attached non-text files arrive whatever they are; those that are no document have no format.
     assert [(d.index, d.file_name, d.format) for d in parsed.documents] == [
-        (0, "scan.bin", DocFormat.pdf),
-        (1, "fax.tif", DocFormat.tiff),
+        (0, "scan.bin", Format.pdf),
+        (1, "fax.tif", Format.tiff),
         (2, "draft.docx", None),
         (3, "run.exe", None),
     ]
@@ -113,9 +113,9 @@ def test_forwarded_message_and_inline_image_depth_first() -> None:
     outer.add_attachment(JPEG, maintype="image", subtype="jpeg", filename="IMG_0001.jpg")
     parsed = parse_message(bytes(outer))
     assert [(d.index, d.format, d.inline, d.forwarded) for d in parsed.documents] == [
-        (0, DocFormat.png, True, False),
-        (1, DocFormat.pdf, False, True),
-        (2, DocFormat.jpeg, False, False),
+        (0, Format.png, True, False),
+        (1, Format.pdf, False, True),
+        (2, Format.jpeg, False, False),
     ]
     assert parsed.documents[0].file_name.startswith("part-") and parsed.documents[0].file_name.endswith(".png")
     assert parsed.documents[1].file_name == "I-247A.pdf"

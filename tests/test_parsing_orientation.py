@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from core.formats import Format
 from parsing import normalize as N
 from parsing import orientation as O
 from parsing import pipeline
 from parsing.ocr import Word
 from parsing.pages import PageRef
 from parsing.pipeline import PageJob, PageOutput, process_page
-from parsing.sniff import Format
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DPI = 200.0

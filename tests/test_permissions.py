@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from core.channels import Channel
 from core.config import FolderChannelSettings, StationChannelSettings, load_settings
 from core.errors import ChannelUnavailable, ConfigError
 from core.logs import install_redaction
@@ -29,7 +30,6 @@ from flows.daily import poll_mail_task
 from flows.steps import Intake
 from ingest.folders import complete_arrival, poll_fax_folder
 from ingest.mailbox import MailboxSession
-from ingest.models import Channel
 from ingest.state import MemoryState
 from tests import run_support as rs
 from tests.flow_support import snapshot_of

@@ -5,15 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class DocFormat(StrEnum):
+class Format(StrEnum):
+    """An input's format, recognised by content. ``eml`` is a whole e-mail message given as a file."""
+
     pdf = "pdf"
     tiff = "tiff"
     png = "png"
     jpeg = "jpeg"
+    eml = "eml"
 
     @property
     def extension(self) -> str:
-        return {"pdf": ".pdf", "tiff": ".tif", "png": ".png", "jpeg": ".jpg"}[self.value]
+        return {"pdf": ".pdf", "tiff": ".tif", "png": ".png", "jpeg": ".jpg", "eml": ".eml"}[self.value]
 
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
@@ -23,15 +26,15 @@ _PDF_MAGIC = b"%PDF-"
 _PDF_SEARCH = 1024  # readers accept junk before the header within the first KiB
 
 
-def sniff(content: bytes) -> DocFormat | None:
+def sniff_document(content: bytes) -> Format | None:
     """The document format of ``content``, or None when it is not a PDF, TIFF, PNG or JPEG."""
     head = content[:_PDF_SEARCH]
     if head.startswith(_TIFF_MAGIC):
-        return DocFormat.tiff
+        return Format.tiff
     if head.startswith(_PNG_MAGIC):
-        return DocFormat.png
+        return Format.png
     if head.startswith(_JPEG_MAGIC):
-        return DocFormat.jpeg
+        return Format.jpeg
     if _PDF_MAGIC in head:
-        return DocFormat.pdf
+        return Format.pdf
     return None
