@@ -27,7 +27,7 @@ from ledger.uncertainty import range_text
 
 if TYPE_CHECKING:
     from application.data import RequestRow
-    from application.report import ReportData
+    from application.report_data import ReportData
 
 CSS = """
 :root {

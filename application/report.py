@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from application import html
 from application.data import RequestRow, cancellation_identities, disposition_totals, request_rows
-from application.definitions import FIGURES, METRIC_KEYS, NOT_RECORDED
+from application.definitions import FIGURES, NOT_RECORDED
 from application.reconcile import Reconciliation, read_list, reconcile
+from application.report_data import ReportData, ReportPaths
 from core.config import Settings
 from core.files import private_dir, write_private
 from ledger.store import CHANNEL_ORDER, Ledger
@@ -44,36 +44,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 PII_COLUMNS: tuple[str, ...] = ("subject_name", "date_of_birth", "a_number", "event_number", "disposition_note")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class ReportPaths:
-    directory: Path
-    requests_csv: Path
-    summary_json: Path
-    report_html: Path
-
-
-@dataclass
-class ReportData:
-    """Everything the three files are written from (one read of the ledger)."""
-
-    department: str
-    year: int
-    timezone: str
-    generated_at: datetime
-    metrics: dict[str, Any]
-    dispositions: dict[str, Any]
-    rows: list[RequestRow]
-    include_pii: bool
-    reconciliation: Reconciliation | None = None
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def value(self, key: str) -> Any:
-        return self.metrics[key] if key in METRIC_KEYS else self.dispositions[key]
 
 
 def collect(
