@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import parsing
 from core.config import ParsingSettings
+from core.files import write_private
 from parsing.models import ExtractionResult
 
 
@@ -57,24 +57,5 @@ class ExtractionCache:
             return None  # a torn or stale file: read the document again
 
     def put(self, result: ExtractionResult) -> Path:
-        path = self.path_for(result.sha256)
-        _private_dirs(path.parent)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(result.model_dump_json().encode())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        return path
-
-
-def _private_dirs(folder: Path) -> None:
-    """Create ``folder`` and its missing parents 0700 (``mkdir(parents=True)`` gives parents the umask's mode)."""
-    missing = []
-    while not folder.is_dir():
-        missing.append(folder)
-        folder = folder.parent
-    for level in reversed(missing):
-        level.mkdir(mode=0o700, exist_ok=True)
-        level.chmod(0o700)
+        # Not synced to disk: a result lost to a power cut is only read again.
+        return write_private(self.path_for(result.sha256), result.model_dump_json(), durable=False)

@@ -8,12 +8,11 @@ its parts were rejected or the mailbox has since been emptied.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from core.errors import IntakeError
+from core.files import write_private
 from ingest.models import MailMessage, sha256_hex
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -45,19 +44,7 @@ class Archive:
                 return path
         except FileNotFoundError:
             pass
-        self._make_dirs(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # created 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
-        return path
+        return write_private(path, content)
 
     def store_message(self, message: MailMessage) -> None:
         """Store a mail message's raw bytes and every document's bytes."""
@@ -72,17 +59,3 @@ class Archive:
         if sha256_hex(content) != sha256:
             raise ArchiveCorrupt("archived content does not match its SHA-256")
         return content
-
-    def _make_dirs(self, folder: Path) -> None:
-        for level in (self.root, folder.parent, folder):
-            if not level.is_dir():
-                level.mkdir(mode=0o700, parents=True, exist_ok=True)
-                level.chmod(0o700)  # mkdir's mode is subject to the umask
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
