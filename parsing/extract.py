@@ -39,17 +39,10 @@ from parsing.models import ExtractionResult
 from parsing.pipeline import PageJob, PageOutput, process_page
 from parsing.sniff import sniff
 
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
-
 # --------------------------------------------------------------------------- worker pool
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_SIZE = 0
-
-
-def _init_worker() -> None:
-    os.environ["OMP_THREAD_LIMIT"] = "1"
 
 
 def worker_count(settings: ParsingSettings) -> int:
@@ -68,7 +61,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         else:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["parsing.pipeline"])
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         _POOL_SIZE = workers
     return _POOL
 

@@ -13,11 +13,12 @@ reading and, when that reads poorly, reads other orientations of the page as rec
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
+
+from parsing.ocr_engine import osd_rotation
 
 FAX_WIDTHS = (1728, 1728 * 2, 2048, 2432)  # A4/letter fax line widths (standard, superfine, B4, A3)
 
@@ -311,22 +312,6 @@ def detect_half_turn(ink: np.ndarray) -> Orientation:
     if norm < 0:
         return Orientation(180, norm < -0.06)
     return Orientation(0, norm > 0.06)
-
-
-def osd_rotation(image: Image.Image, timeout: float = 30.0) -> int | None:
-    """Tesseract OSD: clockwise rotation of the page as stored, or None when unsure."""
-    import pytesseract
-
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    try:
-        result = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, timeout=timeout)
-    except (pytesseract.TesseractError, RuntimeError, ValueError):
-        return None
-    if float(result.get("orientation_conf", 0)) < 1.5:
-        return None
-    # "Rotate" is the counter-clockwise... no: it is the clockwise angle to apply to
-    # make the page upright; the page as stored is rotated by (360 - rotate) clockwise.
-    return (360 - int(result.get("rotate", 0))) % 360
 
 
 def rotate_quarter(ink: np.ndarray, clockwise_as_stored: int) -> np.ndarray:

@@ -1,19 +1,16 @@
-"""Words with boxes: from Tesseract (``image_to_data``) or from a PDF text layer."""
+"""Words with boxes, from an OCR engine or a PDF text layer, and the interface every OCR engine
+implements (:class:`OcrEngine`; the real one, Tesseract, is ``parsing.ocr_engine``)."""
 
 from __future__ import annotations
 
 import html
-import os
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from PIL import Image
 
 from core.errors import InputError
-
-# Tesseract's own OpenMP threading is slower than one thread per page on this class of
-# machine (~9 s vs ~1.2 s per page on 2 cores): we parallelise across pages instead.
-os.environ["OMP_THREAD_LIMIT"] = "1"
 
 
 class OcrTimeout(InputError):
@@ -51,44 +48,36 @@ def check_alphabet(alphabet: str) -> str:
     return alphabet
 
 
-def tesseract_words(
-    image: Image.Image, *, lang: str = "eng", timeout: float = 120.0, psm: int = 3, dpi: int = 200,
-    alphabet: str | None = None,
-) -> list[Word]:
-    """OCR one page image with a single-threaded Tesseract; words with pixel boxes.
-    ``alphabet``: the only characters Tesseract may choose (its whitelist)."""
-    import pytesseract
+@dataclass(frozen=True, slots=True)
+class OcrParams:
+    """What shapes a reading besides the image (the timeout only decides whether there is one).
+    ``alphabet``: the only characters the engine may choose (Tesseract's whitelist)."""
 
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    # tessedit_do_invert=0: the forms carry no white-on-black text, so Tesseract need not try
-    # each doubtful line again inverted (about 5 % of its time on a fax page).
-    # pytesseract hands the image over as a temporary file in ``image.format``: BMP is
-    # written in ~2 ms where PNG takes ~130 ms for a fax page.
-    image.format = "BMP"
-    config = f"--psm {psm} --dpi {dpi} -c tessedit_do_invert=0"
-    if alphabet:
-        config += f" -c tessedit_char_whitelist={check_alphabet(alphabet)}"
-    try:
-        data = pytesseract.image_to_data(
-            image,
-            lang=lang,
-            config=config,
-            output_type=pytesseract.Output.DICT,
-            timeout=timeout,
-        )
-    except RuntimeError as exc:  # pytesseract kills Tesseract and raises a bare RuntimeError
-        if "timeout" not in str(exc).lower():
-            raise
-        raise OcrTimeout(f"OCR of a page did not finish within {timeout:g} s") from None
-    words: list[Word] = []
-    for text, left, top, width, height, conf in zip(
-        data["text"], data["left"], data["top"], data["width"], data["height"], data["conf"], strict=False
-    ):
-        text = (text or "").strip()
-        if not text:
-            continue
-        words.append(Word(text, int(left), int(top), int(width), int(height), max(0.0, float(conf))))
-    return words
+    lang: str = "eng"
+    psm: int = 3
+    dpi: int = 200
+    alphabet: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.alphabet:  # it goes onto Tesseract's command line
+            check_alphabet(self.alphabet)
+
+
+class OcrEngine(Protocol):
+    """An OCR engine as parsing uses it: words with boxes, and how a page is turned."""
+
+    def identity(self) -> str:
+        """The engine's version and models: a result cached under another identity is stale."""
+        ...
+
+    def words(self, image: Image.Image, params: OcrParams, timeout: float) -> list[Word]:
+        """The words of ``image`` with pixel boxes; raises :class:`OcrTimeout` past ``timeout``."""
+        ...
+
+    def orientation(self, image: Image.Image, timeout: float) -> int | None:
+        """Clockwise rotation of the page as stored (0/90/180/270), or None when unsure;
+        raises :class:`OcrTimeout` past ``timeout``."""
+        ...
 
 
 _WORD_RE = re.compile(

@@ -22,8 +22,9 @@ from functools import cache
 
 from PIL import Image
 
-from parsing.normalize import NormalizedPage, orient, osd_rotation
+from parsing.normalize import NormalizedPage, orient
 from parsing.ocr import OcrTimeout, Word
+from parsing.ocr_engine import OSD_TIMEOUT, osd_rotation
 
 # Frequent English words (function words and the commonest content words) and the words
 # of official correspondence. Upside-down or sideways print read by Tesseract yields
@@ -177,7 +178,7 @@ def read_upright(
 
     def osd() -> int | None:
         left = deadline - time.monotonic()
-        return osd_rotation(received.image(), timeout=min(30.0, left)) if use_osd and left >= 1.0 else None
+        return osd_rotation(received.image(), timeout=min(OSD_TIMEOUT, left)) if use_osd and left >= 1.0 else None
 
     for rotation in candidates(guess.rotation, osd):
         left = deadline - time.monotonic()

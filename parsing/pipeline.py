@@ -23,7 +23,8 @@ from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind
 from parsing.normalize import looks_like_noise, normalize, to_gray
-from parsing.ocr import Word, tesseract_words, text_layer_words, usable_text_layer
+from parsing.ocr import Word, text_layer_words, usable_text_layer
+from parsing.ocr_engine import PAGE_TIMEOUT, read_words
 from parsing.orientation import read_upright
 from parsing.reread import reread_fields, reread_known_values
 from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
@@ -34,7 +35,7 @@ class PageJob:
     ref: P.PageRef
     number: int  # 1-based page number within the input
     lang: str = "eng"
-    ocr_timeout: float = 120.0
+    ocr_timeout: float = PAGE_TIMEOUT
     tz: str = "America/New_York"
     institutions: tuple[str, ...] = ()  # the department's names (parsing.institutions)
 
@@ -85,7 +86,7 @@ def _process(job: PageJob) -> PageOutput:
     del image
 
     def read(picture: Image.Image, timeout: float) -> list[Word]:
-        return tesseract_words(picture, lang=job.lang, timeout=timeout)
+        return read_words(picture, lang=job.lang, timeout=timeout)
 
     ocr_image = page.ocr_image()
     ocr_words = read(ocr_image, job.ocr_timeout)

@@ -21,7 +21,8 @@ from parsing.boxread import caption_text, snap_box
 from parsing.formread import FieldValue, Known, apply_pattern, known_values, parse_value
 from parsing.layout import group_lines
 from parsing.lexicon import snap_score
-from parsing.ocr import Word, tesseract_words
+from parsing.ocr import Word
+from parsing.ocr_engine import read_words
 from parsing.templates import FieldSpec, Template
 
 REREAD_FIELDS = ("subject_id", "event_number", "file_number", "issued_date", "date_of_birth",
@@ -130,8 +131,7 @@ def _read_strip(
         strip.paste(big, (GAP * scale, y))
         spans.append((y, y + big.height))
         y += big.height + GAP * scale
-    words: list[Word] = tesseract_words(strip, lang=lang, timeout=timeout, psm=6, dpi=200 * scale,
-                                        alphabet=alphabet)
+    words: list[Word] = read_words(strip, lang=lang, timeout=timeout, psm=6, dpi=200 * scale, alphabet=alphabet)
     texts = []
     for top, bottom in spans:
         inside = [w for w in words if top <= w.cy <= bottom]

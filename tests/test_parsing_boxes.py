@@ -17,7 +17,7 @@ from detainer_intake.cli import app
 from parsing.extract import extract_document
 from parsing.formread import read_fields
 from parsing.layout import group_lines
-from parsing.ocr import tesseract_words
+from parsing.ocr_engine import read_words
 from parsing.templates import templates
 from samplegen.forms import font_path
 from tests.born_digital import Page, i247a_page
@@ -58,7 +58,7 @@ def _rendered_box_page() -> Image.Image:
 @pytest.fixture(scope="module")
 def rendered_fields() -> dict:
     page = _rendered_box_page()
-    words = tesseract_words(page, lang="eng", timeout=60)
+    words = read_words(page, lang="eng", timeout=60)
     ink = np.asarray(page) < 128
     return {
         "plain": read_fields(group_lines(words), _i247a(), 1, ink, page.width),

@@ -14,7 +14,7 @@ from parsing import fields as F
 from parsing.extract import extract_document
 from parsing.formread import read_fields
 from parsing.layout import group_lines
-from parsing.ocr import tesseract_words
+from parsing.ocr_engine import read_words
 from parsing.templates import templates
 from samplegen.forms import font_path
 from tests.born_digital import Page, i247a_page
@@ -72,7 +72,7 @@ def _grid_page(layout: str, blank: tuple[str, ...] = ()) -> Image.Image:
 
 
 def _read(page: Image.Image, *, with_ink: bool = True) -> dict[str, Any]:
-    words = tesseract_words(page, lang="eng", timeout=60)
+    words = read_words(page, lang="eng", timeout=60)
     ink = np.asarray(page) < 128 if with_ink else None
     found = read_fields(group_lines(words), _i247a(), 1, ink, page.width)
     return {name: reading.value for name, reading in found.items() if reading.value is not None}

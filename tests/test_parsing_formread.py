@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from parsing.formread import read_fields
 from parsing.layout import Line
-from parsing.ocr import Word, tesseract_words
+from parsing.ocr import Word
+from parsing.ocr_engine import read_words
 from parsing.reread import reread_fields
 from parsing.templates import Template, load_template, templates
 from samplegen.forms import font_path
@@ -167,13 +168,13 @@ def test_the_re_read_of_an_identifier_chooses_only_from_its_alphabet(monkeypatch
     fields = read_fields(lines, template, 1, None, WIDTH)
     assert fields["subject_id"].value == "WZTPVBWS"  # the page's slip, its "/" dropped
     calls: list[str | None] = []
-    real = reread.tesseract_words
+    real = reread.read_words
 
     def recording(image: Image.Image, **kwargs: object) -> list[Word]:
         calls.append(kwargs.get("alphabet"))  # type: ignore[arg-type]
         return real(image, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(reread, "tesseract_words", recording)
+    monkeypatch.setattr(reread, "read_words", recording)
     reread_fields(page, fields, template, lang="eng", timeout=60)
     assert fields["subject_id"].value == "WZVTPVBWS"
     assert str(fields["issued_date"].value) == "2025-05-07"
@@ -184,7 +185,7 @@ def test_the_re_read_of_an_identifier_chooses_only_from_its_alphabet(monkeypatch
 
 def test_an_ocr_alphabet_is_checked_before_it_reaches_tesseract(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="alphabet"):
-        tesseract_words(Image.new("L", (40, 40), 255), alphabet="A B;rm")
+        read_words(Image.new("L", (40, 40), 255), alphabet="A B;rm")
     template = tmp_path / "bad.toml"
     template.write_text('name = "bad"\n[fields.subject_id]\nlabels = ["Subject ID:"]\nalphabet = "A B;rm"\n')
     with pytest.raises(ValueError, match="alphabet"):  # a template with one fails as it loads
@@ -194,7 +195,7 @@ def test_an_ocr_alphabet_is_checked_before_it_reaches_tesseract(tmp_path: Path) 
 def test_tesseract_keeps_to_the_alphabet_it_is_given() -> None:
     strip = Image.new("L", (600, 90), 255)
     ImageDraw.Draw(strip).text((20, 25), "AB/CD 12", font=ImageFont.truetype(font_path("serif"), 30), fill=0)
-    free = "".join(w.text for w in tesseract_words(strip, psm=7))
-    kept = "".join(w.text for w in tesseract_words(strip, psm=7, alphabet="ABCD12"))
+    free = "".join(w.text for w in read_words(strip, psm=7))
+    kept = "".join(w.text for w in read_words(strip, psm=7, alphabet="ABCD12"))
     assert "/" in free
     assert kept and set(kept) <= set("ABCD12")

@@ -15,7 +15,8 @@ from core.config import ParsingSettings
 from parsing.extract import extract_document
 from parsing.formread import read_fields
 from parsing.layout import Line, find_in_line, group_lines
-from parsing.ocr import Word, tesseract_words
+from parsing.ocr import Word
+from parsing.ocr_engine import read_words
 from parsing.templates import Template, templates
 from samplegen.forms import font_path
 from tests.born_digital import Page, i247a_page
@@ -150,5 +151,5 @@ def _header_page(rows: tuple[tuple[tuple[str, str], ...], ...]) -> Image.Image:
 
 @pytest.mark.parametrize("rows", [ROWS, SPACED], ids=["wordings", "spaced-colons"])
 def test_header_wordings_are_read_from_a_scan(rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
-    lines = group_lines(tesseract_words(_header_page(rows), lang="eng", timeout=60))
+    lines = group_lines(read_words(_header_page(rows), lang="eng", timeout=60))
     assert _values(lines) == EXPECTED

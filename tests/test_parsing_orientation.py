@@ -105,7 +105,7 @@ class Calls:
 def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
     """Counts the page's Tesseract runs (page OCR and OSD), each still a real run."""
     counted = Calls()
-    real_ocr, real_osd = pipeline.tesseract_words, N.osd_rotation
+    real_ocr, real_osd = pipeline.read_words, N.osd_rotation
 
     def ocr(*args: object, **kwargs: object) -> list[Word]:
         counted.ocr += 1
@@ -115,7 +115,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
         counted.osd += 1
         return real_osd(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "tesseract_words", ocr)
+    monkeypatch.setattr(pipeline, "read_words", ocr)
     monkeypatch.setattr(N, "osd_rotation", osd)
     monkeypatch.setattr(O, "osd_rotation", osd)
     return counted
