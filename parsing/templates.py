@@ -20,6 +20,15 @@ read right of its label; when nothing that parses stands there (only the next ce
 caption), it is the line under the label inside its cell, bounded by the cell's rules where
 the ink shows them, else by the next label right of it and the next row of labels below
 (``parsing/cellread.py``).
+
+Templates extend one another: ``extends = "<name>"`` reads the file ``<name>.toml`` beside the
+template first (itself perhaps extending another), then lays the template over it. The merge
+rule: tables (``[match]``, ``[revision]``, ``[fields.<name>]`` and their sub-tables) are merged
+key by key, recursively, and the extending template's value wins; every other value, arrays
+included (``[[checkboxes]]``, ``[[checkbox_groups]]``, a ``labels`` list), is replaced whole.
+Merged tables keep the base's key order, the template's new keys after it (the order of
+``[fields]`` is the order fields are read in). A file whose name starts with ``_`` is a base
+only: it is never loaded as a template of its own.
 """
 
 from __future__ import annotations
@@ -144,8 +153,36 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def load_template(path: Path) -> Template:
+_BASE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def template_data(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The template file's TOML with the templates it extends merged in (the module's rule)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not _BASE_NAME.fullmatch(base):
+        raise ValueError(f"template {path.name}: extends names a template file in its folder, without .toml")
+    base_path = path.with_name(f"{base}.toml")
+    if base_path in (*_seen, path):
+        raise ValueError(f"template {path.name}: extends itself through {base}")
+    return merge_tables(template_data(base_path, (*_seen, path)), data)
+
+
+def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid over ``base``: tables merged key by key, ``over`` winning; other values replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_template(path: Path) -> Template:
+    data = template_data(path)
     match = data.get("match", {})
     fields = tuple(
         FieldSpec(
@@ -218,7 +255,7 @@ def load_template(path: Path) -> Template:
 
 @cache
 def templates(directory: str = str(TEMPLATE_DIR)) -> tuple[Template, ...]:
-    found = [load_template(path) for path in sorted(Path(directory).glob("*.toml"))]
+    found = [load_template(path) for path in sorted(Path(directory).glob("*.toml")) if not path.name.startswith("_")]
     return tuple(sorted(found, key=lambda t: -t.priority))
 
 
