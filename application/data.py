@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from application.definitions import OUTCOME_LABELS
 from core.errors import LedgerError
 from ledger import schema
-from ledger.metrics import load_snapshot
+from ledger.snapshot import load_snapshot
 from ledger.store import CHANNEL_ORDER, Ledger, apply_corrections
 
 PERSONAL_FIELDS: tuple[str, ...] = ("subject_name", "date_of_birth", "file_number", "event_number")

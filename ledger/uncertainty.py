@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from ledger import dedupe
 
 if TYPE_CHECKING:
-    from ledger.metrics import Snapshot
+    from ledger.snapshot import OpenItem, Snapshot
 
 DEDICATED = "dedicated_fax"
 CLASSES = ("possible_detainer", "unreadable_input", "merge_pending_review", "match_kept_apart", "cancel_doubt")
@@ -53,21 +53,6 @@ class _Arrival(Protocol):
 
     @property
     def order(self) -> tuple[datetime, int, str]: ...
-
-
-@dataclass(frozen=True)
-class OpenItem:
-    """An open review item as the effect computation needs it (slugs and keys only)."""
-
-    id: int
-    key: str
-    kind: str
-    reason: str
-    copy_key: str | None
-    other_copy_key: str | None
-    document_sha256: str | None
-    received_at: datetime | None
-    created_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from core.errors import LedgerError, RunLocked
 from ingest.models import MailMessage, Receipt
-from ledger import schema
+from ledger import mail_state, recording, regrouping, schema
 from ledger.db import head_revision, make_engine, open_ledger, upgrade
 from ledger.store import Ledger
 from parsing.models import DetainerRequest, ExtractionResult, PageResult
@@ -196,15 +196,17 @@ def test_decoys_are_counted_but_carry_no_copies(ledger):
     assert m["decoys"] == 1 and m["copies_per_channel"]["station_fax"] == 0 and m["by_station"] == {}
 
 
-@pytest.mark.parametrize("where", ["_reassign", "_write_copies", "_after_arrival"])
-def test_a_crash_mid_record_leaves_nothing_behind(ledger, monkeypatch, where):
+@pytest.mark.parametrize(
+    ("part", "where"), [(regrouping, "reassign"), (recording, "write_copies"), (recording, "after_arrival")]
+)
+def test_a_crash_mid_record_leaves_nothing_behind(ledger, monkeypatch, part, where):
     ledger.record(receipt("r0", "doc0", T0), extraction("doc0", detainer()))
     before = {t: count(ledger, t) for t in (schema.Document, schema.Receipt, schema.DetainerCopy, schema.Request)}
 
     def boom(*args, **kwargs):
         raise RuntimeError("injected crash")
 
-    monkeypatch.setattr(Ledger, where, boom)
+    monkeypatch.setattr(part, where, boom)
     with pytest.raises(RuntimeError, match="injected"):
         ledger.record(
             receipt("r1", "doc1", T0 + timedelta(hours=1), "station_fax", "B-2"),
@@ -534,7 +536,7 @@ def test_record_message_commits_documents_and_message_together(ledger, monkeypat
     def boom(*args, **kwargs):
         raise RuntimeError("injected crash")
 
-    monkeypatch.setattr(Ledger, "_mail_handled", boom)
+    monkeypatch.setattr(mail_state, "mark_handled", boom)
     with pytest.raises(RuntimeError):
         ledger.record_message(message, [(part, extraction("att", detainer()), None)])
     monkeypatch.undo()
