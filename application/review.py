@@ -23,12 +23,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 
-from application.data import read_session
 from core.config import ParsingSettings
 from core.errors import ExitCode, IntakeError
-from ledger import dedupe, schema
+from core.keys import CopyKey
 from ledger.store import Ledger
 from ledger.uncertainty import Effect
 from parsing.fields import parse_date
@@ -78,48 +76,38 @@ def resolve_copy(ledger: Ledger, ref: str) -> str:
     least 6 characters will do; the index may be left out when the document holds one copy), a
     request id (``REQ-...``: its founding copy) or a review item number (its copy)."""
     ref = ref.strip()
-    with read_session(ledger) as session:
-        if ref.upper().startswith("REQ-"):
-            row = session.execute(
-                select(schema.Document.sha256, schema.DetainerCopy.index)
-                .join(schema.DetainerCopy, schema.DetainerCopy.document_id == schema.Document.id)
-                .join(schema.Request, schema.Request.founding_copy_id == schema.DetainerCopy.id)
-                .where(schema.Request.id == ref.upper())
-            ).first()
-            if row is None:
-                raise BadArgument("unknown request id")
-            return dedupe.copy_key(row[0], row[1])
-        if ref.isdigit():
-            item = session.get(schema.ReviewItem, int(ref))
-            if item is None:
-                raise BadArgument(f"no review item {ref}")
-            if not item.copy_key:
-                raise BadArgument(f"review item {ref} is not about a detainer copy")
-            if item.other_copy_key:
-                raise BadArgument(
-                    f"review item {ref} concerns two copies: name one by its copy key (see `review show {ref}`)"
-                )
-            return item.copy_key
-        match = _COPY_KEY.match(ref)
-        if match is None:
-            raise BadArgument("not a copy key, request id or review item number")
-        prefix, index = match.group(1).lower(), match.group(2)
-        docs = session.execute(  # a hex prefix: nothing to escape for LIKE
-            select(schema.Document.id, schema.Document.sha256).where(schema.Document.sha256.like(prefix + "%"))
-        ).all()
-        if len(docs) != 1:
-            raise BadArgument("no document with that SHA-256" if not docs else "SHA-256 prefix is ambiguous")
-        doc_id, sha = docs[0]
-        indexes = list(
-            session.scalars(select(schema.DetainerCopy.index).where(schema.DetainerCopy.document_id == doc_id))
-        )
-        if index is None:
-            if len(indexes) != 1:
-                raise BadArgument("the document holds several detainer copies: add ':<index>'")
-            return dedupe.copy_key(sha, indexes[0])
-        if int(index) not in indexes:
-            raise BadArgument("the document has no detainer copy with that index")
-        return dedupe.copy_key(sha, int(index))
+    reads = ledger.review_reads
+    if ref.upper().startswith("REQ-"):
+        founder = reads.founding_copy(ref.upper())
+        if founder is None:
+            raise BadArgument("unknown request id")
+        return founder
+    if ref.isdigit():
+        item = reads.review_item(int(ref))
+        if item is None:
+            raise BadArgument(f"no review item {ref}")
+        if not item.copy_key:
+            raise BadArgument(f"review item {ref} is not about a detainer copy")
+        if item.other_copy_key:
+            raise BadArgument(
+                f"review item {ref} concerns two copies: name one by its copy key (see `review show {ref}`)"
+            )
+        return item.copy_key
+    match = _COPY_KEY.match(ref)
+    if match is None:
+        raise BadArgument("not a copy key, request id or review item number")
+    prefix, index = match.group(1).lower(), match.group(2)
+    docs = reads.documents_by_prefix(prefix)
+    if len(docs) != 1:
+        raise BadArgument("no document with that SHA-256" if not docs else "SHA-256 prefix is ambiguous")
+    [(sha, indexes)] = docs.items()
+    if index is None:
+        if len(indexes) != 1:
+            raise BadArgument("the document holds several detainer copies: add ':<index>'")
+        return str(CopyKey(sha, indexes[0]))
+    if int(index) not in indexes:
+        raise BadArgument("the document has no detainer copy with that index")
+    return str(CopyKey(sha, int(index)))
 
 
 def parse_value(field_name: str, text: str) -> Any:
@@ -213,57 +201,24 @@ def review_entries(ledger: Ledger, status: str | None = "open", tz: str = "Ameri
     """Review items (open ones by default) with their sources; no personal values. Open items come
     first, those that can move the count most first (``impact``), then the oldest."""
     impacts = ledger.review_effects(tz)
-    with read_session(ledger) as session:
-        query = select(schema.ReviewItem).order_by(schema.ReviewItem.id)
-        if status is not None:
-            query = query.where(schema.ReviewItem.status == status)
-        items = list(session.scalars(query))
-        shas = {i.document_sha256 for i in items if i.document_sha256}
-        for item in items:
-            shas |= {k.rpartition(":")[0] for k in (item.copy_key, item.other_copy_key) if k}
-        first: dict[str, tuple[Any, ...]] = {}
-        if shas:
-            rows = session.execute(
-                select(
-                    schema.Document.sha256,
-                    schema.Receipt.received_at,
-                    schema.Receipt.channel,
-                    schema.Receipt.station,
-                    schema.Receipt.file_name,
-                    schema.Receipt.source_key,
-                )
-                .join(schema.Receipt, schema.Receipt.document_id == schema.Document.id)
-                .where(schema.Document.sha256.in_(sorted(shas)))
-            ).all()
-            for sha, *rest in sorted(rows, key=lambda r: (r[1], r[5])):
-                first.setdefault(sha, tuple(rest))
-        links = {
-            dedupe.copy_key(sha, index): request_id
-            for sha, index, request_id in session.execute(
-                select(schema.Document.sha256, schema.DetainerCopy.index, schema.RequestLink.request_id)
-                .join(schema.DetainerCopy, schema.DetainerCopy.document_id == schema.Document.id)
-                .join(schema.RequestLink, schema.RequestLink.copy_id == schema.DetainerCopy.id)
-                .where(schema.Document.sha256.in_(sorted(shas)))
-            )
-        }
-        messages = dict(session.execute(select(schema.Quarantine.input_ref, schema.Quarantine.message)).tuples().all())
-
+    listing = ledger.review_reads.listing(status)
+    first = listing.first_arrivals
     out = []
-    for item in items:
+    for item in listing.items:
         copy_keys = tuple(k for k in (item.copy_key, item.other_copy_key) if k)
-        sha = item.document_sha256 or (copy_keys[0].rpartition(":")[0] if copy_keys else None)
+        sha = item.document_sha256 or (CopyKey.parse(copy_keys[0]).document_sha256 if copy_keys else None)
         source, source_key, message = "", None, None
         if sha and sha in first:
-            _, channel, station, file_name, source_key = first[sha]
-            source = _source(channel, station, file_name)
-            if item.other_copy_key and item.other_copy_key.rpartition(":")[0] in first:
-                _, channel, station, file_name, _ = first[item.other_copy_key.rpartition(":")[0]]
-                source += f" / {_source(channel, station, file_name)}"
-            message = messages.get(f"sha256:{sha}") if item.kind == "quarantine" else None
+            arrival = first[sha]
+            source, source_key = _source(arrival.channel, arrival.station, arrival.file_name), arrival.source_key
+            other = first.get(CopyKey.parse(item.other_copy_key).document_sha256) if item.other_copy_key else None
+            if other is not None:
+                source += f" / {_source(other.channel, other.station, other.file_name)}"
+            message = listing.messages.get(f"sha256:{sha}") if item.kind == "quarantine" else None
         elif item.key.startswith("quarantine:mail:"):
             source_key = item.key.removeprefix("quarantine:mail:")
             source = f"mail message {source_key}"
-            message = messages.get(f"mail:{source_key}")
+            message = listing.messages.get(f"mail:{source_key}")
         elif item.key.startswith("disposition:"):
             source = f"disposition of {item.key.removeprefix('disposition:')}"
         out.append(
@@ -279,7 +234,7 @@ def review_entries(ledger: Ledger, status: str | None = "open", tz: str = "Ameri
                 received_at=item.received_at,
                 document_sha256=sha,
                 copy_keys=copy_keys,
-                request_ids=tuple(links.get(k) for k in copy_keys),
+                request_ids=tuple(listing.links.get(k) for k in copy_keys),
                 message=message,
                 resolution=item.resolution,
                 resolved_by=item.resolved_by,
@@ -328,8 +283,11 @@ class CopyDetails:
 
 
 def copy_details(ledger: Ledger, copy_key: str) -> CopyDetails:
-    sha, _, index_text = copy_key.rpartition(":")
-    index = int(index_text)
+    try:
+        key = CopyKey.parse(copy_key)
+    except ValueError:
+        raise BadArgument("unknown detainer copy") from None
+    sha, index = key.document_sha256, key.index
     copies = {c["index"]: c for c in ledger.copies(sha)}
     if index not in copies:
         raise BadArgument("unknown detainer copy")
@@ -339,20 +297,10 @@ def copy_details(ledger: Ledger, copy_key: str) -> CopyDetails:
     ocr = detainer.model_dump(mode="json") if detainer else {}
     evidence = dict(detainer.evidence) if detainer else {}
     reasons = [str(r) for r in stored["fields"].get("review_reasons") or []]
-    with read_session(ledger) as session:
-        history = (
-            session.execute(
-                select(schema.Correction)
-                .where(schema.Correction.document_sha256 == sha, schema.Correction.copy_index == index)
-                .order_by(schema.Correction.id)
-            )
-            .scalars()
-            .all()
-        )
-        corrections = [
-            {"field": c.field, "who": c.who, "at": c.at, "old": _loads(c.old_value), "new": _loads(c.new_value)}
-            for c in history
-        ]
+    corrections = [
+        {"field": c.field, "who": c.who, "at": c.at, "old": c.old, "new": c.new}
+        for c in ledger.review_reads.correction_history(key)
+    ]
     fields = []
     for name in SHOWN_FIELDS:
         fields.append(
@@ -388,10 +336,6 @@ def copy_details(ledger: Ledger, copy_key: str) -> CopyDetails:
         pages=pages,
         fields=fields,
     )
-
-
-def _loads(value: str | None) -> Any:
-    return json.loads(value) if value is not None else None
 
 
 # --------------------------------------------------------------------------- crops

@@ -65,6 +65,7 @@ def _view(item: schema.ReviewItem) -> ReviewView:
         received_at=item.received_at,
         resolution=item.resolution,
         resolved_by=item.resolved_by,
+        key=item.key,
     )
 
 

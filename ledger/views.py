@@ -49,6 +49,7 @@ class ReviewView:
     received_at: datetime | None
     resolution: str | None
     resolved_by: str | None = None  # the person who closed it (None while open or closed by the ledger)
+    key: str = ""  # its stable key (ledger.review_queue): ``quarantine:mail:<message key>``, ``disposition:<id>``...
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from application import build_report
 from application.definitions import DISPOSITION_KEYS, FIGURES, METRIC_KEYS
 from application.report import CSV_COLUMNS, PII_COLUMNS
+from core.keys import CopyKey
 from detainer_intake.commands.ledger import metrics_command
 from detainer_intake.commands.reports import (
     disposition_command,
@@ -224,7 +225,7 @@ def _split_candidate(ledger):
     from application.review import resolve_copy
 
     for view in ledger.requests():
-        shas = sorted({k.rpartition(":")[0] for k in view.copy_keys})
+        shas = sorted({CopyKey.parse(k).document_sha256 for k in view.copy_keys})
         if len(shas) < 2 or view.first_received_at.astimezone(ZoneInfo("America/New_York")).year != YEAR:
             continue
         copies = [c for sha in shas for c in ledger.copies(sha) if c["request_id"] == view.id]
@@ -254,7 +255,7 @@ def test_a_correction_through_the_cli_changes_the_report(env, truth, tmp_path, c
     assert after["unique_requests"]["value"] == before["unique_requests"]["value"] + 1
     assert len(read_csv(out / "requests.csv")) == after["unique_requests"]["value"]
     # The correction is audited and survives reprocessing with the OCR values.
-    sha = other["key"].rpartition(":")[0]
+    sha = CopyKey.parse(other["key"]).document_sha256
     extraction = ledger.extraction_for(sha)
     assert extraction is not None
     ledger.reprocess(extraction)

@@ -24,6 +24,7 @@ from application.definitions import DISPOSITION_KEYS, FIGURE_BY_KEY, OUTCOME_LAB
 from application.review import BadArgument
 from core.config import Settings
 from core.errors import ExitCode
+from core.keys import CopyKey
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
 from ledger.store import Ledger
@@ -295,7 +296,7 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
         values = [{v.name: v.value for v in d.fields} for d in details]
         differs = {name for name in values[0] if values[0][name] != values[1].get(name)}
     for n, copy in enumerate(details):
-        sha = copy.key.rpartition(":")[0]
+        sha = CopyKey.parse(copy.key).document_sha256
         console.print(
             f"\ncopy {copy.key}  request {copy.request_id or '–'} ({copy.rule or 'not linked'})", style="bold"
         )
@@ -341,11 +342,10 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
     ledger = _open(settings)
     try:
         key = resolve_copy(ledger, target)
-        sha, _, index = key.rpartition(":")
-        before = next(c for c in ledger.copies(sha) if c["index"] == int(index))
+        before = _stored_copy(ledger, key)
         new_value = parse_value(field, value)
         ledger.correct(key, field, new_value, who)
-        after = next(c for c in ledger.copies(sha) if c["index"] == int(index))
+        after = _stored_copy(ledger, key)
     finally:
         ledger.close()
     console = _console()
@@ -356,6 +356,12 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
     if before["request_id"] != after["request_id"]:
         console.print(f"the copy moved from request {before['request_id'] or '–'} to {after['request_id'] or '–'}")
     return ExitCode.ok
+
+
+def _stored_copy(ledger: Ledger, key: str) -> dict[str, Any]:
+    """The copy as the ledger holds it (``Ledger.copies``: personal data)."""
+    copy_key = CopyKey.parse(key)
+    return next(c for c in ledger.copies(copy_key.document_sha256) if c["index"] == copy_key.index)
 
 
 def review_accept_command(settings: Settings, item_id: int, who: str, resolution: str = "accept") -> int:
@@ -381,10 +387,8 @@ def _decide(settings: Settings, a: str, b: str, who: str, same: bool) -> int:
     try:
         key_a, key_b = resolve_copy(ledger, a), resolve_copy(ledger, b)
         ledger.decide(key_a, key_b, same, who)
-        sha_a, _, index_a = key_a.rpartition(":")
-        sha_b, _, index_b = key_b.rpartition(":")
-        req_a = next(c["request_id"] for c in ledger.copies(sha_a) if c["index"] == int(index_a))
-        req_b = next(c["request_id"] for c in ledger.copies(sha_b) if c["index"] == int(index_b))
+        req_a = _stored_copy(ledger, key_a)["request_id"]
+        req_b = _stored_copy(ledger, key_b)["request_id"]
     finally:
         ledger.close()
     verb = "merged" if same else "kept apart"
@@ -429,7 +433,7 @@ def disposition_command(
     request_id = request_id.strip().upper()
     ledger = _open(settings)
     try:
-        if not _request_exists(ledger, request_id):
+        if not ledger.read_model.request_exists(request_id):
             raise BadArgument(f"no request {request_id} in the ledger")
         ledger.set_disposition(request_id, outcome, who, reimbursement=amount, note=note)
         recorded = ledger.disposition(request_id)
@@ -442,14 +446,6 @@ def disposition_command(
         f"{recorded['request_id']}: {OUTCOME_LABELS[outcome]}{money}; recorded by {who} at {at:%Y-%m-%d %H:%M %Z}"
     )
     return ExitCode.ok
-
-
-def _request_exists(ledger: Ledger, request_id: str) -> bool:
-    from application.data import read_session
-    from ledger import schema
-
-    with read_session(ledger) as session:
-        return session.get(schema.Request, request_id) is not None
 
 
 def dispositions_command(settings: Settings, year: int, as_json: bool = False) -> int:
