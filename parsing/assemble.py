@@ -17,7 +17,7 @@ from typing import Any, get_args
 from rapidfuzz import fuzz
 
 from parsing.consensus import consensus
-from parsing.formread import FieldValue
+from parsing.fieldvalue import FieldValue
 from parsing.header import FaxHeader, parse_sent_at, sent_at_texts
 from parsing.models import (
     DetainerRequest,

@@ -1,21 +1,28 @@
-"""Checkbox state from the IMAGE: ink inside the box left of an option's label.
+"""Checkbox geometry, all of it: where a box is on the ink and how much of a mark it holds.
 
-The label is found in the OCR words; the box is the first inked object to its left
-on the same line. Its interior (borders excluded) is measured: an empty box is
-white inside, an X, a tick or a filled square puts ink there. OCR characters are
-never used to decide the state.
+A box is found left of an option's label (:func:`read_box`: the first inked object left of
+the label's first OCR word), by its shape alone (:func:`find_boxes`), as the square starting
+a line (:func:`leading_square`) or by its place in the column of its neighbours' boxes
+(:func:`box_above`, :func:`box_between`). Its interior (borders excluded) is measured
+(:func:`mark_density`): an empty box is white inside, an X, a tick or a filled square puts
+ink there. OCR characters are never used to decide the state. Which option a box belongs to
+is ``parsing.checkread``'s business.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
+from parsing.layout import Line
 from parsing.models import BBox
 from parsing.ocr import Word
 
 CHECKED_DENSITY = 0.07  # fraction of inked interior pixels above which a box counts as checked
+# A box found only by its place in its column, between or above boxes its label found.
+COLUMN_BOX_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -230,3 +237,83 @@ def read_found_box(ink: np.ndarray, box: FoundBox) -> tuple[bool, float]:
     """(checked, mark density) of a box found by shape, judged like ``read_box``."""
     density = mark_density(ink[box.top: box.top + box.height, box.left: box.left + box.width])
     return density >= CHECKED_DENSITY, density
+
+
+# --------------------------------------------------------------------------- boxes found without their label
+
+
+def leading_square(ink: np.ndarray, line: Line) -> FoundBox | None:
+    """The square at the start of ``line`` whose left side is its first column of ink, as tall
+    as that first stroke; None when the stroke is not about a line high."""
+    size = line.height
+    x0, y0 = max(0, line.words[0].left - int(size / 2)), max(0, line.top - int(size / 4))
+    window = ink[y0: line.bottom + int(size / 4), x0: line.words[0].left + int(2 * size)]
+    strokes = ink_runs(np.asarray(window.any(axis=0)), 1)
+    if not strokes:
+        return None
+    first, stroke_end = strokes[0]  # the first run of inked columns
+    # The stroke's run of rows through the line's middle (ink of the lines above and below
+    # may reach into the window).
+    middle = (line.top + line.bottom) // 2 - y0
+    runs = ink_runs(np.asarray(window[:, first:stroke_end].any(axis=1)), 2)
+    run = next(((a, b) for a, b in runs if a <= middle < b), None)
+    if run is None:
+        return None
+    height = run[1] - run[0]
+    if not 0.6 * size <= height <= 1.8 * size:
+        return None
+    return FoundBox(left=x0 + first, top=y0 + run[0], width=height, height=height)
+
+
+def close_gaps(flags: np.ndarray, gap: int) -> np.ndarray:
+    """Bridge white gaps of at most ``gap`` rows between inked rows (a fax drops pixels of a
+    box's side, a mark's stroke can break it)."""
+    closed = flags.copy()
+    inked = np.nonzero(flags)[0]
+    for a, b in pairwise(inked):
+        if 1 < b - a <= gap + 1:
+            closed[a:b] = True
+    return closed
+
+
+def box_above(ink: np.ndarray, after: BBox) -> BoxReading | None:
+    """The one box in the column just above a found box (the first option of a group)."""
+    bottom = after.top - 2
+    top = max(0, bottom - int(4.5 * after.height))
+    return box_in_column(ink, after.left, after.width, after.height, top, bottom)
+
+
+def box_between(ink: np.ndarray, a: BBox, b: BBox | None) -> BoxReading | None:
+    """The one box in the column between two found boxes ``a`` and ``b`` (or just below ``a``, the last one)."""
+    size = (a.height + b.height) // 2 if b is not None else a.height
+    x0 = min(a.left, b.left) if b is not None else a.left
+    top = a.top + a.height + 2
+    bottom = b.top - 2 if b is not None else min(ink.shape[0], top + int(3.5 * size))
+    width = (a.width + b.width) // 2 if b is not None else a.width
+    return box_in_column(ink, x0, width, size, top, bottom)
+
+
+def box_in_column(
+    ink: np.ndarray, x0: int, width: int, size: int, top: int, bottom: int
+) -> BoxReading | None:
+    """The one box-shaped object whose left side lies in the column x0 between top and bottom."""
+    if bottom - top < size:
+        return None
+    side = close_gaps(np.asarray(ink[top:bottom, x0: x0 + 3].any(axis=1)), max(1, size // 5))
+    runs, start = [], None
+    for y, flag in enumerate(np.append(side, False)):
+        if flag and start is None:
+            start = y
+        elif not flag and start is not None:
+            if 0.7 * size <= y - start <= 1.4 * size:
+                runs.append((start, y))
+            start = None
+    boxes = [(top + r0, top + r1) for r0, r1 in runs if looks_like_box(ink[top + r0: top + r1, x0: x0 + width])]
+    if len(boxes) != 1:  # none, or print passing through the column: do not guess
+        return None
+    y0, y1 = boxes[0]
+    box = ink[y0:y1, x0: x0 + width]
+    bh, bw = box.shape
+    density = mark_density(box)
+    bbox = BBox(left=x0, top=y0, width=bw, height=bh)
+    return BoxReading(density >= CHECKED_DENSITY, density, COLUMN_BOX_CONFIDENCE, bbox)

@@ -16,9 +16,11 @@ from PIL import Image
 
 from core.errors import InputError, UnreadableInput
 from parsing import pages as P
+from parsing.checkread import match_by_layout
 from parsing.evidence import page_evidence
 from parsing.fields import normalize_a_number
-from parsing.formread import FieldValue, match_by_layout, read_fields
+from parsing.fieldvalue import FieldValue
+from parsing.formread import read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.models import PageKind

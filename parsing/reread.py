@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image
 
 from parsing.boxread import caption_text, snap_box
-from parsing.formread import FieldValue, Known, apply_pattern, known_values, parse_value
+from parsing.fieldvalue import FieldValue, Known, apply_pattern, known_values, parse_value
 from parsing.layout import group_lines
 from parsing.lexicon import snap_score
 from parsing.ocr import Word

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from parsing.assemble import assemble
-from parsing.formread import FieldValue
+from parsing.fieldvalue import FieldValue
 from parsing.header import FaxHeader
 from parsing.models import FieldEvidence, PageKind
 from parsing.pipeline import PageOutput

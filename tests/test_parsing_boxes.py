@@ -185,7 +185,7 @@ def test_a_garbled_piece_of_the_caption_above_the_box_is_not_its_first_line() ->
 
 def test_the_officers_title_comes_from_the_warrant_only_under_the_same_name() -> None:
     from parsing.assemble import build_request
-    from parsing.formread import FieldValue
+    from parsing.fieldvalue import FieldValue
     from parsing.models import FieldEvidence, PageKind
     from parsing.pipeline import PageOutput
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from parsing.checkbox import read_box
-from parsing.formread import FieldValue, _box_above, _read_group
+from parsing.checkbox import box_above, read_box
+from parsing.checkread import _read_group
+from parsing.fieldvalue import FieldValue
 from parsing.layout import Line
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
@@ -37,15 +38,16 @@ def test_the_first_option_of_a_group_is_found_above_the_next_box() -> None:
     ink[22:26, 40] = False  # the fax dropped part of the box's left side
     _box(ink, 40, 90)
     below = FieldEvidence(page=1, bbox=BBox(left=40, top=90, width=22, height=22), confidence=1.0, raw="")
-    found = _box_above(ink, below)
-    assert found is not None and found[0] is True
-    assert found[1].bbox is not None and abs(found[1].bbox.top - 10) <= 1
+    assert below.bbox is not None
+    found = box_above(ink, below.bbox)
+    assert found is not None and found.checked is True
+    assert found.bbox is not None and abs(found.bbox.top - 10) <= 1
     # An empty first box reads as empty.
     clear = np.zeros_like(ink)
     _box(clear, 40, 10)
     _box(clear, 40, 90)
-    empty = _box_above(clear, below)
-    assert empty is not None and empty[0] is False
+    empty = box_above(clear, below.bbox)
+    assert empty is not None and empty.checked is False
 
 
 def test_boxes_are_found_by_shape_alone_and_letters_are_not() -> None:
@@ -121,7 +123,7 @@ def _photo_lines(*extra: str) -> list[Line]:
 
 
 def test_a_page_whose_labels_ocr_lost_is_the_form_by_its_title_and_box_columns() -> None:
-    from parsing.formread import match_by_layout
+    from parsing.checkread import match_by_layout
 
     ink, column_lines = _column_page()
     title_and_headings = _photo_lines("IT IS THEREFORE REQUESTED THAT YOU:") + column_lines

@@ -166,7 +166,7 @@ def test_results_read_with_other_names_are_cached_apart() -> None:
 
 def test_an_officer_read_without_initial_takes_it_from_a_page_that_prints_it() -> None:
     from parsing.assemble import build_request
-    from parsing.formread import FieldValue
+    from parsing.fieldvalue import FieldValue
     from parsing.models import FieldEvidence, PageKind
     from parsing.pipeline import PageOutput
 
@@ -187,7 +187,7 @@ def test_an_issue_date_after_the_fax_was_sent_is_corrected_only_when_one_digit_d
     from datetime import datetime
 
     from parsing.assemble import build_request
-    from parsing.formread import FieldValue
+    from parsing.fieldvalue import FieldValue
     from parsing.header import FaxHeader
     from parsing.models import FieldEvidence, PageKind
     from parsing.pipeline import PageOutput
@@ -214,7 +214,7 @@ def test_an_issue_date_after_the_fax_was_sent_is_corrected_only_when_one_digit_d
 
 def test_an_officer_name_read_more_surely_elsewhere_wins_only_if_it_is_the_same_name() -> None:
     from parsing.assemble import build_request
-    from parsing.formread import FieldValue
+    from parsing.fieldvalue import FieldValue
     from parsing.models import FieldEvidence, PageKind
     from parsing.pipeline import PageOutput
 
@@ -243,7 +243,7 @@ def test_a_label_whose_best_occurrence_gives_no_value_is_read_at_its_next() -> N
 
 def test_a_cancel_box_without_the_cancelled_date_counts_as_a_request_for_review() -> None:
     from parsing.assemble import build_request
-    from parsing.formread import FieldValue
+    from parsing.fieldvalue import FieldValue
     from parsing.models import FieldEvidence, PageKind
     from parsing.pipeline import PageOutput
 
@@ -266,7 +266,7 @@ def test_a_known_value_box_that_matched_no_entry_is_read_again_on_its_own() -> N
     read again, enlarged on its own, gives the office (real Tesseract)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from parsing.formread import FieldValue
+    from parsing.fieldvalue import FieldValue
     from parsing.models import BBox, FieldEvidence
     from parsing.reread import reread_known_values
     from parsing.templates import templates
