@@ -12,9 +12,10 @@
   ``quiet_seconds = 0`` takes files at once.
 - ``received_at``: the sidecar's ``Received`` time, else the TIFF DateTime tag, else the
   mtime. The first two are local times in the department's zone, stored as UTC.
-- Sources are never deleted. Arrivals whose source key is known are skipped unread;
-  ``move_to_processed`` (post-commit, called by the orchestrator) files a fax and its sidecar
-  under ``<folder>/processed/`` (created owner-only, 0700: the faxes hold personal data).
+- Sources are never deleted. Arrivals whose source key is known are skipped unread. The
+  post-commit action (``MoveToProcessed`` with ``move_processed``, else ``LeaveInPlace``; run by
+  the orchestrator through ``ingest.fax_channel``) files a fax and its sidecar under
+  ``<folder>/processed/`` (created owner-only, 0700: the faxes hold personal data).
   A known file still in place (the process died between the commit and the move) is filed
   by the next poll, as the mailbox redoes a missed action: it is committed, so moving it is safe.
 """
@@ -25,16 +26,20 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TypeVar
 
 from core.channels import Channel
 from core.config import FolderChannelSettings
 from core.errors import ChannelUnavailable
+from core.files import private_dir
 from core.formats import Format, sniff_document
+from ingest.archive import Archive
+from ingest.channel import Committed, Reached, Reading, Recorder, nowhere
 from ingest.faxmeta import SIDECAR_SUFFIX, FaxMeta, sidecar_for, sidecar_meta, tiff_meta
 from ingest.models import Receipt, ReceivedDocument, ReceivedFrom
 from ingest.names import sanitize_filename
@@ -45,6 +50,8 @@ log = logging.getLogger(__name__)
 PROCESSED_DIR = "processed"
 SETTLE_SECONDS = 1.0  # gap between the two stats of a file that already looks quiet
 NAME_MAX_BYTES = 255  # longest file name (bytes) of common file systems
+ExtractionT = TypeVar("ExtractionT")
+OutcomeT = TypeVar("OutcomeT")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,35 @@ class FolderArrival:
     @property
     def receipt(self) -> Receipt:
         return self.document.receipt
+
+    # the Arrival protocol (ingest.channel)
+    @property
+    def channel(self) -> Channel:
+        return self.receipt.channel
+
+    @property
+    def documents(self) -> Sequence[ReceivedDocument]:
+        return [self.document]
+
+    @property
+    def received_at(self) -> datetime:
+        return self.receipt.received_at
+
+    def store(self, archive: Archive, reached: Reached = nowhere) -> None:
+        archive.store(self.document.content)
+        reached("poll.stored")
+
+    def commit(
+        self,
+        recorder: Recorder[ExtractionT, OutcomeT],
+        readings: Sequence[Reading[ExtractionT]],
+        reached: Reached = nowhere,
+    ) -> Committed[OutcomeT]:
+        (reading,) = readings
+        reached("commit.before")
+        outcome = recorder.record(reading.receipt, reading.extraction, quarantine=reading.quarantine)
+        reached("commit.after")
+        return Committed([outcome])
 
 
 @dataclass(frozen=True)
@@ -87,14 +123,14 @@ def poll_fax_folder(
     folder cannot be read at all.
     """
     known = state.known_source_keys(f"file:{channel.value}:")
+    action = folder_action(settings)
     now = now or datetime.now(UTC)
     quiet = max(0.0, settings.quiet_seconds)
     cutoff_ns = int((now.timestamp() - quiet) * 1e9)
     pending = []
     for candidate in sorted(_candidates(settings, channel), key=lambda c: (c.stat.st_mtime_ns, c.relative)):
         if source_key(channel, candidate.relative, candidate.stat) in known:
-            if settings.move_processed:
-                _redo_move(candidate, channel)
+            action.catch_up(candidate.path, candidate.relative, channel)
             continue
         if quiet and candidate.stat.st_mtime_ns > cutoff_ns:
             log.debug("%s: %s not quiet yet", channel.value, candidate.relative)
@@ -119,15 +155,38 @@ def move_to_processed(arrival: FolderArrival) -> Path | None:
     return _move(arrival.path, arrival.sidecar)
 
 
-def _redo_move(candidate: _Candidate, channel: Channel) -> None:
-    """File a committed fax whose post-commit move did not happen; a failure waits for the next poll."""
-    try:
-        _move(candidate.path, sidecar_for(candidate.path))
-    except OSError as exc:
-        log.warning("%s: missed move of %s failed (%s); retried next poll", channel.value, candidate.relative,
-                    type(exc).__name__)
-        return
-    log.info("%s: %s was committed earlier; moved to %s/ now", channel.value, candidate.relative, PROCESSED_DIR)
+class LeaveInPlace:
+    """Post-commit action of a folder without ``move_processed``: the file stays; the ledger knows it was taken."""
+
+    def complete(self, arrival: FolderArrival) -> Path | None:
+        return None
+
+    def catch_up(self, path: Path, relative: str, channel: Channel) -> None:
+        pass
+
+
+class MoveToProcessed:
+    """Post-commit action ``move_processed``: the fax and its sidecar go to ``processed/`` beside it."""
+
+    def complete(self, arrival: FolderArrival) -> Path | None:
+        return move_to_processed(arrival)
+
+    def catch_up(self, path: Path, relative: str, channel: Channel) -> None:
+        """File a committed fax whose post-commit move did not happen; a failure waits for the next poll."""
+        try:
+            _move(path, sidecar_for(path))
+        except OSError as exc:
+            log.warning("%s: missed move of %s failed (%s); retried next poll", channel.value, relative,
+                        type(exc).__name__)
+            return
+        log.info("%s: %s was committed earlier; moved to %s/ now", channel.value, relative, PROCESSED_DIR)
+
+
+FolderAction = LeaveInPlace | MoveToProcessed
+
+
+def folder_action(settings: FolderChannelSettings) -> FolderAction:
+    return MoveToProcessed() if settings.move_processed else LeaveInPlace()
 
 
 def _move(path: Path, sidecar: Path | None) -> Path:
@@ -145,16 +204,12 @@ def _move(path: Path, sidecar: Path | None) -> Path:
 
 def _processed_dir(folder: Path) -> Path:
     """``<folder>/processed/``; created owner-only (the faxes are personal data), an existing one keeps its mode."""
-    target = folder / PROCESSED_DIR
-    if not target.is_dir():
-        target.mkdir(mode=0o700, exist_ok=True)
-        target.chmod(0o700)  # mkdir's mode is subject to the umask
-    return target
+    return private_dir(folder / PROCESSED_DIR)
 
 
 def complete_arrival(settings: FolderChannelSettings, arrival: FolderArrival) -> Path | None:
     """The channel's post-commit action: move when ``move_processed`` is set."""
-    return move_to_processed(arrival) if settings.move_processed else None
+    return folder_action(settings).complete(arrival)
 
 
 def _free_name(folder: Path, name: str) -> Path:

@@ -10,7 +10,7 @@ from a Maildir and the same message served over IMAP give identical bytes and re
 The post-commit action (``MailboxSession.complete`` / ``complete_message``) runs only after
 the orchestrator stored the message's documents and committed the ledger (or recorded its
 quarantine): add the keyword ``flag``, or move to ``move_to`` (UID MOVE, else COPY +
-``\\Deleted`` + UID EXPUNGE), or nothing. It marks "the intake is done with this message";
+``\\Deleted`` + UID EXPUNGE), or nothing (the classes of ``ingest.mail_actions``). It marks "the intake is done with this message";
 quarantined messages are listed by ``detainer-intake review list``. A handled message whose
 action did not happen (crash right after the commit) gets it on the next poll. In a
 Maildir, ``flag`` does nothing (the export stays as it was) and ``move`` files the message
@@ -46,6 +46,7 @@ from core.channels import Channel
 from core.config import MailChannelSettings
 from core.errors import ChannelUnavailable, MalformedMessage
 from ingest.folders import mtime_utc
+from ingest.mail_actions import DELETED, ImapAction, MaildirAction, imap_action, maildir_action
 from ingest.mime import parse_message
 from ingest.models import MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
 from ingest.state import IntakeState
@@ -54,7 +55,6 @@ log = logging.getLogger(__name__)
 
 MAX_RECONNECTS = 3  # per poll
 _LISTING_CHUNK = 500
-_DELETED = b"\\Deleted"
 _CONNECTION_ERRORS = (imaplib.IMAP4.abort, OSError)  # the session is gone
 _IMAP_ERRORS = (imaplib.IMAP4.error, OSError)  # includes NO/BAD answers (IMAPClientError)
 _MID_UNSAFE = re.compile(r"[;\s]")
@@ -112,7 +112,7 @@ class MailboxSession:
         if message.error is not None and not message.quarantined:
             log.warning("bfs_email: %s failed and will be retried; no post-commit action", message.message_key)
             return False
-        if self.settings.action == "none":
+        if not self._source.action.touches_mailbox:
             return True
         return self._source.complete(message)
 
@@ -210,6 +210,7 @@ class _ImapSource:
         self.ssl_context = ssl_context
         self.client: IMAPClient | None = None
         self.uidvalidity: int | None = None
+        self.action: ImapAction = imap_action(settings)
 
     # connection -----------------------------------------------------------------------------
     def open(self) -> None:
@@ -280,7 +281,7 @@ class _ImapSource:
             key = f"{base};UID={uid}"
             where = {"folder": self.settings.folder, "uidvalidity": self.uidvalidity, "uid": uid}
             if state.mail_handled(key):
-                if _DELETED not in flags and self._action_pending(flags):
+                if DELETED not in flags and self.action.pending(flags):
                     self.complete(MailMessage(message_key=key, received_at=internal, **where))  # type: ignore[arg-type]
                 continue
             attempts = state.mail_attempts(key)
@@ -305,11 +306,6 @@ class _ImapSource:
             internal = _aware_utc(data.get(b"INTERNALDATE")) or internal
             yield builder.build(bytes(data[b"BODY[]"]), key, attempts, internal, **where)
 
-    def _action_pending(self, flags: set[bytes]) -> bool:
-        if self.settings.action == "flag":
-            return self.settings.flag.encode() not in flags
-        return self.settings.action == "move"
-
     # post-commit ------------------------------------------------------------------------------
     def complete(self, message: MailMessage) -> bool:
         s = self.settings
@@ -319,21 +315,10 @@ class _ImapSource:
         client = self.client
         assert client is not None
         try:
-            if s.action == "flag":
-                client.add_flags([message.uid], [s.flag.encode()])
-            elif s.action == "move":
-                if not client.folder_exists(s.move_to):
-                    client.create_folder(s.move_to)
-                if client.has_capability("MOVE"):
-                    client.move([message.uid], s.move_to)
-                else:
-                    client.copy([message.uid], s.move_to)
-                    client.add_flags([message.uid], [_DELETED])
-                    if client.has_capability("UIDPLUS"):
-                        client.uid_expunge([message.uid])
+            self.action.apply(client, message.uid)
         except _IMAP_ERRORS as exc:
             log.warning("bfs_email: post-commit %s of %s failed (%s); retried next run",
-                        s.action, message.message_key, type(exc).__name__)
+                        self.action.name, message.message_key, type(exc).__name__)
             if isinstance(exc, _CONNECTION_ERRORS):
                 try:
                     self._reconnect()
@@ -369,6 +354,7 @@ class _MaildirSource:
         assert settings.maildir is not None
         self.settings = settings
         self.root = settings.maildir
+        self.action: MaildirAction = maildir_action(settings)
 
     def open(self) -> None:
         if not any((self.root / sub).is_dir() for sub in ("cur", "new")):
@@ -402,7 +388,7 @@ class _MaildirSource:
             key = self.key_for(path)
             mtime = mtime_utc(st.st_mtime_ns)
             if state.mail_handled(key):
-                if self.settings.action == "move":
+                if self.action.pending(set()):
                     self.complete(MailMessage(message_key=key, received_at=mtime, path=str(path)))
                 continue
             attempts = state.mail_attempts(key)
@@ -418,16 +404,12 @@ class _MaildirSource:
             yield builder.build(_crlf(raw), key, attempts, mtime, path=str(path))
 
     def complete(self, message: MailMessage) -> bool:
-        if self.settings.action != "move":
-            return True  # a Maildir export carries no keywords: the ledger knows what was handled
+        if not self.action.touches_mailbox:
+            return True
         if message.path is None or not Path(message.path).exists():
             log.warning("bfs_email: %s is no longer in the Maildir; action skipped", message.message_key)
             return False
-        source = Path(message.path)
-        target = self.root / f".{self.settings.move_to}"
-        for sub in ("cur", "new", "tmp"):
-            (target / sub).mkdir(parents=True, exist_ok=True)
-        os.rename(source, target / "cur" / source.name)
+        self.action.apply(self.root, Path(message.path))
         return True
 
 

@@ -1,0 +1,121 @@
+"""Post-commit actions on a handled mail message: "the intake is done with this message".
+
+Setting ``channels.bfs_email.action``: ``flag`` adds the keyword ``flag``; ``move`` moves the
+message to ``move_to``; ``none`` leaves it. Each is a small class per store (the mailbox session
+picks it); ``pending`` tells whether a handled message the poll sees again still lacks it (a
+crash right after the commit), so the next poll catches it up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+from imapclient import IMAPClient
+
+from core.config import MailChannelSettings
+
+DELETED = b"\\Deleted"
+
+
+class ImapAction(Protocol):
+    name: str  # the setting's value, for the log
+    touches_mailbox: bool
+
+    def pending(self, flags: set[bytes]) -> bool: ...
+
+    def apply(self, client: IMAPClient, uid: int) -> None: ...
+
+
+class MaildirAction(Protocol):
+    name: str
+    touches_mailbox: bool
+
+    def pending(self, flags: set[bytes]) -> bool: ...
+
+    def apply(self, root: Path, path: Path) -> None: ...
+
+
+class NoAction:
+    """``action = "none"``, and ``flag`` in a Maildir export (no keywords there): the ledger knows what was handled."""
+
+    name = "none"
+    touches_mailbox = False
+
+    def pending(self, flags: set[bytes]) -> bool:
+        return False
+
+    def apply(self, where: object, message: object) -> None:
+        pass
+
+
+class AddKeyword:
+    """IMAP: add the keyword (``$DetainerIntake``); ``\\Seen`` is left as the reader left it."""
+
+    name = "flag"
+    touches_mailbox = True
+
+    def __init__(self, keyword: str) -> None:
+        self.keyword = keyword.encode()
+
+    def pending(self, flags: set[bytes]) -> bool:
+        return self.keyword not in flags
+
+    def apply(self, client: IMAPClient, uid: int) -> None:
+        client.add_flags([uid], [self.keyword])
+
+
+class MoveToFolder:
+    """IMAP: UID MOVE to the folder (created when missing), else COPY + ``\\Deleted`` + UID EXPUNGE."""
+
+    name = "move"
+    touches_mailbox = True
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def pending(self, flags: set[bytes]) -> bool:
+        return True  # still in the polled folder
+
+    def apply(self, client: IMAPClient, uid: int) -> None:
+        if not client.folder_exists(self.folder):
+            client.create_folder(self.folder)
+        if client.has_capability("MOVE"):
+            client.move([uid], self.folder)
+        else:
+            client.copy([uid], self.folder)
+            client.add_flags([uid], [DELETED])
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge([uid])
+
+
+class MoveToMaildirFolder:
+    """Maildir: file the message under the Maildir++ folder ``.<folder>`` (its ``cur/``)."""
+
+    name = "move"
+    touches_mailbox = True
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def pending(self, flags: set[bytes]) -> bool:
+        return True  # still in new/ or cur/
+
+    def apply(self, root: Path, path: Path) -> None:
+        target = root / f".{self.folder}"
+        for sub in ("cur", "new", "tmp"):
+            (target / sub).mkdir(parents=True, exist_ok=True)
+        os.rename(path, target / "cur" / path.name)
+
+
+def imap_action(settings: MailChannelSettings) -> ImapAction:
+    if settings.action == "flag":
+        return AddKeyword(settings.flag)
+    if settings.action == "move":
+        return MoveToFolder(settings.move_to)
+    return NoAction()
+
+
+def maildir_action(settings: MailChannelSettings) -> MaildirAction:
+    return MoveToMaildirFolder(settings.move_to) if settings.action == "move" else NoAction()
