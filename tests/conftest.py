@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -86,3 +87,29 @@ def copy_corpus(destination: Path, truth: dict[str, Any], receipt_ids: set[str] 
     for folder in ("dedicated", "stations", "mailbox/cur", "mailbox/new", "mailbox/tmp"):
         (destination / folder).mkdir(parents=True, exist_ok=True)
     return destination
+
+# --------------------------------------------------------------------------- throw-away ledgers
+
+if TYPE_CHECKING:
+    from ledger.store import Ledger
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A throw-away ledger URL: SQLite, and PostgreSQL in a schema of its own (marked ``postgres``)."""
+    from tests import ledger_support
+
+    with ledger_support.ledger_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    """A migrated ledger at ``ledger_url``, closed afterwards."""
+    from ledger.db import open_ledger
+
+    opened = open_ledger(ledger_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -1,24 +1,29 @@
 """Test support: throw-away ledgers on SQLite and PostgreSQL, and ledger inputs built from truth.json.
 
-Used by ``tests/test_ledger*.py`` (and free for other stages' tests). PostgreSQL tests
+Used by ``tests/test_ledger*.py`` (and free for other stages' tests), with small inputs built
+by label (``receipt``, ``detainer``, ``extraction``). PostgreSQL tests
 use one fresh schema per ledger (``search_path`` in the URL), dropped afterwards, so
 parallel test workers never see each other's rows or locks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from ingest.models import Receipt
 from parsing.models import DetainerRequest, ExtractionResult, PageResult
+
+if TYPE_CHECKING:
+    from ledger.store import Ledger
 
 PG_ENV = "DETAINER_INTAKE_TEST_PG"
 PG_CANDIDATES = (
@@ -127,3 +132,52 @@ def truth_request_receipts(truth: dict[str, Any]) -> dict[str, set[str]]:
     """Truth request id -> source keys (as ``truth_inputs`` builds them) of its receipts."""
     by_id = {r["id"]: truth_source_key(r) for r in truth["receipts"]}
     return {q["request_id"]: {by_id[rid] for rid in q["receipts"]} for q in truth["requests"]}
+
+
+# --------------------------------------------------------------------------- small inputs, by label
+
+NY = "America/New_York"
+T0 = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+
+
+def sha(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def receipt(
+    key: str, content: str, when: datetime, channel: str = "dedicated_fax", station: str | None = None
+) -> Receipt:
+    return Receipt(
+        channel=channel,
+        station=station if channel == "station_fax" else None,
+        source_key=key,
+        received_at=when,
+        file_name=f"{key}.tif",
+        sha256=sha(content),
+        size=100,
+    )
+
+
+def detainer(**overrides: Any) -> DetainerRequest:
+    base = {
+        "form_type": "I-247A",
+        "file_number": "A012345678",
+        "event_number": "BOS2503000111",
+        "issued_date": date(2025, 3, 1),
+        "subject_name": "MARIA ELENA LOPEZ",
+        "date_of_birth": date(1988, 4, 12),
+    }
+    base.update(overrides)
+    return DetainerRequest.model_validate(base)
+
+
+def extraction(content: str, *detainers: DetainerRequest) -> ExtractionResult:
+    pages = [PageResult(page=i + 1, kind="detainer_p1") for i in range(len(detainers))] or [
+        PageResult(page=1, kind="other")
+    ]
+    return ExtractionResult(sha256=sha(content), pages=pages, detainers=list(detainers))
+
+
+def count(ledger: Ledger, table: Any) -> int:
+    with ledger.engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(table))

@@ -7,7 +7,7 @@ is degraded per test so that the ledger holds exactly one open item of the class
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,16 +28,6 @@ YEAR = 2025
 @pytest.fixture(scope="module")
 def truth() -> dict[str, Any]:
     return json.loads((ROOT / "sample_faxes" / "truth.json").read_text())
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    with testing.ledger_url(request.param, tmp_path) as url:
-        opened = open_ledger(url)
-        try:
-            yield opened
-        finally:
-            opened.close()
 
 
 def _readable(truth: dict[str, Any]) -> list[testing.LedgerInput]:

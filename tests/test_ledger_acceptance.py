@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from ledger.db import open_ledger
 from tests import ledger_support as testing
 
@@ -28,12 +26,6 @@ TRUTH_KEYS = (
     "decoys",
     "quarantined",
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger_url(request, tmp_path):
-    with testing.ledger_url(request.param, tmp_path) as url:
-        yield url
 
 
 def _record_all(url: str, inputs) -> object:

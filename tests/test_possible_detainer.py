@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from PIL import Image
 from core.config import ParsingSettings
 from core.errors import LedgerError
 from ingest.models import Receipt
-from ledger.db import open_ledger
 from ledger.store import Ledger
 from parsing.evidence import document_evidence, form_footers, page_evidence
 from parsing.extract import extract_document
@@ -120,16 +118,6 @@ def test_a_packet_whose_page_1_is_lost_is_a_possible_detainer(
     evidence = result.possible_detainer_evidence
     assert "warrant_page:I-200" in evidence and "notice_page" in evidence
     assert all(":" not in slug or slug.split(":", 1)[0] in ("warrant_page", "form_footer", "word") for slug in evidence)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    with testing.ledger_url(request.param, tmp_path) as url:
-        opened = open_ledger(url)
-        try:
-            yield opened
-        finally:
-            opened.close()
 
 
 def test_the_possible_detainer_widens_the_count_until_a_person_rules(
