@@ -26,7 +26,7 @@ from core.config import load_settings
 from flows.crashpoints import ENV as CRASH_ENV
 from flows.steps import Intake
 from ledger import schema
-from tests.conftest import SAMPLE_ROOT, copy_corpus, write_config
+from tests.conftest import OCR_CACHE_ENV, SAMPLE_ROOT, copy_corpus, write_config
 
 CLI = Path(sys.executable).with_name("detainer-intake")
 CLI_ENV_SKIP = ("PREFECT_", "DETAINER_INTAKE_")
@@ -97,9 +97,12 @@ def run_cli(
 ) -> CliRun:
     """``detainer-intake run --config CONFIG`` in a new session; SIGKILLed at ``crash_at`` or after ``kill_after`` s.
 
-    Output goes to files (an orphaned child holding a pipe open must not block the test).
+    The run shares the test session's OCR cache (``cli_env`` leaves out every other ``DETAINER_INTAKE_``
+    variable). Output goes to files (an orphaned child holding a pipe open must not block the test).
     """
     env = dict(env)
+    if os.environ.get(OCR_CACHE_ENV):  # the session's OCR cache (a real_tesseract test has none)
+        env.setdefault(OCR_CACHE_ENV, os.environ[OCR_CACHE_ENV])
     if crash_at:
         env[CRASH_ENV] = crash_at
     logs.mkdir(parents=True, exist_ok=True)

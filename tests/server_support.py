@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import session_folder
 from tests.run_support import cli_env
 
 
@@ -26,6 +27,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 
 @pytest.fixture(scope="session")
-def ocr_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One extraction cache (content-addressed) for the CLI runs of the session: each page is read once."""
-    return tmp_path_factory.mktemp("shared-ocr-cache")
+def ocr_cache_dir() -> Path:
+    """One extraction cache (content-addressed, written atomically) for the runs of the session, shared
+    by every xdist worker: each document is read once."""
+    return session_folder("extractions")
