@@ -9,10 +9,10 @@ its provenance (``Receipt``). For every arrival the orchestrator then, in this o
 3. ``arrival.commit(recorder, readings)``: one ledger transaction; the arrival knows which
    ledger call records it (a file's receipt, or a message with all its documents);
 4. ``channel.complete(arrivals)``: the post-commit source action (``MoveToProcessed`` or
-   ``LeaveInPlace`` in ``ingest.folders``; ``ingest.mail_actions``), only for committed arrivals. A channel whose action needs nothing
-   but the arrival (a file's move) completes each arrival right after its commit
-   (``completes_with_commit``); the mailbox's actions share one connection, after every commit
-   of the poll.
+   ``LeaveInPlace`` in ``ingest.folders``; ``ingest.mail_actions``), only for committed arrivals.
+   A channel whose action needs nothing but the arrival (a file's move) completes each arrival
+   right after its commit (``completes_with_commit``); the mailbox's actions share one
+   connection, after every commit of the poll.
 
 ``reached`` is the crash-point hook (``flows.crashpoints.reached``); the arrivals and channels
 call it at the points that file lists, so the crash harness can stop a run between effects.

@@ -10,11 +10,11 @@ from a Maildir and the same message served over IMAP give identical bytes and re
 The post-commit action (``MailboxSession.complete`` / ``complete_message``) runs only after
 the orchestrator stored the message's documents and committed the ledger (or recorded its
 quarantine): add the keyword ``flag``, or move to ``move_to`` (UID MOVE, else COPY +
-``\\Deleted`` + UID EXPUNGE), or nothing (the classes of ``ingest.mail_actions``). It marks "the intake is done with this message";
-quarantined messages are listed by ``detainer-intake review list``. A handled message whose
-action did not happen (crash right after the commit) gets it on the next poll. In a
-Maildir, ``flag`` does nothing (the export stays as it was) and ``move`` files the message
-under the Maildir++ folder ``.<move_to>``.
+``\\Deleted`` + UID EXPUNGE), or nothing: the classes of ``ingest.mail_actions``. It marks
+"the intake is done with this message"; quarantined messages are listed by
+``detainer-intake review list``. A handled message whose action did not happen (crash right
+after the commit) gets it on the next poll. In a Maildir, ``flag`` does nothing (the export
+stays as it was) and ``move`` files the message under the Maildir++ folder ``.<move_to>``.
 
 A message that cannot be fetched or parsed comes back with ``error`` set and is retried on
 later runs; the attempt reaching ``max_attempts`` is marked ``quarantined`` and the
