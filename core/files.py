@@ -33,7 +33,7 @@ def write_private(path: Path, content: str | bytes, *, durable: bool = True) -> 
     """
     payload = content.encode("utf-8") if isinstance(content, str) else content
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}.")  # created 0600; readers skip ".tmp-"
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
