@@ -1,8 +1,8 @@
 """flows: Prefect orchestration, and the only package that imports Prefect.
 
-Each task is a thin wrapper over a plain function of ``ingest``, ``parsing`` or
-``ledger``; the flows add scheduling, retries, timeouts, Dask scale-out and the
-auditor artifacts.
+The run's steps are plain functions (``flows.steps``) in one order (``flows.sequence``),
+run in-process or as Prefect tasks (``flows.tasks``); the flows (``flows.daily``) add
+scheduling, retries, Dask scale-out, the run lock and the auditor artifacts.
 """
 
 import os

@@ -3,7 +3,8 @@
 ``DETAINER_INTAKE_CRASH_AT="<point>:<n>"`` makes the process kill itself with SIGKILL the
 n-th time it reaches ``<point>`` (no cleanup, no finally blocks: like a power cut). The
 tests use it to stop a run between any two effects and check that the next run still
-ends with exactly the ledger of a clean run.
+ends with exactly the ledger of a clean run. The arrivals and channels of ``ingest`` reach the
+store, commit and mail-action points through the ``reached`` hook the steps hand them.
 """
 
 from __future__ import annotations

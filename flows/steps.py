@@ -1,8 +1,9 @@
-"""The intake pipeline as plain steps: poll -> archive -> parse -> commit -> source action.
+"""The intake pipeline's steps as plain functions: poll -> archive -> parse -> commit -> source action.
 
-No Prefect here: ``flows.daily`` wraps each step in a task, and the tests call the steps
-directly. Steps pass content hashes and ledger outcomes between them, never extracted
-personal data: extraction results go to the on-disk ``ExtractionCache``.
+No Prefect here: ``flows.sequence`` runs the steps in order (in-process, or with each step as a
+Prefect task: ``flows.tasks``). Nothing here knows one channel from another: the channels
+(``ingest.channel``) do. Steps pass content hashes and ledger outcomes between them, never
+extracted personal data: extraction results go to the on-disk ``ExtractionCache``.
 
 Order of effects for one arrival, so that nothing received is lost or counted twice:
 1. the bytes are stored in the content-addressed archive (before anything else);
@@ -16,22 +17,19 @@ key turns a repeated step 3 into a no-op.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.channels import Channel
-from core.config import FolderChannelSettings, Settings
+from core.config import Settings
 from core.logs import REGISTRY
 from flows.crashpoints import reached
 from flows.extraction_cache import ExtractionCache
 from ingest.archive import Archive
-from ingest.folders import FolderArrival, complete_arrival, poll_fax_folder
-from ingest.mailbox import MailboxSession
-from ingest.models import MailMessage, ReceivedDocument
+from ingest.channel import Arrival, IntakeChannel, Reading
+from ingest.models import ReceivedDocument
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
 from ledger.store import Ledger, RecordOutcome
@@ -39,8 +37,6 @@ from parsing.extract import extract_document
 from parsing.models import ExtractionResult
 
 log = logging.getLogger(__name__)
-
-FAX_CHANNELS = (Channel.dedicated_fax, Channel.station_fax)
 
 
 @dataclass
@@ -75,16 +71,12 @@ class Intake:
 class ChannelPoll:
     """New arrivals on one channel. Their bytes are already in the archive."""
 
-    channel: Channel
-    files: list[FolderArrival] = field(default_factory=list)
-    messages: list[MailMessage] = field(default_factory=list)
+    channel: IntakeChannel
+    arrivals: list[Arrival] = field(default_factory=list)
 
     @property
     def documents(self) -> list[ReceivedDocument]:
-        docs = [arrival.document for arrival in self.files]
-        for message in self.messages:
-            docs.extend(message.documents)
-        return docs
+        return [document for arrival in self.arrivals for document in arrival.documents]
 
 
 @dataclass(frozen=True)
@@ -116,45 +108,16 @@ class CommitSummary:
         )
 
 
-# --------------------------------------------------------------------------- poll
+# --------------------------------------------------------------------------- poll + archive
 
 
-def folder_settings(settings: Settings, channel: Channel) -> FolderChannelSettings:
-    return settings.channels.dedicated_fax if channel is Channel.dedicated_fax else settings.channels.station_fax
-
-
-def channel_enabled(settings: Settings, channel: Channel) -> bool:
-    if channel is Channel.bfs_email:
-        mail = settings.channels.bfs_email
-        return mail.enabled and (mail.maildir is not None or mail.host is not None)
-    folder = folder_settings(settings, channel)
-    return folder.enabled and folder.path is not None
-
-
-def poll_fax(intake: Intake, channel: Channel) -> ChannelPoll:
-    """New complete files of a fax channel, each stored in the archive before it is returned."""
+def poll_channel(intake: Intake, channel: IntakeChannel) -> ChannelPoll:
+    """New arrivals of one channel, each stored in the archive before it is returned."""
     poll = ChannelPoll(channel)
-    for arrival in poll_fax_folder(folder_settings(intake.settings, channel), channel, intake.ledger, tz=intake.tz):
-        intake.archive.store(arrival.document.content)
-        reached("poll.stored")
-        poll.files.append(arrival)
-    log.info("%s: %d new file(s)", channel.value, len(poll.files))
-    return poll
-
-
-def poll_mail(intake: Intake) -> ChannelPoll:
-    """New messages of the BFS mailbox; raw message and documents stored in the archive."""
-    poll = ChannelPoll(Channel.bfs_email)
-    with MailboxSession(intake.settings.channels.bfs_email) as session:
-        for message in session.poll(intake.ledger, intake.tz):
-            intake.archive.store_message(message)
-            reached("mail.stored")
-            poll.messages.append(message)
-    log.info(
-        "bfs_email: %d message(s), %d document(s)",
-        len(poll.messages),
-        sum(len(m.documents) for m in poll.messages),
-    )
+    for arrival in channel.poll(intake.ledger):
+        arrival.store(intake.archive, reached)
+        poll.arrivals.append(arrival)
+    log.info("%s: %s", channel.name.value, channel.describe(poll.arrivals))
     return poll
 
 
@@ -163,6 +126,17 @@ def poll_mail(intake: Intake) -> ChannelPoll:
 
 def needs_parsing(intake: Intake, sha256: str) -> bool:
     return intake.cache.get(sha256) is None and intake.ledger.extraction_for(sha256) is None
+
+
+def documents_to_parse(intake: Intake, polls: Iterable[ChannelPoll]) -> dict[str, str]:
+    """Content hash -> file name of every distinct document not read before (each is read once)."""
+    to_parse: dict[str, str] = {}
+    for poll in polls:
+        for document in poll.documents:
+            sha = document.receipt.sha256
+            if sha not in to_parse and needs_parsing(intake, sha):
+                to_parse[sha] = document.receipt.file_name
+    return to_parse
 
 
 def parse_document(settings: Settings, sha256: str, file_name: str) -> str:
@@ -215,53 +189,35 @@ def extraction_of(intake: Intake, sha256: str) -> ExtractionResult:
     return cached
 
 
-def _record_args(intake: Intake, document: ReceivedDocument) -> tuple[ExtractionResult, tuple[str, str] | None]:
+def reading_of(intake: Intake, document: ReceivedDocument) -> Reading[ExtractionResult]:
+    """What the ledger records of one document: its extraction, and its quarantine when it could not be read."""
     extraction = extraction_of(intake, document.receipt.sha256)
     quarantine = None
     if extraction.error:
         quarantine = (extraction.error_reason or "unreadable", extraction.error)
-    return extraction, quarantine
+    return Reading(document.receipt, extraction, quarantine)
 
 
 # --------------------------------------------------------------------------- commit + source action
 
 
-def commit_file(intake: Intake, arrival: FolderArrival) -> CommitSummary:
-    """Commit one received file, then (only then) run the folder's post-commit action."""
-    extraction, quarantine = _record_args(intake, arrival.document)
-    reached("commit.before")
-    outcome = intake.ledger.record(arrival.receipt, extraction, quarantine=quarantine)
-    reached("commit.after")
-    complete_arrival(folder_settings(intake.settings, arrival.receipt.channel), arrival)
-    return CommitSummary.of(arrival.receipt.channel.value, [outcome])
+def commit_arrival(intake: Intake, channel: IntakeChannel, arrival: Arrival) -> CommitSummary:
+    """Commit one arrival in one transaction; a channel that completes with the commit then (only then) acts."""
+    readings = [reading_of(intake, document) for document in arrival.documents]
+    committed = arrival.commit(intake.ledger, readings, reached)
+    if channel.completes_with_commit:
+        channel.complete([arrival], intake.ledger, reached)
+    return CommitSummary.of(
+        arrival.channel.value,
+        committed.outcomes,
+        messages_handled=committed.messages_handled,
+        messages_failed=committed.messages_failed,
+    )
 
 
-def commit_message(intake: Intake, message: MailMessage) -> CommitSummary:
-    """Commit one mail message (all its documents, or its failed attempt) in one transaction."""
-    if message.error is not None:
-        intake.ledger.record_message(message)
-        return CommitSummary(channel=Channel.bfs_email.value, messages_failed=1)
-    documents = []
-    for document in message.documents:
-        extraction, quarantine = _record_args(intake, document)
-        documents.append((document.receipt, extraction, quarantine))
-    reached("mail.commit.before")
-    outcomes = intake.ledger.record_message(message, documents)
-    reached("mail.commit.after")
-    return CommitSummary.of(Channel.bfs_email.value, outcomes, messages_handled=1)
-
-
-def complete_messages(intake: Intake, messages: Iterable[MailMessage]) -> int:
-    """Flag or move committed messages (post-commit action); returns how many were done."""
-    handled = [m for m in messages if intake.ledger.mail_handled(m.message_key)]
-    if not handled:
-        return 0
-    done = 0
-    with MailboxSession(intake.settings.channels.bfs_email) as session:
-        for message in handled:
-            done += bool(session.complete(message))
-            reached("mail.action.after")
-    return done
+def complete_arrivals(intake: Intake, channel: IntakeChannel, arrivals: Sequence[Arrival]) -> int:
+    """The post-commit source action for committed arrivals (flag or move mail); returns how many were done."""
+    return channel.complete(arrivals, intake.ledger, reached)
 
 
 @dataclass(frozen=True)
@@ -277,44 +233,9 @@ class DateWindow:
         return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
 
     def apply(self, poll: ChannelPoll) -> ChannelPoll:
-        return ChannelPoll(
-            poll.channel,
-            files=[a for a in poll.files if self.admits(a.receipt.received_at)],
-            messages=[m for m in poll.messages if m.received_at is None or self.admits(m.received_at)],
-        )
-
-
-def with_folder(settings: Settings, channel: Channel, folder: Path) -> Settings:
-    """Settings reading one fax channel from ``folder`` instead of its configured path."""
-    if channel is Channel.bfs_email:
-        mail = settings.channels.bfs_email.model_copy(update={"maildir": folder, "enabled": True, "action": "none"})
-        channels = settings.channels.model_copy(update={"bfs_email": mail})
-    else:
-        name = channel.value
-        updated = folder_settings(settings, channel).model_copy(update={"path": folder, "enabled": True})
-        channels = settings.channels.model_copy(update={name: updated})
-    return settings.model_copy(update={"channels": channels})
-
-
-def run_once(intake: Intake) -> list[CommitSummary]:
-    """The whole pipeline, sequentially and without Prefect (tests, and the reference for scale-out).
-
-    Mirrors ``flows.daily``: poll every enabled channel, parse, commit, then the source actions.
-    """
-    polls = []
-    for channel in Channel:
-        if channel_enabled(intake.settings, channel):
-            polls.append(poll_mail(intake) if channel is Channel.bfs_email else poll_fax(intake, channel))
-    for poll in polls:
-        for document in poll.documents:
-            if needs_parsing(intake, document.receipt.sha256):
-                parse_document(intake.settings, document.receipt.sha256, document.receipt.file_name)
-    summaries = []
-    for poll in polls:
-        summaries += [commit_file(intake, arrival) for arrival in poll.files]
-        summaries += [commit_message(intake, message) for message in poll.messages]
-        complete_messages(intake, poll.messages)
-    return summaries
+        """The poll's arrivals received inside the window (one whose time could not be read is kept)."""
+        kept = [a for a in poll.arrivals if a.received_at is None or self.admits(a.received_at)]
+        return ChannelPoll(poll.channel, kept)
 
 
 def years_in_ledger(intake: Intake) -> list[int]:

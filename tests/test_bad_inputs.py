@@ -6,7 +6,7 @@ of noise). Two levels:
 
 - parsing: ``extract_document`` returns ``error_reason`` (never raises), within a time bound;
 - a run: the bad files dropped into a fax folder and bad messages into a Maildir, next to good
-  documents, go through ``flows.steps.run_once``: each bad input gets a quarantine record with
+  documents, go through ``flows.sequence.run_once``: each bad input gets a quarantine record with
   its reason slug, the good ones are committed normally, the ledger stays consistent, and a
   second run adds nothing.
 """
@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from core.config import ParsingSettings, load_settings
 from flows import steps
+from flows.sequence import run_once
 from ingest.models import sha256_hex
 from ledger import schema
 from parsing.extract import extract_document
@@ -293,7 +294,7 @@ def run_level(
     def run() -> list[steps.CommitSummary]:
         intake = steps.Intake.open(settings)
         try:
-            return steps.run_once(intake)
+            return run_once(intake)
         finally:
             intake.close()
 

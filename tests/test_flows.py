@@ -11,7 +11,9 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows import steps
 from flows.daily import daily_intake, task_runner_for
+from flows.sequence import run_once
 from flows.steps import Intake
+from ingest.channel import Arrival, IntakeChannel
 from tests.conftest import copy_corpus
 from tests.flow_support import corpus_config, settings_of, snapshot, snapshot_of
 from tests.test_ledger_acceptance import TRUTH_KEYS
@@ -222,23 +224,23 @@ def test_failed_run_then_rerun_equals_clean_run(
     clean_run: Path, tmp_path: Path, ocr_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = corpus_config(tmp_path, ocr_cache)
-    real_commit = steps.commit_file
+    real_commit = steps.commit_arrival
     calls = {"n": 0}
 
-    def failing_commit(intake: Intake, arrival: steps.FolderArrival) -> steps.CommitSummary:
+    def failing_commit(intake: Intake, channel: IntakeChannel, arrival: Arrival) -> steps.CommitSummary:
         calls["n"] += 1
         if calls["n"] > 6:  # the first files commit, the rest fail: a run that dies halfway
             raise RuntimeError("injected fault")
-        return real_commit(intake, arrival)
+        return real_commit(intake, channel, arrival)
 
-    monkeypatch.setattr(steps, "commit_file", failing_commit)
+    monkeypatch.setattr(steps, "commit_arrival", failing_commit)
     failed = daily_intake(str(config), return_state=True)
     assert failed.is_failed()
     assert "commit" in (failed.message or "")
     partial = snapshot_of(config)
     assert 0 < len(partial["receipts"]) < len(snapshot_of(clean_run)["receipts"])
 
-    monkeypatch.setattr(steps, "commit_file", real_commit)
+    monkeypatch.setattr(steps, "commit_arrival", real_commit)
     rerun = daily_intake(str(config), return_state=True)
     assert rerun.is_completed(), rerun.message
     assert snapshot_of(config) == snapshot_of(clean_run)
@@ -268,7 +270,7 @@ def test_dask_task_runner_gives_the_sequential_ledger(
     sequential = corpus_config(tmp_path / "seq", tmp_path / "seq-cache", sample_root=corpus)
     intake = Intake.open(settings_of(sequential))
     try:
-        steps.run_once(intake)
+        run_once(intake)
         expected = snapshot(intake.ledger)
     finally:
         intake.close()

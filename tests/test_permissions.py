@@ -26,8 +26,9 @@ from core.channels import Channel
 from core.config import FolderChannelSettings, StationChannelSettings, load_settings
 from core.errors import ChannelUnavailable, ConfigError
 from core.logs import install_redaction
-from flows.daily import poll_mail_task
 from flows.steps import Intake
+from flows.tasks import poll_task
+from ingest.configured import channel_for
 from ingest.folders import complete_arrival, poll_fax_folder
 from ingest.mailbox import MailboxSession
 from ingest.state import MemoryState
@@ -209,7 +210,7 @@ def refused_login(mail: Any, tmp_path: Path, *, through_flow: bool) -> list[str]
     intake = Intake.open(settings)
     try:
         with pytest.raises(ChannelUnavailable) as task:
-            poll_mail_task.fn(intake)  # steps.poll_mail inside the task's scrubbing wrapper, as Prefect runs it
+            poll_task.fn(intake, channel_for(Channel.bfs_email, settings))  # the poll in the task's scrubbing wrapper
     finally:
         intake.close()
     return [*texts, chain(task.value)]
