@@ -316,7 +316,7 @@ def review_list(
     config: Path | None = ConfigOption,
 ) -> None:
     """Open review items with their source (file or mail message) and reason."""
-    from detainer_intake.commands.reports import review_list_command
+    from detainer_intake.commands.review import review_list_command
 
     raise typer.Exit(review_list_command(settings_from(config), as_json, all_items))
 
@@ -329,7 +329,7 @@ def review_show(
     config: Path | None = ConfigOption,
 ) -> None:
     """Field values with confidence, and a PNG crop of the page around each value (prints personal data)."""
-    from detainer_intake.commands.reports import review_show_command
+    from detainer_intake.commands.review import review_show_command
 
     raise typer.Exit(review_show_command(settings_from(config), item_id, out))
 
@@ -346,7 +346,7 @@ def review_correct(
     config: Path | None = ConfigOption,
 ) -> None:
     """Correct one field of one detainer copy; wins over OCR on reprocessing; audited."""
-    from detainer_intake.commands.reports import review_correct_command
+    from detainer_intake.commands.review import review_correct_command
 
     raise typer.Exit(review_correct_command(settings_from(config), target, field, value, who))
 
@@ -359,7 +359,7 @@ def review_accept(
     config: Path | None = ConfigOption,
 ) -> None:
     """Resolve an item as it stands (for a match: its suggested decision becomes the operator's)."""
-    from detainer_intake.commands.reports import review_accept_command
+    from detainer_intake.commands.review import review_accept_command
 
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who))
 
@@ -373,7 +373,7 @@ def review_detainer(
 ) -> None:
     """Rule that a possible detainer is one: its document gains a detainer copy (fill it in with
     `review correct`) that counts as a request and is deduplicated like any copy."""
-    from detainer_intake.commands.reports import review_accept_command
+    from detainer_intake.commands.review import review_accept_command
 
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="detainer"))
 
@@ -386,7 +386,7 @@ def review_dismiss(
     config: Path | None = ConfigOption,
 ) -> None:
     """Close an item without a change (a possible detainer: it is not a detainer)."""
-    from detainer_intake.commands.reports import review_accept_command
+    from detainer_intake.commands.review import review_accept_command
 
     raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="dismiss"))
 
@@ -400,7 +400,7 @@ def review_merge(
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that two copies are the same request (audited; survives reprocessing)."""
-    from detainer_intake.commands.reports import review_merge_command
+    from detainer_intake.commands.review import review_merge_command
 
     raise typer.Exit(review_merge_command(settings_from(config), a, b, who))
 
@@ -414,7 +414,7 @@ def review_split(
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that two copies are different requests (audited; survives reprocessing)."""
-    from detainer_intake.commands.reports import review_split_command
+    from detainer_intake.commands.review import review_split_command
 
     raise typer.Exit(review_split_command(settings_from(config), a, b, who))
 

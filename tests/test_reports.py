@@ -19,12 +19,8 @@ from application.definitions import DISPOSITION_KEYS, FIGURES, METRIC_KEYS
 from application.report import CSV_COLUMNS, PII_COLUMNS
 from core.keys import CopyKey
 from detainer_intake.commands.ledger import metrics_command
-from detainer_intake.commands.reports import (
-    disposition_command,
-    dispositions_command,
-    report_command,
-    review_correct_command,
-)
+from detainer_intake.commands.reports import disposition_command, dispositions_command, report_command
+from detainer_intake.commands.review import review_correct_command
 from ledger import schema
 from ledger.db import open_ledger
 from tests import ledger_support as testing

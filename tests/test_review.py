@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from application.review import BadArgument, copy_details, crop_box, parse_value, render_page, resolve_copy
-from detainer_intake.commands.reports import (
+from detainer_intake.commands.review import (
     review_accept_command,
     review_correct_command,
     review_list_command,
