@@ -8,34 +8,17 @@ personal data (``RequestRow.person``, ``RequestRow.identities``); writers decide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from application.definitions import OUTCOME_LABELS
-from ledger.read_model import DispositionRecord
+from ledger.read_model import ArrivalRecord, CopyIdentity, DispositionRecord
 from ledger.store import Ledger
 from ledger.views import CHANNEL_ORDER
 
 PERSONAL_FIELDS: tuple[str, ...] = ("subject_name", "date_of_birth", "file_number", "event_number")
-
-
-@dataclass(frozen=True)
-class Arrival:
-    channel: str
-    station: str | None
-    received_at: datetime  # UTC
-    file_name: str
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The normalised identity of one copy (what dedupe compares): personal data."""
-
-    file_number: str | None
-    event_number: str | None
-    issued_date: date | None
 
 
 @dataclass(frozen=True)
@@ -54,17 +37,17 @@ class Disposition:
 @dataclass(frozen=True)
 class RequestRow:
     id: str
-    arrivals: tuple[Arrival, ...]  # in arrival order; the first is the first arrival
+    arrivals: tuple[ArrivalRecord, ...]  # in arrival order; the first is the first arrival
     copies: int
     form_type: str | None
     warrant_form: str | None
     cancelled: bool
     disposition: Disposition | None
     person: dict[str, Any]  # PERSONAL_FIELDS of the founding copy (effective values, JSON form)
-    identities: tuple[Identity, ...]  # every copy's normalised identity
+    identities: tuple[CopyIdentity, ...]  # every copy's normalised identity
 
     @property
-    def first(self) -> Arrival:
+    def first(self) -> ArrivalRecord:
         return self.arrivals[0]
 
     @property
@@ -88,14 +71,14 @@ def request_rows(ledger: Ledger, tz: str | ZoneInfo, year: int | None = None) ->
         rows.append(
             RequestRow(
                 id=view.id,
-                arrivals=tuple(Arrival(a.channel, a.station, a.received_at, a.file_name) for a in record.arrivals),
+                arrivals=tuple(record.arrivals),
                 copies=len(view.copy_keys),
                 form_type=fields.get("form_type"),
                 warrant_form=fields.get("warrant_form"),
                 cancelled=bool(view.cancelled_by),
                 disposition=_disposition(record.disposition),
                 person={name: fields.get(name) for name in PERSONAL_FIELDS},
-                identities=tuple(Identity(i.file_number, i.event_number, i.issued_date) for i in record.identities),
+                identities=tuple(record.identities),
             )
         )
     return rows
@@ -128,6 +111,6 @@ def disposition_totals(rows: list[RequestRow]) -> dict[str, Any]:
     }
 
 
-def cancellation_identities(ledger: Ledger) -> list[Identity]:
+def cancellation_identities(ledger: Ledger) -> list[CopyIdentity]:
     """Identities of every cancellation notice (personal data), for reconciliation hints."""
-    return [Identity(i.file_number, i.event_number, i.issued_date) for i in ledger.read_model.cancellation_identities()]
+    return ledger.read_model.cancellation_identities()

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from application.data import Identity, RequestRow
+from application.data import RequestRow
 from core.errors import ExitCode, IntakeError
 from ledger.dedupe import normalize_event_number, normalize_file_number
+from ledger.read_model import CopyIdentity
 from parsing.fields import parse_date
 
 DEFAULT_WINDOW_DAYS = 3
@@ -301,7 +302,7 @@ def reconcile(
     tz: str | ZoneInfo,
     list_name: str,
     window_days: int = DEFAULT_WINDOW_DAYS,
-    cancellations: list[Identity] | None = None,
+    cancellations: list[CopyIdentity] | None = None,
     context: dict[str, int] | None = None,
 ) -> Reconciliation:
     """Match list entries to ledger requests (``rows``: every request of the ledger, any year)."""

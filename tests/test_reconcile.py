@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from application.data import Arrival, Identity, RequestRow
+from application.data import RequestRow
 from application.reconcile import Columns, ListEntry, ReconcileError, read_list, reconcile
 from application.report import build_report, reconcile_with_list
 from detainer_intake.commands.reports import reconcile_command
 from ledger.db import open_ledger
+from ledger.read_model import ArrivalRecord as Arrival
+from ledger.read_model import CopyIdentity as Identity
 from tests.report_support import (
     copy_ledger,
     leaked,
