@@ -11,8 +11,8 @@ Those outputs hold personal data on purpose (operator tools): never log them.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
 import tempfile
 import typing
@@ -26,6 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from core.config import ParsingSettings
 from core.errors import ExitCode, IntakeError
+from core.files import private_dir, write_private
 from core.keys import CopyKey
 from ledger.store import Ledger
 from ledger.uncertainty import Effect
@@ -385,17 +386,11 @@ def crop_box(box: BBox, size: tuple[int, int]) -> tuple[int, int, int, int]:
     )
 
 
-def _private_dir(path: Path) -> None:
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.chmod(0o700)
-
-
 def write_crops(
     details: CopyDetails, content: bytes, out: Path, settings: ParsingSettings | None = None, prefix: str = ""
 ) -> list[Path]:
     """One PNG per field with a box, the box outlined in red; sets ``FieldView.crop``."""
-    _private_dir(out)
+    private_dir(out)
     pages: dict[int, Image.Image] = {}
     written = []
     for view in details.fields:
@@ -417,10 +412,9 @@ def write_crops(
             width=3,
         )
         path = out / f"{prefix}{view.name.replace(':', '-')}.png"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            crop.save(handle, format="PNG")
-        os.chmod(path, 0o600)
+        png = io.BytesIO()
+        crop.save(png, format="PNG")
+        write_private(path, png.getvalue(), durable=False)
         view.crop = path
         written.append(path)
     return written

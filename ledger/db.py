@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import LedgerError
+from core.files import private_dir
 
 if TYPE_CHECKING:
     from ledger.dedupe import DedupeConfig
@@ -40,9 +41,7 @@ def _prepare_sqlite_file(url: str) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
+    private_dir(path.parent)  # every new level 0700, not only the last
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
         os.close(fd)

@@ -98,6 +98,24 @@ def umask(mask: int) -> Iterator[None]:
         os.umask(previous)
 
 
+def test_new_sqlite_ledger_folders_are_owner_only_at_every_level(tmp_path: Path) -> None:
+    """A ledger path whose folders do not exist yet gets every new level 0700 (mkdir(parents=True) would
+    give the upper ones the umask's mode) and the database file 0600; an existing folder keeps its mode."""
+    from ledger.db import open_ledger
+
+    tmp_path.chmod(0o755)
+    with umask(0o002):
+        ledger = open_ledger(f"sqlite:///{tmp_path}/state/ledgers/2026/ledger.db")
+        ledger.close()
+    assert modes(tmp_path / "state") == {
+        ".": "0o700",
+        "ledgers": "0o700",
+        "ledgers/2026": "0o700",
+        "ledgers/2026/ledger.db": "0o600",
+    } | {k: "0o600" for k in modes(tmp_path / "state") if k.startswith("ledgers/2026/ledger.db-")}
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+
+
 def test_processed_folders_are_created_owner_only(tmp_path: Path) -> None:
     """processed/ holds the same faxes as the archive: 0700 when the post-commit move creates it, or the
     next poll's redone move (the process died after the commit); an existing one keeps its mode."""
