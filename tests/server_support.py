@@ -1,4 +1,5 @@
-"""Pytest plugin: ONE Prefect server for every `detainer-intake` subprocess of the session.
+"""Pytest plugin: ONE Prefect server for every `detainer-intake` subprocess of the session (of the
+xdist worker), and the extraction cache every worker shares.
 
 Without it each ``detainer-intake run`` would start its own ephemeral server (~20 s). Test
 modules take it with ``pytest_plugins = ["tests.server_support"]`` and pass the yielded
