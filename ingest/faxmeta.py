@@ -13,17 +13,21 @@ whatever the sending machine was programmed to announce), else the TSI text.
 
 from __future__ import annotations
 
+import io
 import re
-import struct
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from PIL import Image
+
 TAG_IMAGE_DESCRIPTION = 270
 TAG_DATETIME = 306
 SIDECAR_SUFFIX = ".info"
 _MAX_SIDECAR_BYTES = 64 * 1024
+_MAX_TAG_CHARS = 4096
 _LOCAL_TIME = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})\s*$")
 _PHONE = re.compile(r"^\+?[\d\s().\-]{7,24}$")
 MAX_TSI_CHARS = 20
@@ -78,41 +82,26 @@ def tiff_meta(content: bytes, tz: str) -> FaxMeta:
 
 
 def tiff_ascii_tags(content: bytes, wanted: tuple[int, ...]) -> dict[int, str]:
-    """ASCII tags of the first IFD of a classic or Big TIFF; {} when unreadable."""
-    try:
-        return _read_ifd0(content, set(wanted))
-    except (struct.error, ValueError, IndexError):
-        return {}
+    """ASCII tags of the first IFD of a classic or Big TIFF, as Pillow reads them; {} when unreadable.
 
-
-def _read_ifd0(content: bytes, wanted: set[int]) -> dict[int, str]:
-    order = {b"II": "<", b"MM": ">"}.get(content[:2])
-    if order is None:
-        return {}
-    (version,) = struct.unpack_from(order + "H", content, 2)
-    if version == 42:
-        offset_fmt, count_fmt, entry_size, inline = "I", "H", 12, 4
-        (ifd,) = struct.unpack_from(order + "I", content, 4)
-    elif version == 43:
-        offset_fmt, count_fmt, entry_size, inline = "Q", "Q", 20, 8
-        (ifd,) = struct.unpack_from(order + "Q", content, 8)
-    else:
-        return {}
-    (entries,) = struct.unpack_from(order + count_fmt, content, ifd)
-    first = ifd + struct.calcsize(count_fmt)
+    Pillow reads only the header and the first IFD here (no pixels), with its own bounds on what a
+    tag may claim. The tags only date and label an arrival, so a file whose header cannot be read,
+    whatever the decoder raises, simply has none: the arrival falls back to the sidecar or mtime.
+    """
     found: dict[int, str] = {}
-    for i in range(min(entries, 4096)):
-        at = first + i * entry_size
-        tag, kind = struct.unpack_from(order + "HH", content, at)
-        if tag not in wanted or kind != 2:  # 2 = ASCII
-            continue
-        (count,) = struct.unpack_from(order + offset_fmt, content, at + 4)
-        if count <= inline:
-            start = at + 4 + struct.calcsize(offset_fmt)
-        else:
-            (start,) = struct.unpack_from(order + offset_fmt, content, at + 4 + struct.calcsize(offset_fmt))
-        raw = content[start : start + min(count, 4096)]
-        found[tag] = raw.split(b"\x00", 1)[0].decode("ascii", "replace").strip()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possibly corrupt" and bomb warnings: the header is all we read
+            with Image.open(io.BytesIO(content), formats=["TIFF"]) as image:
+                tags = image.tag_v2  # type: ignore[attr-defined]
+                for tag in wanted:
+                    value = tags.get(tag)
+                    if isinstance(value, bytes):
+                        value = value.decode("ascii", "replace")
+                    if isinstance(value, str):
+                        found[tag] = value[:_MAX_TAG_CHARS].split("\x00", 1)[0].strip()
+    except Exception:  # any decoder failure on a hostile header means "no tags"
+        return {}
     return found
 
 

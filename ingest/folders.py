@@ -295,7 +295,12 @@ def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) ->
         log.warning("%s: %s cannot be read (%s)", channel.value, candidate.relative, type(exc).__name__)
         return None
     sidecar = sidecar_for(path)
-    received_at, received_from, sender = _receive_time(candidate, content, sidecar, tz)
+    try:
+        received_at, received_from, sender = _receive_time(candidate, content, sidecar, tz)
+    except Exception as exc:  # the fax server's metadata only dates the arrival: it never stops one
+        log.warning("%s: %s has unreadable fax metadata (%s); dated by its mtime", channel.value, candidate.relative,
+                    type(exc).__name__)
+        received_at, received_from, sender = mtime_utc(candidate.stat.st_mtime_ns), "mtime", None
     document = ReceivedDocument.build(
         content,
         channel=channel,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import string
+import struct
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 
 from core.errors import IntakeError
 from core.formats import Format
+from ingest.faxmeta import tiff_ascii_tags
 from ingest.mime import MimeDocument, ParsedMessage, iter_documents, parse_message
 from ingest.names import MAX_NAME_CHARS, sanitize_filename
 from parsing import fields
@@ -244,6 +246,28 @@ def test_sniffing_any_bytes_gives_a_format_or_a_typed_error(content: bytes) -> N
     assert isinstance(outcome, (Format, IntakeError))
     if isinstance(outcome, IntakeError):
         assert getattr(outcome, "reason", None) in ("empty", "unsupported_format")
+
+
+def _tiff_header(order: bytes, big: bool, ifd: int, body: bytes) -> bytes:
+    endian = "<" if order == b"II" else ">"
+    if big:
+        return order + struct.pack(endian + "HHHQ", 43, 8, 0, ifd) + body
+    return order + struct.pack(endian + "HI", 42, ifd % 2**32) + body
+
+
+@fuzz(400)
+@given(
+    st.sampled_from([b"II", b"MM"]),
+    st.booleans(),
+    st.one_of(st.integers(0, 64), st.integers(0, 2**64 - 1)),
+    st.binary(max_size=300),
+)
+def test_fax_tiff_tags_of_any_header_are_read_or_absent(order: bytes, big: bool, ifd: int, body: bytes) -> None:
+    """Whatever a TIFF header claims (offsets past any index, counts of gigabytes), its fax tags are a
+    small dict of short strings or nothing: reading them never raises and never runs long."""
+    tags = tiff_ascii_tags(_tiff_header(order, big, ifd, body), (306, 270))
+    assert set(tags) <= {306, 270}
+    assert all(isinstance(v, str) and len(v) <= 4096 for v in tags.values())
 
 
 @fuzz(800)

@@ -255,3 +255,26 @@ def test_tiff_tag_reader_and_helpers() -> None:
     assert normalize_sender("+44 20 7946 0018") == "+442079460018"
     assert normalize_sender("ICE ERO\x07 BOSTON") == "ICE ERO BOSTON"
     assert normalize_sender("  ") is None
+
+
+HOSTILE = Path(__file__).parent / "bad_inputs"
+
+
+def test_hostile_tiff_headers_are_taken_in_among_good_faxes(tmp_path: Path) -> None:
+    """A header that lies (a BigTIFF whose first IFD offset no integer can index, loops, gigabyte counts)
+    has no readable fax metadata: it is taken in like any file, dated by its mtime, and the good faxes
+    beside it keep their TIFF dates. Parsing then quarantines it (tests/test_bad_inputs.py)."""
+    hostile = sorted(HOSTILE.glob("*tiff*.tif"))
+    assert len(hostile) >= 12
+    put(tmp_path / "a_good.tif", fax_tiff("2025:03:04 09:22:05", "+16175550143"), NOW - timedelta(hours=3))
+    for number, source in enumerate(hostile):
+        put(tmp_path / f"b_{number:02d}.tif", source.read_bytes(), NOW - timedelta(hours=2))
+    put(tmp_path / "c_good.tif", fax_tiff("2025:03:04 10:00:00"), NOW - timedelta(hours=1))
+    arrivals = poll(FolderChannelSettings(path=tmp_path, quiet_seconds=0))
+    by_name = {a.path.name: a.document.receipt for a in arrivals}
+    assert len(by_name) == len(hostile) + 2
+    assert by_name["a_good.tif"].received_from == "tiff_datetime"
+    assert by_name["c_good.tif"].received_from == "tiff_datetime"
+    assert {by_name[f"b_{n:02d}.tif"].received_from for n in range(len(hostile))} == {"mtime"}
+    for source in hostile:
+        assert tiff_ascii_tags(source.read_bytes(), (306, 270)) == {}, source.name
