@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import sys
 import zipfile
 from email.message import EmailMessage
@@ -81,6 +82,50 @@ def g4_tiff(width: int, height: int, pages: int = 1) -> bytes:
     buffer = io.BytesIO()
     frames[0].save(buffer, "TIFF", compression="group4", dpi=(204, 196), save_all=True, append_images=frames[1:])
     return buffer.getvalue()
+
+
+def _ifd_entry(tag: int, kind: int, count: int, value: int) -> bytes:
+    return struct.pack("<HHII", tag, kind, count, value)
+
+
+def _classic_tiff(entries: list[bytes], next_ifd: int = 0, tail: bytes = b"") -> bytes:
+    """A little-endian classic TIFF whose first IFD (at 8) holds ``entries`` as given, however wrong."""
+    ifd = struct.pack("<H", len(entries)) + b"".join(entries) + struct.pack("<I", next_ifd)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + tail
+
+
+def _picture_entries(width: int = 1728, height: int = 2200, compression: int = 4, strip_at: int = 4096) -> list[bytes]:
+    return [
+        _ifd_entry(256, 4, 1, width),  # ImageWidth
+        _ifd_entry(257, 4, 1, height),  # ImageLength
+        _ifd_entry(258, 3, 1, 1),  # BitsPerSample
+        _ifd_entry(259, 3, 1, compression),  # Compression
+        _ifd_entry(262, 3, 1, 0),  # Photometric
+        _ifd_entry(273, 4, 1, strip_at),  # StripOffsets
+        _ifd_entry(278, 4, 1, height),  # RowsPerStrip
+        _ifd_entry(279, 4, 1, 64),  # StripByteCounts
+    ]
+
+
+# Headers that lie: offsets past the end or beyond any integer a reader can index with, counts that
+# claim gigabytes, loops. Found in decoder fuzzing corpora; each must cost one quarantine record.
+HOSTILE_TIFF_HEADERS: dict[str, object] = {
+    "bigtiff_ifd_offset_huge.tif": lambda: b"II+\x00\x08\x00\x00\x00" + struct.pack("<Q", 2**63 + 5),
+    "bigtiff_ifd_offset_max_be.tif": lambda: b"MM\x00+\x00\x08\x00\x00" + struct.pack(">Q", 2**64 - 1),
+    "bigtiff_bad_offset_size.tif": lambda: b"II+\x00\x04\x00\x00\x00" + struct.pack("<Q", 16) + bytes(16),
+    "bigtiff_entry_count_huge.tif": lambda: b"II+\x00\x08\x00\x00\x00"
+    + struct.pack("<QQ", 16, 2**63)
+    + bytes(40),
+    "tiff_ifd_offset_past_end.tif": lambda: b"II*\x00" + struct.pack("<I", 0xFFFFFFF0) + bytes(8),
+    "tiff_ifd_offset_zero.tif": lambda: b"II*\x00" + struct.pack("<I", 0) + bytes(8),
+    "tiff_ifd_loop.tif": lambda: _classic_tiff(_picture_entries(), next_ifd=8),
+    "tiff_entry_count_max.tif": lambda: b"II*\x00" + struct.pack("<IH", 8, 0xFFFF) + bytes(24),
+    "tiff_ascii_count_huge.tif": lambda: _classic_tiff([_ifd_entry(306, 2, 0xFFFFFFFF, 8), *_picture_entries()]),
+    "tiff_strip_past_end.tif": lambda: _classic_tiff(_picture_entries(strip_at=0xFFFFFF00)),
+    "tiff_zero_width.tif": lambda: _classic_tiff(_picture_entries(width=0), tail=bytes(4096)),
+    "tiff_unknown_compression.tif": lambda: _classic_tiff(_picture_entries(compression=65000), tail=bytes(4096)),
+    "tiff_dimensions_huge.tif": lambda: _classic_tiff(_picture_entries(0xFFFFFFFF, 0xFFFFFFFF), tail=bytes(4096)),
+}
 
 
 def encrypted_pdf() -> bytes:
@@ -272,6 +317,10 @@ SMALL: dict[str, tuple[object, str]] = {
     "setup.exe": (exe, "unsupported_format"),
     "delivery_report.html": (html, "unsupported_format"),
     "broken_structure.eml": (mail_broken_structure, "malformed_message"),
+    **{
+        name: (build, "too_large" if name == "tiff_dimensions_huge.tif" else "truncated")
+        for name, build in HOSTILE_TIFF_HEADERS.items()
+    },
 }
 MAIL: dict[str, object] = {
     "broken_structure.eml": mail_broken_structure,
