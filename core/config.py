@@ -116,6 +116,10 @@ class ParsingSettings(Section):
     max_pixels: int = 60_000_000  # per page, after rendering; bounds decompression bombs
     ocr_timeout_seconds: float = 120.0
     render_timeout_seconds: float = 120.0  # poppler (pdftotext, pdftoppm), per PDF page
+    # A document whose reading fails unexpectedly (a parser error, not a bad input) is tried again
+    # by the next runs; after this many failures it is quarantined (reason "parse_failed") so it
+    # can neither block its arrival forever nor go uncounted.
+    max_parse_attempts: int = Field(default=3, ge=1)
     tesseract_lang: str = "eng"
     # The names ICE addresses this department by (the I-247's TO box): a garbled reading that
     # clearly resembles one of them is corrected to it. Empty: readings are kept as read.

@@ -59,3 +59,22 @@ class ExtractionCache:
     def put(self, result: ExtractionResult) -> Path:
         # Not synced to disk: a result lost to a power cut is only read again.
         return write_private(self.path_for(result.sha256), result.model_dump_json(), durable=False)
+
+    def failures_path_for(self, sha256: str) -> Path:
+        return self.root / self.version / sha256[:2] / f"{sha256}.failures.json"
+
+    def record_failure(self, sha256: str, error_class: str) -> int:
+        """Count one failed reading of ``sha256`` by this parser version; returns the count so far.
+
+        Kept beside the results so every worker of a run, and every later run, sees it; a new
+        parser version starts again from zero (a fix gets its chance).
+        """
+        path = self.failures_path_for(sha256)
+        try:
+            failures = list(json.loads(path.read_bytes()))
+        except (FileNotFoundError, ValueError, TypeError):
+            failures = []
+        failures.append(error_class)
+        write_private(path, json.dumps(failures))
+        return len(failures)
+

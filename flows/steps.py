@@ -149,7 +149,7 @@ def parse_document(settings: Settings, sha256: str, file_name: str) -> str:
         return sha256
     content = Archive(settings.archive.path).load(sha256)
     reached("parse.start")
-    result = extract_document(content, file_name=file_name, settings=settings.parsing, tz=settings.department.timezone)
+    result = _read_or_give_up(cache, settings, content, sha256, file_name)
     register_personal_values(result)
     cache.put(result)
     reached("parse.cached")
@@ -161,6 +161,35 @@ def parse_document(settings: Settings, sha256: str, file_name: str) -> str:
         f", quarantined ({result.error_reason})" if result.error else "",
     )
     return sha256
+
+
+def _read_or_give_up(
+    cache: ExtractionCache, settings: Settings, content: bytes, sha256: str, file_name: str
+) -> ExtractionResult:
+    """The one place where a document's unexpected reading failure is handled, whatever raised it.
+
+    Bad input never raises (parsing quarantines it with its reason); anything else is a failure
+    of this reading. It is counted and raised, so the arrival waits and the next run tries again
+    (a transient fault heals); the ``max_parse_attempts``-th failure becomes the document's own
+    quarantine record instead, so one document can neither block its channel nor loop forever.
+    Only the exception's class is kept: its message may quote the document.
+    """
+    try:
+        zone = settings.department.timezone
+        return extract_document(content, file_name=file_name, settings=settings.parsing, tz=zone)
+    except Exception as exc:
+        error_class = type(exc).__name__
+        attempts = cache.record_failure(sha256, error_class)
+        if attempts < settings.parsing.max_parse_attempts:
+            log.warning("reading %s failed (%s), attempt %d of %d", sha256[:12], error_class, attempts,
+                        settings.parsing.max_parse_attempts)
+            raise
+        log.error("reading %s failed %d times (%s): quarantined", sha256[:12], attempts, error_class)
+        return ExtractionResult(
+            sha256=sha256,
+            error=f"reading failed {attempts} times ({error_class}); quarantined for review",
+            error_reason="parse_failed",
+        )
 
 
 def register_personal_values(result: ExtractionResult) -> None:
