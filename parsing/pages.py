@@ -12,6 +12,7 @@ import struct
 import subprocess
 import warnings
 from dataclasses import dataclass, field
+from math import ceil
 from pathlib import Path
 
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
@@ -146,13 +147,15 @@ def pdf_text_words_xml(ref: PageRef) -> str:
 
 def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Image:
     """One PDF page as an image (pdf2image over pdftoppm), its render bounded by the page's
-    timeout. pdf2image asks pdfinfo for the page count first, without a timeout; the PDF has
-    already been opened by pikepdf, and the flow's task timeout bounds the rest."""
-    from pdf2image import convert_from_path
+    timeout. pdf2image first asks pdfinfo for the page count without any timeout, so pdfinfo is
+    run here first under the page's timeout: a file it cannot finish in time is a render timeout,
+    and one it finished is finished again in about the same time inside pdf2image."""
+    from pdf2image import convert_from_path, pdfinfo_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
 
     page = ref.index + 1
     try:
+        pdfinfo_from_path(ref.path, timeout=max(1, ceil(ref.render_timeout)))
         images = convert_from_path(ref.path, dpi=dpi, first_page=page, last_page=page, grayscale=grayscale,
                                    timeout=ref.render_timeout)  # type: ignore[arg-type]
     except PDFPopplerTimeoutError:

@@ -14,6 +14,7 @@ of noise). Two levels:
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import signal
 import sys
@@ -181,6 +182,26 @@ def test_pdf_pages_poppler_cannot_finish_in_time_are_quarantined(tmp_path: Path)
     with pytest.raises(P.RenderTimeout):
         P.render_pdf_page(ref, P.OCR_DPI)
     assert extract_document(pdf, settings=PARSING).error_reason is None  # the same input in time
+
+
+def test_pdfinfo_that_never_finishes_is_a_render_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pdf2image asks pdfinfo for the page count before rendering, with no timeout of its own: a PDF
+    that keeps pdfinfo busy costs the page's render timeout, not the run."""
+    from parsing import pages as P
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "pdfinfo").write_text("#!/bin/sh\nexec sleep 60\n")
+    (tools / "pdfinfo").chmod(0o755)
+    pdf = gen.small_pdf()
+    (tmp_path / "in.pdf").write_bytes(pdf)
+    settings = PARSING.model_copy(update={"render_timeout_seconds": 1.0})
+    (ref,) = P.open_input(pdf, tmp_path / "in.pdf", settings).pages
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    started = time.monotonic()
+    with pytest.raises(P.RenderTimeout):
+        P.render_pdf_page(ref, P.OCR_DPI)
+    assert time.monotonic() - started < 10
 
 
 def test_parsing_limits_are_the_configured_ones() -> None:
