@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import select
@@ -20,8 +20,11 @@ from ledger import schema
 from tests import run_support as rs
 from tests.born_digital import Page, i247a_page
 
+if TYPE_CHECKING:
+    from tests.imap_server import DovecotServer
+
 WILD = Path(__file__).parent / "wild"
-pytest_plugins = ["tests.server_support"]  # ocr_cache_dir: the session's shared extraction cache
+pytest_plugins = ["tests.server_support", "tests.imap_server"]  # ocr_cache_dir; dovecot (a real IMAP server)
 
 RUN_SECONDS = 240  # the whole run over every wild file on three channels, on a busy two-core machine
 
@@ -156,3 +159,23 @@ def test_a_rerun_adds_nothing(wild_run: dict[str, Any]) -> None:
     before = rs.table_counts(wild_run["config"])
     assert wild_run["run"]() == []
     assert rs.table_counts(wild_run["config"]) == before
+
+
+@pytest.mark.imap
+def test_the_wild_files_come_through_a_real_imap_mailbox(dovecot: DovecotServer) -> None:
+    """The same messages over IMAP (Dovecot): every message is fetched, each attachment is a document
+    (the ledger reads or quarantines it), and the poll never fails."""
+    from ingest.mailbox import MailboxSession
+    from ingest.state import MemoryState
+
+    wild = _wild_files()
+    for number, path in enumerate(wild):
+        dovecot.append(_message(number, path.name, path.read_bytes()))
+    state = MemoryState()
+    found: dict[str, int] = {}
+    with MailboxSession(dovecot.settings(action="none")) as session:
+        for message in session.poll(state, "America/New_York"):
+            state.record_message(message)
+            assert message.error is None, message.error
+            found[message.message_id or ""] = len(message.documents)
+    assert found == {f"<wild-{number}@ice.dhs.example>": 1 for number in range(len(wild))}
