@@ -7,7 +7,7 @@ personal data (``RequestRow.person``, ``RequestRow.identities``); writers decide
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,12 +22,8 @@ PERSONAL_FIELDS: tuple[str, ...] = ("subject_name", "date_of_birth", "file_numbe
 
 
 @dataclass(frozen=True)
-class Disposition:
-    outcome: str  # not_acted_upon | detained | transferred
-    reimbursement: Decimal | None
-    note: str | None
-    who: str
-    at: datetime
+class Disposition(DispositionRecord):
+    """A recorded disposition, with the label the reports print for its outcome."""
 
     @property
     def label(self) -> str:
@@ -85,7 +81,7 @@ def request_rows(ledger: Ledger, tz: str | ZoneInfo, year: int | None = None) ->
 
 
 def _disposition(found: DispositionRecord | None) -> Disposition | None:
-    return Disposition(found.outcome, found.reimbursement, found.note, found.who, found.at) if found else None
+    return Disposition(**asdict(found)) if found else None
 
 
 def disposition_totals(rows: list[RequestRow]) -> dict[str, Any]:
