@@ -32,17 +32,26 @@ from ingest.channel import Arrival, IntakeChannel
 P = ParamSpec("P")
 R = TypeVar("R")
 
-TRANSIENT = (ChannelUnavailable, LedgerError, OSError, TimeoutError)
-
-
 class StepFailed(IntakeError):
     """A pipeline step failed; the message is scrubbed of personal data."""
+
+
+class TransientStepFailed(StepFailed):
+    """A step failed for a reason a later attempt can fix (an I/O hiccup, a timeout); scrubbed too."""
+
+
+# What a retry can fix. OSError and TimeoutError reach Prefect as TransientStepFailed (``scrubbed``
+# replaces every untyped error so that no message carries personal data), so the class is decided
+# before the scrubbing, from the original error.
+TRANSIENT_CAUSES = (OSError, TimeoutError)
+TRANSIENT = (ChannelUnavailable, LedgerError, TransientStepFailed, *TRANSIENT_CAUSES)
 
 
 def scrubbed(func: Callable[P, R]) -> Callable[P, R]:
     """Re-raise any failure as a PII-free error, so Prefect's state message and logs stay clean.
 
-    Typed errors keep their class (for retry decisions); anything else becomes StepFailed.
+    Typed errors keep their class (for retry decisions); anything else becomes StepFailed, or
+    TransientStepFailed when a retry can fix it (``TRANSIENT_CAUSES``).
     """
 
     @functools.wraps(func)
@@ -52,7 +61,8 @@ def scrubbed(func: Callable[P, R]) -> Callable[P, R]:
         except IntakeError as exc:
             raise type(exc)(redact(exc.message)) from None
         except Exception as exc:
-            raise StepFailed(f"{type(exc).__name__}: {redact(str(exc))}") from None
+            scrubbed_class = TransientStepFailed if isinstance(exc, TRANSIENT_CAUSES) else StepFailed
+            raise scrubbed_class(f"{type(exc).__name__}: {redact(str(exc))}") from None
 
     return wrapper
 
