@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -78,6 +78,8 @@ class StationChannelSettings(FolderChannelSettings):
 
 
 class MailChannelSettings(Section):
+    # A section that names its mailbox (host or maildir) is read unless it says enabled = false: a
+    # configured mailbox that is silently skipped looks exactly like one that received nothing.
     enabled: bool = False
     host: str | None = None
     port: int = 993
@@ -94,6 +96,13 @@ class MailChannelSettings(Section):
     timeout_seconds: float = 60.0
     # A local Maildir read instead of IMAP (mail exports, and the bundled sample mailbox).
     maildir: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _enabled_when_named(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "enabled" not in data and (data.get("host") or data.get("maildir")):
+            return {**data, "enabled": True}
+        return data
 
     def password(self) -> str | None:
         if self.password_file is not None:
