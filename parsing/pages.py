@@ -7,6 +7,7 @@ page, so a 200-page fax never holds more than one page image per worker.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import subprocess
@@ -145,17 +146,27 @@ def pdf_text_words_xml(ref: PageRef) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _pdfinfo_finishes(path: str, size: int, mtime_ns: int, timeout: int) -> None:
+    """pdfinfo on the whole file within ``timeout`` (PDFPopplerTimeoutError otherwise); once per file,
+    not per page: a document's pages share the file, and only a success is remembered."""
+    from pdf2image import pdfinfo_from_path
+
+    pdfinfo_from_path(path, timeout=timeout)
+
+
 def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Image:
     """One PDF page as an image (pdf2image over pdftoppm), its render bounded by the page's
     timeout. pdf2image first asks pdfinfo for the page count without any timeout, so pdfinfo is
     run here first under the page's timeout: a file it cannot finish in time is a render timeout,
     and one it finished is finished again in about the same time inside pdf2image."""
-    from pdf2image import convert_from_path, pdfinfo_from_path
+    from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
 
     page = ref.index + 1
     try:
-        pdfinfo_from_path(ref.path, timeout=max(1, ceil(ref.render_timeout)))
+        stat = Path(ref.path).stat()
+        _pdfinfo_finishes(str(ref.path), stat.st_size, stat.st_mtime_ns, max(1, ceil(ref.render_timeout)))
         images = convert_from_path(ref.path, dpi=dpi, first_page=page, last_page=page, grayscale=grayscale,
                                    timeout=ref.render_timeout)  # type: ignore[arg-type]
     except PDFPopplerTimeoutError:
