@@ -133,5 +133,7 @@ def open_ledger(url: str, dedupe: DedupeConfig | None = None, *, migrate: bool =
             Ledger(engine, dedupe).regroup()
     elif current_revision(engine) != head_revision():
         engine.dispose()
-        raise LedgerError("the ledger database is not at the current schema version")
+        raise LedgerError(
+            "the ledger database is not at the current schema version: run `detainer-intake db upgrade` (or a run)"
+        )
     return Ledger(engine, dedupe)

@@ -14,8 +14,10 @@ from ledger.dedupe import DedupeConfig
 from ledger.store import Ledger
 
 
-def open_configured(settings: Settings) -> Ledger:
-    return open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe))
+def open_configured(settings: Settings, *, writes: bool) -> Ledger:
+    """The configured ledger. Only a command that writes may migrate it: a read (metrics, report,
+    review list) never changes the schema behind a DBA's back (``detainer-intake db upgrade`` does)."""
+    return open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe), migrate=writes)
 
 
 def checked_who(who: str) -> str:

@@ -9,14 +9,14 @@ from rich.table import Table
 
 from core.config import Settings
 from core.errors import ExitCode
-from ledger.db import open_ledger, upgrade
+from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
 from ledger.metrics import metrics_table_rows
 
 
 def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
     """Print the channel-usage metrics for ``year`` (department time zone) as JSON or a table."""
-    ledger = open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe))
+    ledger = open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe), migrate=False)
     try:
         metrics = ledger.metrics(year, settings.department.timezone)
     finally:
@@ -42,7 +42,8 @@ def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
 
 
 def db_upgrade_command(settings: Settings) -> int:
-    """Bring the ledger database to the current schema (idempotent)."""
-    upgrade(settings.ledger_url)
+    """Bring the ledger database to the current schema (idempotent), then group the copies again when a
+    migration gave them new identity columns (as a run's own upgrade does)."""
+    open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe), migrate=True).close()
     Console().print("ledger database is at the current schema version")
     return ExitCode.ok

@@ -43,7 +43,7 @@ def report_command(
     from application.report import collect, summary, write_report
 
     options = {"col_a_number": col_a_number, "col_event": col_event, "col_date": col_date, "window_days": window_days}
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=False)
     try:
         data = collect(ledger, settings, year, include_pii, reconcile_list, options)
     finally:
@@ -88,7 +88,7 @@ def reconcile_command(
     from application.reconcile import LIST_ONLY_REASONS
     from application.report import reconcile_with_list
 
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=False)
     try:
         result = reconcile_with_list(
             ledger,
@@ -195,7 +195,7 @@ def disposition_command(
         if amount < 0 or amount != amount.quantize(Decimal("0.01")):
             raise BadArgument("--reimbursement must be a non-negative amount in dollars and cents")
     request_id = request_id.strip().upper()
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=True)
     try:
         if not ledger.read_model.request_exists(request_id):
             raise BadArgument(f"no request {request_id} in the ledger")
@@ -216,7 +216,7 @@ def dispositions_command(settings: Settings, year: int, as_json: bool = False) -
     """The disposition figures of ``year``'s requests (what summary.json's disposition figures equal)."""
     from application.data import disposition_totals, request_rows
 
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=False)
     try:
         rows = request_rows(ledger, settings.department.timezone, year)
     finally:

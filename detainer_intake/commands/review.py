@@ -26,7 +26,7 @@ def review_list_command(settings: Settings, as_json: bool = False, all_items: bo
     """Open review items (``all_items``: resolved ones too), with their source and reason."""
     from application.review import review_entries
 
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=False)
     try:
         entries = review_entries(ledger, status=None if all_items else "open", tz=settings.department.timezone)
     finally:
@@ -84,7 +84,7 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
     from ingest.archive import Archive
 
     console = plain_console()
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=False)
     try:
         entry = review_entry(ledger, item_id)
         details = [copy_details(ledger, key) for key in entry.copy_keys]
@@ -159,7 +159,7 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
     from application.review import parse_value, resolve_copy
 
     who = checked_who(who)
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=True)
     try:
         key = resolve_copy(ledger, target)
         before = _stored_copy(ledger, key)
@@ -189,7 +189,7 @@ def review_accept_command(settings: Settings, item_id: int, who: str, resolution
     from application.review import review_entry
 
     who = checked_who(who)
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=True)
     try:
         review_entry(ledger, item_id)  # BadArgument when there is no such item
         ledger.resolve_review(item_id, resolution, who)
@@ -203,7 +203,7 @@ def _decide(settings: Settings, a: str, b: str, who: str, same: bool) -> int:
     from application.review import resolve_copy
 
     who = checked_who(who)
-    ledger = open_configured(settings)
+    ledger = open_configured(settings, writes=True)
     try:
         key_a, key_b = resolve_copy(ledger, a), resolve_copy(ledger, b)
         ledger.decide(key_a, key_b, same, who)
