@@ -42,6 +42,7 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
         ),
     )
     new_requests = {r for s in summaries for r in s.request_ids}
+    open_reviews = len(intake.ledger.review_items("open"))  # last year's open items still wait for someone
     lines = [
         f"# Intake run summary ({datetime.now(intake.settings.department.zone):%Y-%m-%d %H:%M %Z})",
         "",
@@ -55,7 +56,8 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
         f"| possible detainers this run (to review) | {sum(s.possible_detainers for s in summaries)} |",
         f"| mail messages handled / failed | {sum(s.messages_handled for s in summaries)} / "
         f"{sum(s.messages_failed for s in summaries)} |",
-        f"| awaiting review (ledger) | {metrics.get('awaiting_review', 0)} |",
+        f"| review items open, every year | {open_reviews} |",
+        f"| review items open from {year} | {metrics.get('awaiting_review', 0)} |",
         f"| possible requests awaiting review {year} | {metrics['possible_requests_awaiting_review']} |",
         f"| unreadable inputs awaiting review {year} | {metrics['unreadable_inputs']} |",
         f"| unique requests {year} | {count_text} |",
@@ -71,4 +73,5 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
         "unique_requests_range": metrics["unique_requests_range"],
         "dedicated_line_rate_range": metrics["dedicated_line_rate_range"],
         "possible_requests_awaiting_review": metrics["possible_requests_awaiting_review"],
+        "review_items_open": open_reviews,
     }

@@ -125,6 +125,20 @@ def test_no_personal_data_in_logs_artifacts_or_states(
     assert not leaked, f"{len(leaked)} personal value(s) leaked into logs/artifacts/states"
 
 
+def test_run_summary_counts_the_review_items_of_every_year(clean_run: Path) -> None:
+    """The sample corpus's years are past: a summary that counted only this year's open items would say 0."""
+    import asyncio
+
+    intake = Intake.open(settings_of(clean_run))
+    try:
+        open_items = len(intake.ledger.review_items("open"))
+    finally:
+        intake.close()
+    assert open_items > 0
+    texts = asyncio.run(_prefect_texts())
+    assert any(f"| review items open, every year | {open_items} |" in text for text in texts)
+
+
 # Real OCR does not read every sample exactly (photos, grey scans, some standard faxes:
 # bench/results/accuracy.md); the dedupe still joins every request's copies (some pending
 # review), so the day's figures are the truth's without an operator's decision.
