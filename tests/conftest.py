@@ -44,6 +44,8 @@ LANE_FIXTURES = {
 LONGEST_FIRST = (
     "tests/test_flows.py",
     "tests/test_crash_safety.py",
+    "tests/test_reports_browser.py",
+    "tests/test_wild_inputs.py",
     "tests/test_concurrency.py",
     "tests/test_bad_inputs.py",
     "tests/test_deployment.py",
