@@ -53,3 +53,27 @@ def i247a_page(draw_header: Callable[[Page], None], officer: str = "DO Jennifer 
     page.text(330, 310, "(Signature of Immigration Officer) (Sign in ink)", 6.6)
     page.text(40, 740, "DHS Form I-247A (3/17) Page 1 of 3", 7)
     return page.finish()
+
+
+HeaderRows = tuple[tuple[tuple[str, str], ...], ...]
+
+
+def i247a_header_pdf(rows: HeaderRows) -> bytes:
+    """A born-digital I-247A page 1 with ``rows`` of (label, value) as its header, then the TO/FROM boxes."""
+
+    def header(page: Page) -> None:
+        y = 80.0
+        for row in rows:
+            x = 40.0
+            for label, value in row:
+                page.text(x, y, label, 8.5, "Helvetica-Bold")
+                page.text(x + page.width_of(label, "Helvetica-Bold", 8.5) + 5, y, value, 9.5, "Courier")
+                x += 532 / len(row)
+            y += 18
+        page.text(40, y + 8, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
+        page.text(309, y + 8, "FROM: (DHS Office Address)", 6.6)
+        page.text(46, y + 22, "Riverside County Sheriff", 8.2, "Courier")
+        page.text(312, y + 22, "Los Angeles Field Office", 8.2, "Courier")
+
+    return i247a_page(header)
+

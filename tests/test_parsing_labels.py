@@ -19,7 +19,7 @@ from parsing.ocr import Word
 from parsing.ocr_engine import read_words
 from parsing.templates import Template, templates
 from samplegen.forms import font_path
-from tests.born_digital import Page, i247a_page
+from tests.born_digital import i247a_header_pdf
 
 WIDTH = 1700
 
@@ -100,30 +100,9 @@ def test_short_labels_do_not_match_inside_longer_words() -> None:
 # ---------------------------------------------------------------- through the text layer
 
 
-def _header_pdf(rows: tuple[tuple[tuple[str, str], ...], ...]) -> bytes:
-    """A born-digital I-247A page 1 (enough of it to be the form) with ``rows`` as its header."""
-
-    def header(page: Page) -> None:
-        text = page.text
-        y = 80.0
-        for row in rows:
-            x = 40.0
-            for label, value in row:
-                text(x, y, label, 8.5, "Helvetica-Bold")
-                text(x + page.width_of(label, "Helvetica-Bold", 8.5) + 5, y, value, 9.5, "Courier")
-                x += 532 / len(row)
-            y += 18
-        text(40, y + 8, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
-        text(309, y + 8, "FROM: (DHS Office Address)", 6.6)
-        text(46, y + 22, "Riverside County Sheriff", 8.2, "Courier")
-        text(312, y + 22, "Los Angeles Field Office", 8.2, "Courier")
-
-    return i247a_page(header)
-
-
 @pytest.mark.parametrize("rows", [ROWS, SPACED], ids=["wordings", "spaced-colons"])
 def test_header_wordings_are_read_through_the_text_layer(rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
-    result = extract_document(_header_pdf(rows), settings=ParsingSettings())
+    result = extract_document(i247a_header_pdf(rows), settings=ParsingSettings())
     assert result.pages[0].text_layer
     [detainer] = result.detainers
     assert {name: getattr(detainer, name) for name in EXPECTED} == EXPECTED

@@ -18,7 +18,7 @@ from flows.sequence import run_once
 from ingest.models import sha256_hex
 from ledger import schema
 from tests import run_support as rs
-from tests.born_digital import Page, i247a_page
+from tests.born_digital import i247a_header_pdf
 
 if TYPE_CHECKING:
     from tests.imap_server import DovecotServer
@@ -50,22 +50,7 @@ def _detainer(n: int) -> bytes:
         (("Name of Alien:", name),),
         (("DOB:", born), ("Country of Citizenship:", "GUATEMALA"), ("Gender:", "Female")),
     )
-
-    def header(page: Page) -> None:
-        y = 80.0
-        for row in rows:
-            x = 40.0
-            for label, value in row:
-                page.text(x, y, label, 8.5, "Helvetica-Bold")
-                page.text(x + page.width_of(label, "Helvetica-Bold", 8.5) + 5, y, value, 9.5, "Courier")
-                x += 532 / len(row)
-            y += 18
-        page.text(40, y + 8, "TO: (Name and Title of Institution - OR Any Subsequent Law", 6.6)
-        page.text(309, y + 8, "FROM: (DHS Office Address)", 6.6)
-        page.text(46, y + 22, "Riverside County Sheriff", 8.2, "Courier")
-        page.text(312, y + 22, "Los Angeles Field Office", 8.2, "Courier")
-
-    return i247a_page(header)
+    return i247a_header_pdf(rows)
 
 
 def _message(number: int, name: str, content: bytes) -> bytes:
