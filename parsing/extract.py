@@ -4,7 +4,10 @@
 process pool so both cores run a single-threaded Tesseract each, across pages and
 documents. Pages are handed out as small jobs (file path + page index); a worker
 loads, normalises and OCRs one page at a time and returns only words-derived
-results, so memory stays flat however long a fax is.
+results, so memory stays flat however long a fax is. Where the caller already runs one
+process per core (``workers = 1``, a Dask worker, any daemonic process) pages are read in
+the calling process instead: Tesseract is a child process of its own either way, but a
+daemonic process may not start a pool (``pool_allowed``).
 
 Bad input never raises: the result carries ``error`` / ``error_reason`` from the
 typed ``InputError`` (empty, truncated, encrypted, unsupported_format, too_large,
@@ -46,7 +49,17 @@ _POOL_SIZE = 0
 
 
 def worker_count(settings: ParsingSettings) -> int:
+    """How many pages this process reads at once: ``workers``, 0 = one per core; 1 in a daemonic process."""
+    if not pool_allowed():
+        return 1
     return settings.workers if settings.workers > 0 else (os.cpu_count() or 1)
+
+
+def pool_allowed() -> bool:
+    """A daemonic process (a Dask worker, a multiprocessing pool's worker) may not have children of
+    its own: it reads in-process, one page at a time. Its parallelism is its runner's (one such
+    process per core), so this bounds the Tesseract processes to the runner's as well."""
+    return not multiprocessing.current_process().daemon
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
