@@ -152,6 +152,10 @@ class FlowSettings(Section):
     dask_workers: int = 2
     schedule_cron: str = "0 6 * * *"
     schedule_timezone: str = "America/New_York"
+    # An arrival whose commit fails unexpectedly (a fault, not a bad input) is tried again by the
+    # next runs; the failure of this many runs records it quarantined instead (reason
+    # "commit_failed"), so one file can neither loop forever nor go uncounted.
+    max_commit_attempts: int = Field(default=3, ge=1)
 
 
 class Settings(BaseSettings):

@@ -69,12 +69,30 @@ class ExtractionCache:
         Kept beside the results so every worker of a run, and every later run, sees it; a new
         parser version starts again from zero (a fix gets its chance).
         """
-        path = self.failures_path_for(sha256)
-        try:
-            failures = list(json.loads(path.read_bytes()))
-        except (FileNotFoundError, ValueError, TypeError):
-            failures = []
-        failures.append(error_class)
-        write_private(path, json.dumps(failures))
-        return len(failures)
+        return _count(self.failures_path_for(sha256), error_class)
 
+    def commit_failures_path_for(self, source_key: str) -> Path:
+        # The file is named by a digest of the key: a source key holds the file's name.
+        digest = hashlib.sha256(source_key.encode("utf-8", "surrogateescape")).hexdigest()
+        return self.root / COMMIT_FAILURES / digest[:2] / f"{digest}.json"
+
+    def record_commit_failure(self, source_key: str, error_class: str) -> int:
+        """Count one failed commit of the arrival ``source_key``; returns the count so far.
+
+        Not per parser version: the commit is the ledger's, and the arrival is the same one.
+        """
+        return _count(self.commit_failures_path_for(source_key), error_class)
+
+
+COMMIT_FAILURES = "commit-failures"
+
+
+def _count(path: Path, error_class: str) -> int:
+    """Append ``error_class`` to the JSON list at ``path`` (a torn or missing one starts again); its length."""
+    try:
+        failures = list(json.loads(path.read_bytes()))
+    except (FileNotFoundError, ValueError, TypeError):
+        failures = []
+    failures.append(error_class)
+    write_private(path, json.dumps(failures))
+    return len(failures)

@@ -28,7 +28,7 @@ from core.logs import REGISTRY
 from flows.crashpoints import reached
 from flows.extraction_cache import ExtractionCache
 from ingest.archive import Archive
-from ingest.channel import Arrival, IntakeChannel, Reading
+from ingest.channel import Arrival, Committed, IntakeChannel, Reading
 from ingest.models import ReceivedDocument
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
@@ -47,6 +47,8 @@ class Intake:
     ledger: Ledger
     archive: Archive
     cache: ExtractionCache
+    # Source keys whose commit failure this run already counted (a retry within a run is the same attempt).
+    commit_failures_counted: set[str] = field(default_factory=set)
 
     @classmethod
     def open(cls, settings: Settings) -> Intake:
@@ -232,8 +234,7 @@ def reading_of(intake: Intake, document: ReceivedDocument) -> Reading[Extraction
 
 def commit_arrival(intake: Intake, channel: IntakeChannel, arrival: Arrival) -> CommitSummary:
     """Commit one arrival in one transaction; a channel that completes with the commit then (only then) acts."""
-    readings = [reading_of(intake, document) for document in arrival.documents]
-    committed = arrival.commit(intake.ledger, readings, reached)
+    committed = _commit_or_give_up(intake, arrival)
     if channel.completes_with_commit:
         channel.complete([arrival], intake.ledger, reached)
     return CommitSummary.of(
@@ -242,6 +243,44 @@ def commit_arrival(intake: Intake, channel: IntakeChannel, arrival: Arrival) -> 
         messages_handled=committed.messages_handled,
         messages_failed=committed.messages_failed,
     )
+
+
+def _commit_or_give_up(intake: Intake, arrival: Arrival) -> Committed[RecordOutcome]:
+    """The one place where an arrival's unexpected commit failure is handled, whatever raised it.
+
+    Like ``_read_or_give_up`` for a reading: the failure is counted per source key (at most once a
+    run: Prefect's retries within a run are the same attempt) and raised, so the arrival waits and
+    the next run tries again (a transient fault heals); the ``flows.max_commit_attempts``-th run's
+    failure records the arrival with every document quarantined (``commit_failed``) instead, with
+    nothing read from it. Its bytes stay in the archive; only the exception's class is kept.
+    """
+    try:
+        readings = [reading_of(intake, document) for document in arrival.documents]
+        return arrival.commit(intake.ledger, readings, reached)
+    except Exception as exc:
+        key = "|".join(document.receipt.source_key for document in arrival.documents)
+        if not key or key in intake.commit_failures_counted:
+            raise
+        intake.commit_failures_counted.add(key)
+        error_class = type(exc).__name__
+        attempts = intake.cache.record_commit_failure(key, error_class)
+        limit = intake.settings.flows.max_commit_attempts
+        if attempts < limit:
+            log.warning("committing an arrival of %s failed (%s), attempt %d of %d", arrival.channel.value,
+                        error_class, attempts, limit)
+            raise
+        log.error("committing an arrival of %s failed %d times (%s): quarantined", arrival.channel.value,
+                  attempts, error_class)
+    message = f"committing failed {attempts} times ({error_class}); quarantined for review"
+    quarantined = [
+        Reading(
+            document.receipt,
+            ExtractionResult(sha256=document.receipt.sha256, error=message, error_reason="commit_failed"),
+            ("commit_failed", message),
+        )
+        for document in arrival.documents
+    ]
+    return arrival.commit(intake.ledger, quarantined, reached)
 
 
 def complete_arrivals(intake: Intake, channel: IntakeChannel, arrivals: Sequence[Arrival]) -> int:
