@@ -46,6 +46,7 @@ from parsing.sniff import sniff
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()  # the threads of a thread task runner share one pool
 
 
 def worker_count(settings: ParsingSettings) -> int:
@@ -63,9 +64,14 @@ def pool_allowed() -> bool:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    with _POOL_LOCK:
+        return _pool_locked(workers)
+
+
+def _pool_locked(workers: int) -> ProcessPoolExecutor:
     global _POOL, _POOL_SIZE
     if _POOL is None or _POOL_SIZE != workers:
-        shutdown_pool()
+        _shutdown_locked()
         # fork is cheapest and needs no __main__ guard in the caller, but is unsafe in a
         # process that already runs threads (Prefect, dask): use forkserver there.
         context: multiprocessing.context.BaseContext
@@ -80,6 +86,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 def shutdown_pool() -> None:
+    with _POOL_LOCK:
+        _shutdown_locked()
+
+
+def _shutdown_locked() -> None:
     global _POOL, _POOL_SIZE
     if _POOL is not None:
         _POOL.shutdown(wait=True, cancel_futures=True)
