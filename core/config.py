@@ -1,8 +1,9 @@
 """One TOML configuration file, validated with pydantic; environment overrides.
 
-Lookup order: ``--config FILE``, then ``$DETAINER_INTAKE_CONFIG``, then the
-bundled default (``config/sample.toml``: the sample corpus, a SQLite ledger under
-``data/``). Any value can be overridden by an environment variable named
+Lookup order: ``--config FILE``, then ``$DETAINER_INTAKE_CONFIG``; nothing else. The bundled
+``config/sample.toml`` (the sample corpus, a SQLite ledger under ``data/``) is read only when named
+(``bin/run-sample`` does): a command without a configuration stops (ConfigError, exit 4) rather than
+count another department's sample. Any value can be overridden by an environment variable named
 ``DETAINER_INTAKE_<SECTION>__<KEY>`` (e.g. ``DETAINER_INTAKE_LEDGER__URL``).
 Relative paths are resolved against the configuration file's folder.
 Secrets never live here: the mailbox password comes from ``password_env`` or
@@ -23,7 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from core.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "sample.toml"
+SAMPLE_CONFIG = PROJECT_ROOT / "config" / "sample.toml"  # read only when named (bin/run-sample)
 CONFIG_ENV = "DETAINER_INTAKE_CONFIG"
 
 
@@ -214,10 +215,17 @@ class Settings(BaseSettings):
 
 
 def config_file(explicit: Path | None = None) -> Path:
+    """``--config`` (or a flow's ``config_path``), else ``$DETAINER_INTAKE_CONFIG``; never a silent default."""
     if explicit is not None:
         return explicit
     env = os.environ.get(CONFIG_ENV)
-    return Path(env) if env else DEFAULT_CONFIG
+    if env:
+        return Path(env)
+    raise ConfigError(
+        f"no configuration given: pass --config FILE or set {CONFIG_ENV} (a deployed flow: its config_path)",
+        remedy="Write one with `detainer-intake config init /etc/detainer-intake/config.toml`, edit it, then pass "
+        f"--config or set {CONFIG_ENV}; `detainer-intake doctor` checks it. `bin/run-sample` runs the bundled sample.",
+    )
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

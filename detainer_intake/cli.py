@@ -8,6 +8,7 @@ nothing personal is printed unless a command says so.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from core.config import Settings, load_settings
+from core.config import CONFIG_ENV, Settings, load_settings
 from core.errors import IntakeError, RunLocked
 from core.logs import redact
 from detainer_intake import __version__
@@ -29,7 +30,10 @@ db_app = typer.Typer(no_args_is_help=True, help="Ledger database maintenance.")
 app.add_typer(db_app, name="db")
 
 ConfigOption = typer.Option(
-    None, "--config", "-c", help="Configuration TOML (default: $DETAINER_INTAKE_CONFIG, then config/sample.toml)."
+    None,
+    "--config",
+    "-c",
+    help="Configuration TOML (default: $DETAINER_INTAKE_CONFIG; none else: write one with `config init`).",
 )
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,7 +121,23 @@ def extract(
     """OCR and extract detainer fields from files, without touching the ledger (prints personal data)."""
     from detainer_intake.commands.extract import extract_command
 
-    raise typer.Exit(extract_command(paths, as_json, settings_from(config), config))
+    raise typer.Exit(extract_command(paths, as_json, _extract_settings(config), config))
+
+
+def _extract_settings(config: Path | None) -> Settings:
+    """The configuration when one is given; else the built-in defaults (and the environment's overrides):
+    extract touches no ledger, archive or channel, and the sample's department names are never a fallback."""
+    if config is None and not os.environ.get(CONFIG_ENV):
+        from pydantic import ValidationError
+
+        from core.errors import ConfigError
+
+        try:
+            return Settings()
+        except ValidationError as exc:
+            problems = exc.error_count()
+            raise ConfigError(f"invalid DETAINER_INTAKE_ environment override ({problems} problem(s))") from None
+    return settings_from(config)
 
 
 @app.command()
