@@ -439,6 +439,18 @@ def review_split(
     raise typer.Exit(review_split_command(settings_from(config), a, b, who))
 
 
+@app.command()
+@handles_errors
+def doctor(config: Path | None = ConfigOption) -> None:
+    """Check this machine and configuration: Tesseract, poppler, ledger, archive, channels, Prefect API.
+
+    One line per check; exit 1 when any fails (4 when the configuration itself cannot be read).
+    """
+    from detainer_intake.commands.doctor import doctor_command
+
+    raise typer.Exit(doctor_command(settings_from(config)))
+
+
 @db_app.command("upgrade")
 @handles_errors
 def db_upgrade(config: Path | None = ConfigOption) -> None:

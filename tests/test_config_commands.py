@@ -41,7 +41,7 @@ def test_load_settings_without_a_file_stops_naming_config_init() -> None:
     assert "config init" in raised.value.remedy
 
 
-@pytest.mark.parametrize("command", [["metrics", "--year", "2025"], ["review", "list"], ["db", "upgrade"]])
+@pytest.mark.parametrize("command", [["metrics", "--year", "2025"], ["review", "list"], ["db", "upgrade"], ["doctor"]])
 def test_a_command_without_a_configuration_exits_4(
     command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
