@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Ledger database maintenance.")
 app.add_typer(db_app, name="db")
+config_app = typer.Typer(no_args_is_help=True, help="Write a configuration template; show the effective settings.")
+app.add_typer(config_app, name="config")
 
 ConfigOption = typer.Option(
     None,
@@ -437,6 +439,30 @@ def review_split(
     from detainer_intake.commands.review import review_split_command
 
     raise typer.Exit(review_split_command(settings_from(config), a, b, who))
+
+
+@config_app.command("init")
+@handles_errors
+def config_init(
+    path: Path = typer.Argument(Path("config.toml"), help="Where to write the template (default: ./config.toml)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
+) -> None:
+    """Write a commented configuration template (every key with its default; mode 0600)."""
+    from detainer_intake.commands.config import init_command
+
+    raise typer.Exit(init_command(path, force))
+
+
+@config_app.command("show")
+@handles_errors
+def config_show(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of TOML."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print the settings a command would use (file, then environment overrides), secrets masked."""
+    from detainer_intake.commands.config import show_command
+
+    raise typer.Exit(show_command(settings_from(config), as_json))
 
 
 @app.command()
