@@ -52,6 +52,9 @@ def test_a_command_without_a_configuration_exits_4(
     command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # Were a fallback back, it would write here rather than into the checkout's data/.
+    monkeypatch.setenv("DETAINER_INTAKE_LEDGER__URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("DETAINER_INTAKE_ARCHIVE__PATH", str(tmp_path / "archive"))
     code, output = invoke(*command)
     assert code == 4, output
     assert "no configuration given" in output and "detainer-intake config init" in output
@@ -65,11 +68,17 @@ def test_the_environment_still_names_the_configuration(tmp_path: Path, monkeypat
     assert load_settings(None).department.name == "Env Department"
 
 
-def test_flows_without_a_config_path_fail_rather_than_read_the_sample(tmp_path: Path) -> None:
+def test_flows_without_a_config_path_fail_rather_than_read_the_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A deployment stored with ``config_path: ''`` (an unset variable at `prefect deploy`) on a worker
     without $DETAINER_INTAKE_CONFIG: the run fails naming the missing configuration."""
     from flows.daily import backfill, daily_intake
     from flows.report import annual_report
+
+    # Were a fallback back, it would write here rather than into the checkout's data/.
+    monkeypatch.setenv("DETAINER_INTAKE_LEDGER__URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("DETAINER_INTAKE_ARCHIVE__PATH", str(tmp_path / "archive"))
 
     for config_path in (None, ""):
         with pytest.raises(ConfigError, match="no configuration given"):
@@ -78,7 +87,7 @@ def test_flows_without_a_config_path_fail_rather_than_read_the_sample(tmp_path: 
             backfill.fn(config_path)
         with pytest.raises(ConfigError, match="no configuration given"):
             annual_report.fn(2025, str(tmp_path / "report"), config_path)
-    assert not (tmp_path / "report").exists()
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_the_sample_run_names_the_sample_configuration() -> None:
