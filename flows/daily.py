@@ -21,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.channels import Channel
 from core.config import Settings, load_settings
 from core.logs import configure_console
+from flows.run_names import backfill_run_name, dated
 from flows.sequence import run_sequence
 from flows.steps import DateWindow, Intake
 from flows.tasks import PrefectSteps
@@ -67,7 +68,7 @@ def _run(intake: Intake, channels: list[IntakeChannel] | None, logger: Any, wind
     return Completed(message=f"{result.documents} new document(s) committed")
 
 
-@flow(name="daily_intake", log_prints=False, persist_result=False)
+@flow(name="daily_intake", flow_run_name=dated("intake"), log_prints=False, persist_result=False)
 def daily_intake(config_path: str | None = None) -> State:
     """Poll the three channels, parse what is new, commit it to the ledger, publish metrics."""
     settings = load_settings(Path(config_path) if config_path else None)
@@ -101,7 +102,7 @@ def stop_temporary_server(flush_seconds: float = 3.0) -> None:
         server.stop()
 
 
-@flow(name="backfill", log_prints=False, persist_result=False)
+@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=False, persist_result=False)
 def backfill(
     config_path: str | None = None,
     folder: str | None = None,

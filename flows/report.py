@@ -15,7 +15,7 @@ from core.config import load_settings
 from flows.steps import Intake
 
 
-@flow(name="annual_report", log_prints=False, persist_result=False)
+@flow(name="annual_report", flow_run_name="report-{year}", log_prints=False, persist_result=False)
 def annual_report(year: int, out: str, config_path: str | None = None, reconcile_list: str | None = None) -> str:
     """Write report.html, summary.json and requests.csv for ``year`` into ``out``; returns the HTML path."""
     settings = load_settings(Path(config_path) if config_path else None)

@@ -26,6 +26,8 @@ from core.logs import redact
 from flows import steps
 from flows.artifacts import publish_run_artifacts
 from flows.progress import Progress
+from flows.run_names import commit_run_name, complete_run_name
+from flows.sequence import PollFailed, poll_failure_reason
 from flows.steps import ChannelPoll, CommitSummary, Intake
 from ingest.channel import Arrival, IntakeChannel
 
@@ -88,7 +90,7 @@ def poll_task(intake: Intake, channel: IntakeChannel) -> ChannelPoll:
     return steps.poll_channel(intake, channel)
 
 
-@task(name="parse-document", **TASK_DEFAULTS)
+@task(name="parse-document", task_run_name="parse-{sha256:.12}", **TASK_DEFAULTS)
 @scrubbed
 def parse_task(settings: Settings, sha256: str, file_name: str) -> str:
     return steps.parse_document(settings, sha256, file_name)
@@ -96,6 +98,7 @@ def parse_task(settings: Settings, sha256: str, file_name: str) -> str:
 
 @task(
     name="commit-arrival",
+    task_run_name=commit_run_name,
     retries=3,
     retry_delay_seconds=exponential_backoff(2),
     retry_condition_fn=_transient,
@@ -108,6 +111,7 @@ def commit_task(intake: Intake, channel: IntakeChannel, arrival: Arrival) -> Com
 
 @task(
     name="complete-committed",
+    task_run_name=complete_run_name,
     retries=2,
     retry_delay_seconds=exponential_backoff(5),
     retry_condition_fn=_transient,
@@ -118,10 +122,21 @@ def complete_task(intake: Intake, channel: IntakeChannel, arrivals: list[Arrival
     return steps.complete_arrivals(intake, channel, arrivals)
 
 
-@task(name="publish-metrics", **TASK_DEFAULTS)
+@task(name="publish-metrics", task_run_name="publish-metrics", **TASK_DEFAULTS)
 @scrubbed
 def publish_metrics_task(intake: Intake, summaries: list[CommitSummary], failures: list[str]) -> dict[str, Any]:
     return publish_run_artifacts(intake, summaries, failures)
+
+
+def _poll_failure(state: State[Any]) -> str:
+    """The PII-free reason of a failed poll task, for the ledger's poll record."""
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:  # no result to look at
+        error = None
+    if isinstance(error, StepFailed):  # an untyped error, scrubbed: only its class is kept
+        return error.message.split(":", 1)[0]
+    return poll_failure_reason(error if isinstance(error, BaseException) else None, state.message)
 
 
 class PrefectSteps:
@@ -132,10 +147,11 @@ class PrefectSteps:
         self.failures: list[str] = []  # PII-free: "<channel>: <scrubbed state message>"
         self.progress: Progress | None = None
 
-    def poll(self, intake: Intake, channel: IntakeChannel) -> ChannelPoll | None:
+    def poll(self, intake: Intake, channel: IntakeChannel) -> ChannelPoll | PollFailed:
         retries = channel.poll_retries
         polling = poll_task.with_options(
             name=f"poll-{channel.name.value}",
+            task_run_name=f"poll-{channel.name.value}",
             retries=retries.retries,
             retry_delay_seconds=exponential_backoff(retries.first_delay_seconds),
             retry_jitter_factor=NotSet if retries.jitter_factor is None else retries.jitter_factor,
@@ -144,7 +160,7 @@ class PrefectSteps:
         if state.is_completed():
             return state.result()
         self.failures.append(f"{channel.name.value}: {state.message or 'could not be read'}")
-        return None
+        return PollFailed(channel, _poll_failure(state))
 
     def begin(self, total: int) -> None:
         self.progress = Progress(total=total)
