@@ -2,17 +2,20 @@
 
 Computed from one ``ledger.snapshot.Snapshot`` (the stored receipts, documents, copies and request
 links), so the figures depend on what was received and never on the order it was processed in.
+``with_coverage`` adds what the channel polls say the figures cover (``ledger.channel_polls``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from ledger.channel_polls import Coverage, coverage_note
 from ledger.snapshot import Snapshot
 from ledger.uncertainty import effects, range_text, ranges
 from ledger.views import CHANNEL_ORDER
@@ -136,6 +139,19 @@ def compute_metrics(snapshot: Snapshot, year: int, tz: str | ZoneInfo) -> Channe
     )
 
 
+def with_coverage(metrics: Mapping[str, Any], channels: Mapping[str, Coverage]) -> dict[str, Any]:
+    """The figures with the channels' coverage of the year: ``coverage_gaps`` and ``coverage`` (a sentence)
+    beside the dedicated-line rate, ``channels`` (per channel: enabled, last_read_ok, days_read, gaps, ...)."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        out[key] = value
+        if key == "dedicated_line_any_rate":
+            out["coverage_gaps"] = any(c.gaps for c in channels.values())
+            out["coverage"] = coverage_note(channels)
+    out["channels"] = {name: c.as_json() for name, c in channels.items()}
+    return out
+
+
 def metrics_table_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) rows for the operator's table view."""
     rows = [("unique requests", str(metrics["unique_requests"]))]
@@ -162,6 +178,12 @@ def metrics_table_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         ("dedicated line rate", f"{metrics['dedicated_line_rate']:.4f}"),
         ("dedicated line rate (any copy)", f"{metrics['dedicated_line_any_rate']:.4f}"),
     ]
+    if "coverage" in metrics:
+        rows.append(("coverage", metrics["coverage"]))
+    for channel, state in metrics.get("channels", {}).items():
+        read = f"{state['days_read']} of {state['days_in_period']} day(s) read" if state["period"] else ""
+        rows.append((f"channel {channel}", "; ".join(p for p in (state["status"], read) if p)))
+        rows += [(f"  {channel} gap", gap["text"]) for gap in state["gaps"]]
     for station, n in metrics["by_station"].items():
         rows.append((f"station {station}", str(n)))
     for channel in CHANNEL_ORDER:

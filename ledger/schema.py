@@ -294,3 +294,17 @@ class RunLock(Base):
     acquired_at: Mapped[datetime | None] = mapped_column()
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     released_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChannelPoll(Base):
+    """One poll of one channel by a run (``ledger.channel_polls``): the days each channel was read."""
+
+    __tablename__ = "channel_polls"
+    __table_args__ = (Index("ix_channel_polls_channel_polled_at", "channel", "polled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    polled_at: Mapped[datetime] = mapped_column()  # UTC, when the poll began
+    outcome: Mapped[str] = mapped_column(String(16))  # read | failed | disabled
+    reason: Mapped[str | None] = mapped_column(String(256))  # slug or scrubbed sentence, no personal data
+    items: Mapped[int] = mapped_column(Integer, default=0)  # new arrivals the poll found

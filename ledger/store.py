@@ -8,14 +8,16 @@ writers serialised. The parts it calls are functions over that transaction's ses
 - ``regrouping`` (with ``components``): copies into requests, recomputed for a change's component;
 - ``review_queue``: the items the ledger opens and closes itself;
 - ``corrections``, ``rulings``, ``dispositions``: what operators record;
+- ``channel_polls``: every poll of every channel (read / failed / disabled), and the coverage it gives;
 - reads: ``read_model`` (metrics, requests, reports) and ``review_reads`` (the review queue),
   also reachable as ``Ledger.read_model`` and ``Ledger.review_reads`` for the application layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,9 +26,11 @@ from sqlalchemy import Engine
 
 from ingest.models import MailMessage
 from ingest.models import Receipt as ReceiptModel
-from ledger import corrections, dispositions, lock, mail_state, recording, regrouping, rulings
+from ledger import channel_polls, corrections, dispositions, lock, mail_state, recording, regrouping, rulings
+from ledger.channel_polls import Coverage, PollRecord
 from ledger.copy_rows import apply_corrections
 from ledger.dedupe import DedupeConfig
+from ledger.metrics import with_coverage
 from ledger.read_model import ReadModel
 from ledger.review_reads import ReviewReads
 from ledger.uncertainty import Effect
@@ -36,7 +40,9 @@ from parsing.models import ExtractionResult
 
 __all__ = [
     "CHANNEL_ORDER",
+    "Coverage",
     "Ledger",
+    "PollRecord",
     "RecordOutcome",
     "RequestView",
     "ReviewView",
@@ -143,6 +149,36 @@ class Ledger:
         with self.work.write() as session:
             return mail_state.record_message(session, self.config, message, documents)
 
+    # ------------------------------------------------------------------ channel polls
+
+    def record_poll(
+        self, channel: str, at: datetime, outcome: str, reason: str | None = None, items: int = 0
+    ) -> None:
+        """Record one poll of ``channel`` that began at ``at``: read, failed (PII-free ``reason``) or disabled."""
+        with self.work.write() as session:
+            channel_polls.record_poll(session, PollRecord(channel, at, outcome, reason, items))
+
+    def poll_records(self, channel: str | None = None) -> list[PollRecord]:
+        """Every recorded poll (of ``channel``, or of every channel), oldest first."""
+        with self.work.read() as session:
+            return channel_polls.poll_records(session, channel)
+
+    def channel_coverage(
+        self,
+        year: int,
+        tz: str | ZoneInfo = "America/New_York",
+        configuration: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Coverage]:
+        """Per channel, the days of ``year`` it was read and its gaps (``channel_polls.coverage``).
+
+        ``configuration``: channel -> enabled | disabled | not_configured, as the settings stand.
+        """
+        zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        return channel_polls.channel_coverage(
+            self.poll_records(), year, zone, now or datetime.now(UTC), configuration
+        )
+
     # ------------------------------------------------------------------ operator actions
 
     def correct(self, copy: int | str, field: str, new_value: Any, who: str) -> None:
@@ -195,9 +231,16 @@ class Ledger:
         """The document's detainer copies (personal data!), as ``ReadModel.copies`` describes them."""
         return self.read_model.copies(sha256)
 
-    def metrics(self, year: int, tz: str | ZoneInfo = "America/New_York") -> dict[str, Any]:
-        """Channel-usage metrics for ``year`` in zone ``tz`` (samplegen/TRUTH.md, "Metric definitions")."""
-        return self.read_model.metrics(year, tz)
+    def metrics(
+        self,
+        year: int,
+        tz: str | ZoneInfo = "America/New_York",
+        configuration: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Channel-usage metrics for ``year`` in zone ``tz`` (samplegen/TRUTH.md, "Metric definitions"), with
+        each channel's coverage of the year (``channel_coverage``; ``configuration`` as it describes)."""
+        return with_coverage(self.read_model.metrics(year, tz), self.channel_coverage(year, tz, configuration, now))
 
     def review_effects(self, tz: str | ZoneInfo = "America/New_York") -> dict[int, Effect]:
         """Open review item id -> how far its decision could move the count (``ledger.uncertainty``)."""
