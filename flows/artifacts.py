@@ -1,4 +1,7 @@
-"""The auditors' artifacts of an intake run: the year's channel table and a run summary. No personal data."""
+"""The auditors' artifacts of an intake run: the year's channel table and a run summary. No personal data.
+
+The run summary names every channel as this run found it (read, failed with its reason, or disabled /
+not configured: the last poll the ledger recorded) and the year's coverage (days read, gaps)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from core.logs import redact
 from flows.steps import CommitSummary, Intake
+from ingest.configured import configured_states
+from ledger.channel_polls import CONFIGURATION_LABELS
 from ledger.uncertainty import range_text
 
 
@@ -16,7 +21,7 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
     """Auditor artifacts: the current year's channel table and a run summary. No personal data."""
     tz = intake.settings.department.timezone
     year = datetime.now(intake.settings.department.zone).year
-    metrics = intake.ledger.metrics(year, tz)
+    metrics = intake.ledger.metrics(year, tz, configured_states(intake.settings))
     count_text = range_text(metrics["unique_requests"], metrics["unique_requests_range"],
                             metrics["open_items_moving_count"])
     rate_low, rate_high = metrics["dedicated_line_rate_range"]
@@ -38,6 +43,7 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
             f"Dedicated-line rate (first arrival): {metrics['dedicated_line_rate']:.1%} "
             f"({rate_low:.1%}–{rate_high:.1%}); "
             f"any arrival: {metrics['dedicated_line_any_rate']:.1%}. "
+            f"Coverage: {metrics['coverage']}. "
             f"Reproduce: detainer-intake metrics --year {year} --json"
         ),
     )
@@ -63,15 +69,40 @@ def publish_run_artifacts(intake: Intake, summaries: list[CommitSummary], failur
         f"| unique requests {year} | {count_text} |",
         f"| unique requests range {year} | {count_low}–{count_high} |",
         f"| dedicated-line rate {year} | {metrics['dedicated_line_rate']:.1%} ({rate_low:.1%}–{rate_high:.1%}) |",
+        f"| coverage {year} | {metrics['coverage']} |",
+        "",
+        "## Channels",
+        "",
+        f"| channel | this run | configuration | days read {year} | gaps {year} |",
+        "|---|---|---|---|---|",
+        *[_channel_row(name, state) for name, state in metrics["channels"].items()],
     ]
     if failures:
         lines += ["", "## Failures", *[f"- {redact(f)}" for f in failures]]
     create_markdown_artifact(key="intake-run-summary", markdown="\n".join(lines))
     return {
         "year": year,
+        "channels": {name: state["last_poll"] for name, state in metrics["channels"].items()},
         "unique_requests": metrics["unique_requests"],
         "unique_requests_range": metrics["unique_requests_range"],
         "dedicated_line_rate_range": metrics["dedicated_line_rate_range"],
         "possible_requests_awaiting_review": metrics["possible_requests_awaiting_review"],
         "review_items_open": open_reviews,
     }
+
+
+def _channel_row(name: str, state: dict[str, Any]) -> str:
+    """One channel's line: how its last poll went, its configuration, the year's days read and gaps."""
+    last = state["last_poll"]
+    if last is None:
+        run = "not polled"
+    elif last["outcome"] == "read":
+        run = f"read ({last['items']} new)"
+    else:
+        run = f"{last['outcome']}: {last['reason']}" if last["reason"] else last["outcome"]
+    configuration = CONFIGURATION_LABELS.get(state["configuration"], state["configuration"] or "")
+    read = f"{state['days_read']} of {state['days_in_period']}" if state["period"] else state["status"]
+    gaps = "; ".join(gap["text"] for gap in state["gaps"][-5:]) or "none"
+    if len(state["gaps"]) > 5:
+        gaps = f"{len(state['gaps'])} gaps, the last five: {gaps}"
+    return f"| {name} | {redact(run)} | {configuration} | {read} | {redact(gaps)} |"

@@ -9,16 +9,18 @@ from rich.table import Table
 
 from core.config import Settings
 from core.errors import ExitCode
+from ingest.configured import configured_states
 from ledger.db import open_ledger
 from ledger.dedupe import DedupeConfig
 from ledger.metrics import metrics_table_rows
 
 
 def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
-    """Print the channel-usage metrics for ``year`` (department time zone) as JSON or a table."""
+    """Print the channel-usage metrics for ``year`` (department time zone) as JSON or a table, with each
+    channel's coverage of the year (``channels``: enabled, last_read_ok, days_read, gaps)."""
     ledger = open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe), migrate=False)
     try:
-        metrics = ledger.metrics(year, settings.department.timezone)
+        metrics = ledger.metrics(year, settings.department.timezone, configured_states(settings))
     finally:
         ledger.close()
     console = Console()
