@@ -90,7 +90,8 @@ def check_tesseract(settings: Settings) -> Iterator[Check]:
         yield Check("tesseract", False, f"{tesseract} does not run ({type(exc).__name__})", install)
         return
     yield Check("tesseract", True, f"{version[0].strip() if version else 'unknown version'} ({tesseract})")
-    installed = {line.strip() for line in listing[1:] if line.strip()}
+    # Tesseract 4 prints the list on stderr, 5 on stdout: every line but the header is a language.
+    installed = {line.strip() for line in listing if line.strip() and not line.startswith("List of")}
     needed = [lang for lang in settings.parsing.tesseract_lang.split("+") if lang] + ["osd"]
     missing = [lang for lang in needed if lang not in installed]
     if missing:
