@@ -87,6 +87,29 @@ FIGURES: tuple[Figure, ...] = (
         "received, rounded to 4 decimal places.",
     ),
     _metric(
+        "coverage_gaps",
+        "Gaps in channel coverage",
+        "Whether any channel went unread on at least one day of the year it was in service (see channel "
+        "coverage): the figures then count only what was read on the days each channel was read.",
+    ),
+    _metric(
+        "coverage",
+        "Channel coverage, in a sentence",
+        "Which channels were not read on how many days of the year, and which are disabled or not configured; "
+        "or that every channel in service was read every day.",
+    ),
+    _metric(
+        "channels",
+        "Channel coverage",
+        "Per channel: its configuration (enabled, disabled by enabled = false, or not configured), its last "
+        "successful read and last poll, and the days of the year (department time zone) it was read. A day is "
+        "read when at least one poll of that channel succeeded that day. The days before the channel's first "
+        "ever poll are 'not yet in service', neither read nor gaps; the period ends with the year, or with today "
+        "while the year runs (today counts once read, or once over unread). A gap is consecutive unread days "
+        "of the period, with the reasons of the polls that failed or found the channel disabled ('not polled': "
+        "no run polled it that day).",
+    ),
+    _metric(
         "by_station",
         "Requests first received by station",
         "Requests whose first arrival was a given district station's fax machine (stations with at least one).",

@@ -83,6 +83,8 @@ def _figure_value(key: str, value: Any) -> str:
     """A figure's value as the definitions table shows it."""
     if key == "range_components":
         return ", ".join(f"{k} {lo:+d}/{hi:+d}" for k, (lo, hi) in value.items() if lo or hi) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list) and len(value) == 2:
         return "–".join(f"{v:.4f}" if isinstance(v, float) else f"{v:,}" for v in value)
     if isinstance(value, dict):

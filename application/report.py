@@ -2,9 +2,10 @@
 
 Every figure comes from ``Ledger.metrics`` (the ``metrics`` command) or from the recorded
 dispositions (the ``dispositions`` command), and ``summary.json`` names, per figure, the
-command and JSON key that reproduce it. Personal data (name, date of birth, A-number,
-event number, disposition notes) is written only with ``include_pii``. The folder is
-created 0700 and each file written 0600, atomically.
+command and JSON key that reproduce it; so do the channels' coverage of the year (days read,
+gaps, a disabled or unconfigured channel named: ``channels``, ``coverage``). Personal data
+(name, date of birth, A-number, event number, disposition notes) is written only with
+``include_pii``. The folder is created 0700 and each file written 0600, atomically.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from application.reconcile import Reconciliation, read_list, reconcile
 from application.report_data import ReportData, ReportPaths
 from core.config import Settings
 from core.files import private_dir, write_private
+from ingest.configured import configured_states
 from ledger.store import CHANNEL_ORDER, Ledger
 from ledger.uncertainty import range_text
 
@@ -55,7 +57,7 @@ def collect(
     reconcile_options: dict[str, Any] | None = None,
 ) -> ReportData:
     tz = settings.department.timezone
-    metrics = ledger.metrics(year, tz)
+    metrics = ledger.metrics(year, tz, configured_states(settings))
     every = request_rows(ledger, tz)
     zone = ZoneInfo(tz)
     rows = [r for r in every if r.local_first(zone).year == year]
