@@ -130,6 +130,10 @@ class ParsingSettings(Section):
     # by the next runs; after this many failures it is quarantined (reason "parse_failed") so it
     # can neither block its arrival forever nor go uncounted.
     max_parse_attempts: int = Field(default=3, ge=1)
+    # Address space of each Tesseract and poppler process reading a page (RLIMIT_AS); a page that
+    # needs more is quarantined (reason "memory_limit"). 512 MB is ~4x what Tesseract needs on a
+    # 300-dpi letter page (132 MB); pdftoppm needs 42-74 MB at 300 dpi.
+    max_subprocess_memory_mb: int = Field(default=512, ge=16)
     tesseract_lang: str = "eng"
     # The names ICE addresses this department by (the I-247's TO box): a garbled reading that
     # clearly resembles one of them is corrected to it. Empty: readings are kept as read.

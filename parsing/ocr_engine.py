@@ -12,12 +12,15 @@ Call sites use :func:`read_words` and :func:`osd_rotation`, which ask the proces
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 
 from PIL import Image
 
+from parsing.limits import run_bounded
 from parsing.ocr import OcrEngine, OcrParams, OcrTimeout, Word
 from parsing.ocr_cache import cache_from_environment
 
@@ -35,7 +38,11 @@ WORDS_IMAGE_FORMAT = "BMP"
 
 
 class TesseractEngine:
-    """Tesseract through pytesseract, ``threads`` OpenMP threads per run."""
+    """Tesseract, ``threads`` OpenMP threads per run, each run bounded in time and memory.
+
+    pytesseract prepares the image and parses the output; Tesseract itself is started here
+    (``parsing.limits.run_bounded``, with the arguments pytesseract would give it), so that it
+    runs under the page's memory limit as well as its timeout."""
 
     def __init__(self, threads: int = TESSERACT_THREADS) -> None:
         self.threads = threads
@@ -48,19 +55,19 @@ class TesseractEngine:
         os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
 
     def words(self, image: Image.Image, params: OcrParams, timeout: float) -> list[Word]:
-        import pytesseract
+        from pytesseract import TesseractError
+        from pytesseract.pytesseract import file_to_dict
 
         self._limit_threads()
         image.format = WORDS_IMAGE_FORMAT
+        config = f"-c tessedit_create_tsv=1 {tesseract_config(params)}"
         try:
-            data = pytesseract.image_to_data(
-                image, lang=params.lang, config=tesseract_config(params), output_type=pytesseract.Output.DICT,
-                timeout=timeout,
-            )
-        except RuntimeError as exc:  # pytesseract kills Tesseract and raises a bare RuntimeError
-            if "timeout" not in str(exc).lower():
-                raise
+            tsv = _run_tesseract(image, "tsv", params.lang, config, timeout)
+        except subprocess.TimeoutExpired:
             raise OcrTimeout(f"OCR of a page did not finish within {timeout:g} s") from None
+        except _Failed as exc:
+            raise TesseractError(exc.status, exc.errors) from None
+        data = file_to_dict(tsv, "\t", -1)
         words: list[Word] = []
         for text, left, top, width, height, conf in zip(
             data["text"], data["left"], data["top"], data["width"], data["height"], data["conf"], strict=False
@@ -72,22 +79,46 @@ class TesseractEngine:
         return words
 
     def orientation(self, image: Image.Image, timeout: float) -> int | None:
-        import pytesseract
+        from pytesseract.pytesseract import osd_to_dict
 
         self._limit_threads()
         try:
-            result = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, timeout=timeout)
-        except RuntimeError as exc:
-            if "timeout" in str(exc).lower():
-                raise OcrTimeout(f"OSD of a page did not finish within {timeout:g} s") from None
-            return None
-        except (pytesseract.TesseractError, ValueError):
+            result = osd_to_dict(_run_tesseract(image, "osd", "osd", "--psm 0", timeout))
+        except subprocess.TimeoutExpired:
+            raise OcrTimeout(f"OSD of a page did not finish within {timeout:g} s") from None
+        except (_Failed, ValueError, TypeError):
             return None
         if float(result.get("orientation_conf", 0)) < OSD_MIN_CONFIDENCE:
             return None
         # "rotate" is the clockwise angle that makes the page upright; the page as stored is
         # turned by (360 - rotate) clockwise.
         return (360 - int(result.get("rotate", 0))) % 360
+
+
+class _Failed(Exception):
+    """Tesseract exited with an error (not the memory limit: that is ``MemoryLimitExceeded``)."""
+
+    def __init__(self, status: int, errors: str) -> None:
+        super().__init__(status, errors)
+        self.status = status
+        self.errors = errors
+
+
+def _run_tesseract(image: Image.Image, extension: str, lang: str, config: str, timeout: float) -> str:
+    """Tesseract's ``extension`` output for ``image``, run as pytesseract runs it, under the current
+    page's memory limit (``MemoryLimitExceeded``) and ``timeout`` (``subprocess.TimeoutExpired``)."""
+    from pytesseract import pytesseract as pt
+
+    prepared, image_format = pt.prepare(image)  # pytesseract's own: a format Tesseract reads, no alpha
+    with tempfile.TemporaryDirectory(prefix="tess_") as folder:
+        source = Path(folder) / f"input.{image_format}"
+        prepared.save(source, format=image_format)
+        base = Path(folder) / "output"
+        command = [pt.tesseract_cmd, str(source), str(base), "-l", lang, *shlex.split(config)]
+        proc = run_bounded(command, timeout=timeout, what="a page's OCR")
+        if proc.returncode:
+            raise _Failed(proc.returncode, proc.stderr.decode("utf-8", "replace").strip())
+        return base.with_suffix(f".{extension}").read_text(encoding="utf-8")
 
 
 def tesseract_config(params: OcrParams) -> str:

@@ -27,6 +27,7 @@ from core.errors import (
     UnsupportedFormat,
 )
 from core.formats import Format
+from parsing.limits import run_bounded
 from parsing.sniff import sniff
 
 # PDF pages without a usable text layer are rendered at this resolution for OCR;
@@ -61,6 +62,7 @@ class PageRef:
     size: tuple[int, int] | None = None  # pixels as stored (images) or points (PDF)
     max_pixels: int = 60_000_000
     render_timeout: float = 120.0  # seconds per poppler call on this page (PDF only)
+    max_memory_mb: int | None = None  # address space of each helper process reading this page (parsing.limits)
 
 
 @dataclass
@@ -123,7 +125,7 @@ def _open_pdf(content: bytes, path: Path, settings: ParsingSettings) -> InputInf
             raise InputTooLarge(f"page {index + 1} would render to {int(pixels)} pixels, over the limit")
         pages.append(
             PageRef(str(path), Format.pdf, index, (dpi, dpi), (int(width), int(height)), settings.max_pixels,
-                    settings.render_timeout_seconds)
+                    settings.render_timeout_seconds, settings.max_subprocess_memory_mb)
         )
     return InputInfo(Format.pdf, len(pages), pages)
 
@@ -147,35 +149,34 @@ def pdf_text_words_xml(ref: PageRef) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _pdfinfo_finishes(path: str, size: int, mtime_ns: int, timeout: int) -> None:
-    """pdfinfo on the whole file within ``timeout`` (PDFPopplerTimeoutError otherwise); once per file,
-    not per page: a document's pages share the file, and only a success is remembered."""
-    from pdf2image import pdfinfo_from_path
-
-    pdfinfo_from_path(path, timeout=timeout)
+def _pdfinfo_finishes(path: str, size: int, mtime_ns: int, ref: PageRef) -> None:
+    """pdfinfo reads the whole file's structure, bounded like a page (``RenderTimeout``), and finds its
+    page count (``TruncatedInput`` otherwise); once per file, not per page: a document's pages share
+    the file, and only a success is remembered."""
+    info = _poppler(["pdfinfo", path], ref)
+    if not any(line.startswith(b"Pages:") for line in info.splitlines()):
+        raise TruncatedInput("the PDF's page count cannot be read")
 
 
 def render_pdf_page(ref: PageRef, dpi: int, grayscale: bool = True) -> Image.Image:
-    """One PDF page as an image (pdf2image over pdftoppm), its render bounded by the page's
-    timeout. pdf2image first asks pdfinfo for the page count without any timeout, so pdfinfo is
-    run here first under the page's timeout: a file it cannot finish in time is a render timeout,
-    and one it finished is finished again in about the same time inside pdf2image."""
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
-
-    page = ref.index + 1
+    """One PDF page as an image (pdftoppm to a PGM/PPM on stdout, as pdf2image ran it), bounded by
+    the page's render timeout and memory limit; pdfinfo checks the file first, bounded the same way."""
+    page = str(ref.index + 1)
     try:
         stat = Path(ref.path).stat()
-        _pdfinfo_finishes(str(ref.path), stat.st_size, stat.st_mtime_ns, max(1, ceil(ref.render_timeout)))
-        images = convert_from_path(ref.path, dpi=dpi, first_page=page, last_page=page, grayscale=grayscale,
-                                   timeout=ref.render_timeout)  # type: ignore[arg-type]
-    except PDFPopplerTimeoutError:
-        raise RenderTimeout(f"PDF page {page} did not render within {ref.render_timeout:g} s") from None
-    except (PDFPageCountError, PDFSyntaxError, PDFInfoNotInstalledError, OSError, ValueError) as exc:
+        _pdfinfo_finishes(str(ref.path), stat.st_size, stat.st_mtime_ns, _file_bounds(ref))
+        command = ["pdftoppm", "-r", str(dpi), ref.path, "-f", page, "-l", page, *(["-gray"] if grayscale else [])]
+        image = Image.open(io.BytesIO(_poppler(command, ref)))
+        image.load()
+    except (OSError, ValueError, UnidentifiedImageError) as exc:
         raise TruncatedInput("a PDF page cannot be rendered") from exc
-    if not images:
-        raise TruncatedInput("a PDF page cannot be rendered")
-    return images[0]
+    return image
+
+
+def _file_bounds(ref: PageRef) -> PageRef:
+    """The bounds of ``ref`` on a file-wide key (any page of the file, same limits)."""
+    return PageRef(ref.path, ref.fmt, 0, render_timeout=max(1, ceil(ref.render_timeout)),
+                   max_memory_mb=ref.max_memory_mb)
 
 
 def fax_page_image(ref: PageRef) -> tuple[Image.Image, tuple[float, float], int] | None:
@@ -239,10 +240,12 @@ def _mostly_ink(image: Image.Image) -> bool:
 
 
 def _poppler(command: list[str], ref: PageRef) -> bytes:
-    """stdout of a poppler tool run on one page; a hostile PDF can keep it busy for ever, so it is
-    killed after the page's render timeout and the input quarantined as ``render_timeout``."""
+    """stdout of a poppler tool run on one page; a hostile PDF can keep it busy for ever or make it
+    ask for gigabytes, so it is killed after the page's render timeout (the input quarantined as
+    ``render_timeout``) and runs under the page's memory limit (``memory_limit``)."""
     try:
-        proc = subprocess.run(command, capture_output=True, timeout=ref.render_timeout, check=False)
+        proc = run_bounded(command, timeout=ref.render_timeout, memory_mb=ref.max_memory_mb,
+                           what=f"PDF page {ref.index + 1}")
     except subprocess.TimeoutExpired:
         raise RenderTimeout(f"PDF page {ref.index + 1} did not render within {ref.render_timeout:g} s") from None
     return proc.stdout
@@ -272,7 +275,8 @@ def _open_image(content: bytes, path: Path, fmt: Format, settings: ParsingSettin
             if fmt is Format.tiff:
                 _check_tiff_strips(image, len(content), index)
             dpi = _dpi_of(image)
-            pages.append(PageRef(str(path), fmt, index, dpi, (width, height), settings.max_pixels))
+            pages.append(PageRef(str(path), fmt, index, dpi, (width, height), settings.max_pixels,
+                                 max_memory_mb=settings.max_subprocess_memory_mb))
     except InputError:
         raise
     except (OSError, EOFError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error) as exc:

@@ -23,6 +23,7 @@ from parsing.fieldvalue import FieldValue
 from parsing.formread import read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
+from parsing.limits import memory_limit
 from parsing.models import PageKind
 from parsing.normalize import looks_like_noise, normalize, to_gray
 from parsing.ocr import Word, text_layer_words, usable_text_layer
@@ -72,7 +73,8 @@ class PageOutput:
 
 def process_page(job: PageJob) -> PageOutput:
     try:
-        return _process(job)
+        with memory_limit(job.ref.max_memory_mb):  # every helper process this page starts
+            return _process(job)
     except InputError as exc:
         return PageOutput(job.number, error=type(exc).__name__, error_message=exc.message)
 

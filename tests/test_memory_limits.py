@@ -1,0 +1,57 @@
+"""Every helper process reading a page (Tesseract, poppler) runs under
+``parsing.max_subprocess_memory_mb``: a page that needs more is quarantined ``memory_limit``
+instead of taking the machine's memory (or crashing the run), and real pages fit the default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.config import ParsingSettings
+from parsing.extract import extract_document
+from parsing.limits import MemoryLimitExceeded, memory_limit
+from parsing.ocr import OcrParams
+from parsing.ocr_engine import TesseractEngine
+from tests.test_parsing_extract import GOLDEN, golden_input
+
+SETTINGS = ParsingSettings(workers=1, ocr_timeout_seconds=60)
+
+
+def _golden(name: str) -> bytes:
+    return golden_input(json.loads((GOLDEN / f"{name}.json").read_text()))
+
+
+def test_the_default_fits_real_pages() -> None:
+    assert SETTINGS.max_subprocess_memory_mb == 512  # ~4x Tesseract's 132 MB on a 300-dpi letter page
+
+
+@pytest.mark.real_tesseract
+def test_a_fax_page_tesseract_cannot_read_within_the_limit_is_quarantined() -> None:
+    tight = SETTINGS.model_copy(update={"max_subprocess_memory_mb": 48})  # Tesseract needs ~130 MB
+    result = extract_document(_golden("fine_g4_tiff"), file_name="fax.tif", settings=tight)
+    assert result.error_reason == "memory_limit", result.error
+    assert result.error and "48 MB" in result.error and len(result.error) < 300
+    assert result.pages == [] and result.detainers == []
+
+
+@pytest.mark.real_tesseract
+def test_a_pdf_page_poppler_cannot_render_within_the_limit_is_quarantined() -> None:
+    tight = SETTINGS.model_copy(update={"max_subprocess_memory_mb": 16})  # pdftotext needs ~18 MB
+    result = extract_document(_golden("scanned_gray_pdf"), file_name="scan.pdf", settings=tight)
+    assert result.error_reason == "memory_limit", result.error
+    assert result.pages == [] and result.detainers == []
+
+
+@pytest.mark.real_tesseract
+def test_tesseract_runs_under_the_limit_of_the_page_being_read(tmp_path: Path) -> None:
+    from PIL import Image
+
+    page = Image.new("L", (2550, 3300), 255)  # a blank 300-dpi letter page
+    engine = TesseractEngine()
+    assert engine.words(page.copy(), OcrParams(dpi=300), timeout=60) == []  # no limit
+    with memory_limit(512):
+        assert engine.words(page.copy(), OcrParams(dpi=300), timeout=60) == []
+    with memory_limit(48), pytest.raises(MemoryLimitExceeded):
+        engine.words(page.copy(), OcrParams(dpi=300), timeout=60)
