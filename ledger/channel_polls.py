@@ -176,7 +176,10 @@ class Coverage:
             "last_poll": None
             if last is None
             else {"at": _iso(last.at), "outcome": last.outcome, "reason": last.reason, "items": last.items},
-            "in_service_since": self.in_service_since.isoformat() if self.in_service_since else None,
+            # Only a day up to the year's end: a past year's figures never move with the date of a later first poll.
+            "in_service_since": self.in_service_since.isoformat()
+            if self.in_service_since and self.in_service_since <= date(self.year, 12, 31)
+            else None,
             "period": None if self.period is None else [d.isoformat() for d in self.period],
             "days_in_period": self.days_in_period,
             "days_read": len(self.days_read),

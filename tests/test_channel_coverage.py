@@ -68,6 +68,7 @@ def test_days_before_the_first_poll_are_not_yet_in_service_not_gaps() -> None:
     assert found.gaps == () and found.status == "read every day"
     earlier = coverage("bfs_email", polls, 2024, NY, now=at("2025-06-11", 20))
     assert earlier.period is None and earlier.gaps == () and earlier.status == "not yet in service"
+    assert earlier.as_json()["in_service_since"] is None  # 2024's figures do not move with a later first poll
     never = coverage("station_fax", polls, 2025, NY, now=at("2025-06-11", 20))
     assert never.in_service_since is None and never.status == "never polled" and never.days_read == ()
 
