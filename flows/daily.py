@@ -1,7 +1,10 @@
 """Prefect flows: ``daily_intake`` (and ``backfill`` over other folders) around ``flows.sequence``.
 
 The flow adds the run lock, the task runner (threads, or Dask for scale-out), the tasks'
-retries (``flows.tasks``), the auditor artifacts and the final state; the order of the steps
+retries (``flows.tasks``), the auditor artifacts and the final state. The task runner is the
+one the run's configuration names (``task_runner_for``), entered once the flow has loaded it:
+a served or deployed run, which Prefect starts with the flow's default runner, honours
+``[flows]`` and is bounded by ``[parsing] workers`` like an in-process one; the order of the steps
 is ``flows.sequence.run_sequence``, the same one the in-process run follows. A rerun of a
 failed flow run (UI, ``prefect flow-run retry``, ``prefect deployment run`` or
 ``detainer-intake run``) does only the remaining work: the ledger knows what was committed.
@@ -10,13 +13,15 @@ failed flow run (UI, ``prefect flow-run retry``, ``prefect deployment run`` or
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed, State
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from core.channels import Channel
 from core.config import Settings, load_settings
@@ -27,10 +32,12 @@ from flows.steps import DateWindow, Intake
 from flows.tasks import PrefectSteps
 from ingest.channel import IntakeChannel
 from ingest.configured import channel_for
+from parsing.extract import worker_count
 
 
 def task_runner_for(settings: Settings) -> Any:
-    """Threads by default (Tesseract already runs one process per core underneath); Dask on request."""
+    """Dask on request; else threads, one per page read at once (``[parsing] workers``, 0 = one per
+    core): the parse tasks share one pool of that many Tesseract processes, so no more run at once."""
     if settings.flows.task_runner == "dask":
         from prefect_dask import DaskTaskRunner  # imported lazily: only scale-out needs dask
 
@@ -39,7 +46,32 @@ def task_runner_for(settings: Settings) -> Any:
         return DaskTaskRunner(
             cluster_kwargs={"n_workers": settings.flows.dask_workers, "threads_per_worker": 1, "processes": True}
         )
-    return ThreadPoolTaskRunner(max_workers=4)
+    return ThreadPoolTaskRunner(max_workers=worker_count(settings.parsing))
+
+
+class FromConfiguration(ThreadPoolTaskRunner):
+    """The flows' default task runner, a stand-in: a run parses on the runner its configuration
+    names (``task_runner_for``), known only once the flow has loaded it. A runner given with
+    ``with_options(task_runner=...)`` is used as given."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+
+    def duplicate(self) -> FromConfiguration:
+        return type(self)()
+
+    @classmethod
+    def default(cls) -> Any:  # typed for ``@flow(task_runner=...)``, whose future type it does not share
+        return cls()
+
+
+def _task_runner(settings: Settings) -> AbstractContextManager[TaskRunner[Any]]:
+    """This run's task runner, to enter: the configured one, unless the flow was given its own."""
+    context = FlowRunContext.get()
+    given = context.task_runner if context is not None else None
+    if given is not None and not isinstance(given, FromConfiguration):
+        return nullcontext(given)  # already entered by the flow engine
+    return task_runner_for(settings)  # type: ignore[no-any-return]
 
 
 def intake_pipeline(
@@ -50,25 +82,33 @@ def intake_pipeline(
     logger = get_run_logger()
     intake = Intake.open(settings)
     try:
-        with intake.ledger.run_lock("daily_intake"):
-            return _run(intake, channels, logger, window)
+        with intake.ledger.run_lock("daily_intake"), _task_runner(settings) as task_runner:
+            return _run(intake, PrefectSteps(logger, task_runner), channels, window)
     finally:
         intake.close()
 
 
-def _run(intake: Intake, channels: list[IntakeChannel] | None, logger: Any, window: DateWindow | None) -> State:
-    runner = PrefectSteps(logger)
+def _run(
+    intake: Intake, runner: PrefectSteps, channels: list[IntakeChannel] | None, window: DateWindow | None
+) -> State:
     result = run_sequence(intake, runner, channels, window)
     failures = runner.failures
     if failures or result.unparsed:
+        causes = [*failures, runner.parse_causes()] if result.unparsed else failures
         return Failed(
             message=f"{len(failures)} channel/commit failure(s), {len(result.unparsed)} parse failure(s): "
-            + "; ".join(failures)[:800]
+            + "; ".join(causes)[:800]
         )
     return Completed(message=f"{result.documents} new document(s) committed")
 
 
-@flow(name="daily_intake", flow_run_name=dated("intake"), log_prints=False, persist_result=False)
+@flow(
+    name="daily_intake",
+    flow_run_name=dated("intake"),
+    task_runner=FromConfiguration.default(),
+    log_prints=False,
+    persist_result=False,
+)
 def daily_intake(config_path: str | None = None) -> State:
     """Poll the three channels, parse what is new, commit it to the ledger, publish metrics."""
     settings = load_settings(Path(config_path) if config_path else None)
@@ -76,10 +116,9 @@ def daily_intake(config_path: str | None = None) -> State:
 
 
 def run_daily_intake(settings_path: Path | None, settings: Settings) -> State:
-    """Run ``daily_intake`` in-process with the configured task runner (ephemeral Prefect by default)."""
-    configured = daily_intake.with_options(task_runner=task_runner_for(settings))
+    """Run ``daily_intake`` in-process (ephemeral Prefect by default); it picks the configured task runner."""
     try:
-        return configured(str(settings_path) if settings_path else None, return_state=True)
+        return daily_intake(str(settings_path) if settings_path else None, return_state=True)
     finally:
         stop_temporary_server()
 
@@ -102,7 +141,13 @@ def stop_temporary_server(flush_seconds: float = 3.0) -> None:
         server.stop()
 
 
-@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=False, persist_result=False)
+@flow(
+    name="backfill",
+    flow_run_name=backfill_run_name,
+    task_runner=FromConfiguration.default(),
+    log_prints=False,
+    persist_result=False,
+)
 def backfill(
     config_path: str | None = None,
     folder: str | None = None,
@@ -126,8 +171,7 @@ def backfill(
 
 
 def run_backfill(settings_path: Path | None, settings: Settings, **parameters: Any) -> State:
-    configured = backfill.with_options(task_runner=task_runner_for(settings))
     try:
-        return configured(str(settings_path) if settings_path else None, return_state=True, **parameters)
+        return backfill(str(settings_path) if settings_path else None, return_state=True, **parameters)
     finally:
         stop_temporary_server()

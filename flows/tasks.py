@@ -3,13 +3,20 @@
 Correctness never depends on Prefect's caching: the ledger knows what was committed, so a
 rerun of a failed flow run does only the remaining work. Tasks persist no results and take
 or return only hashes, counts, ledger ids and the arrivals in memory; exception text is
-scrubbed before it becomes a Prefect state message. A failed task is recorded (``failures``)
-and the run goes on with the other channels and arrivals.
+scrubbed before it becomes a Prefect state message. A failed task is recorded (``failures``,
+``parse_failures``) and the run goes on with the other channels and arrivals.
+
+Parse tasks run on the run's task runner (threads here, or Dask workers on other machines):
+they need only the settings, the archive and the extraction cache, which every worker must
+share (``StorageNotShared`` says which, when one does not).
 """
 
 from __future__ import annotations
 
 import functools
+import re
+import socket
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -17,11 +24,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import NotSet
 
 from core.config import Settings
-from core.errors import ChannelUnavailable, IntakeError, LedgerError
+from core.errors import ChannelUnavailable, ConfigError, IntakeError, LedgerError
 from core.logs import redact
 from flows import steps
 from flows.artifacts import publish_run_artifacts
@@ -29,6 +37,7 @@ from flows.progress import Progress
 from flows.run_names import commit_run_name, complete_run_name
 from flows.sequence import PollFailed, poll_failure_reason
 from flows.steps import ChannelPoll, CommitSummary, Intake
+from ingest.archive import Archive
 from ingest.channel import Arrival, IntakeChannel
 
 P = ParamSpec("P")
@@ -40,6 +49,15 @@ class StepFailed(IntakeError):
 
 class TransientStepFailed(StepFailed):
     """A step failed for a reason a later attempt can fix (an I/O hiccup, a timeout); scrubbed too."""
+
+
+class StorageNotShared(ConfigError):
+    """A worker and the flow do not see the same archive or extraction cache (scale-out set-up)."""
+
+    remedy = (
+        "Mount [archive] path and [archive] extraction_cache (default <path>-extractions) at the same "
+        "path on the flow's machine and every Dask worker (README, Running on several machines)."
+    )
 
 
 # What a retry can fix. OSError and TimeoutError reach Prefect as TransientStepFailed (``scrubbed``
@@ -93,7 +111,30 @@ def poll_task(intake: Intake, channel: IntakeChannel) -> ChannelPoll:
 @task(name="parse-document", task_run_name="parse-{sha256:.12}", **TASK_DEFAULTS)
 @scrubbed
 def parse_task(settings: Settings, sha256: str, file_name: str) -> str:
+    archive = Archive(settings.archive.path)
+    if sha256 not in archive:  # stored by the poll before any parse: this worker sees another folder
+        raise StorageNotShared(
+            f"the worker on {socket.gethostname()} cannot see archived documents in the archive ([archive] path "
+            f"{archive.root}): it must be one folder shared by the flow and every worker"
+        )
     return steps.parse_document(settings, sha256, file_name)
+
+
+def in_worker_parsing(settings: Settings) -> Settings:
+    """The settings a parse task gets on a runner that runs tasks in processes of their own (Dask):
+    each reads its pages in that process (``[parsing] workers = 1``); the runner is the parallelism."""
+    return settings.model_copy(update={"parsing": settings.parsing.model_copy(update={"workers": 1})})
+
+
+_PREFECT_PREFIX = re.compile(r"^Task run encountered an exception ")
+_HASH = re.compile(r"\b[0-9a-f]{12,64}\b")
+
+
+def failure_cause(message: str | None) -> str:
+    """A failed parse's state message as a class of cause: PII-free (scrubbed, then ``redact``),
+    without Prefect's preamble, content hashes replaced so that one cause counts once."""
+    text = _PREFECT_PREFIX.sub("", (message or "").strip()) or "failed (no message)"
+    return _HASH.sub("<hash>", redact(text))[:300]
 
 
 @task(
@@ -142,9 +183,11 @@ def _poll_failure(state: State[Any]) -> str:
 class PrefectSteps:
     """Runs each step of ``flows.sequence`` as a Prefect task (``StepRunner``); records what failed."""
 
-    def __init__(self, logger: Any) -> None:
+    def __init__(self, logger: Any, task_runner: TaskRunner[Any]) -> None:
         self.logger = logger
+        self.task_runner = task_runner  # entered by the flow; parse tasks are submitted to it
         self.failures: list[str] = []  # PII-free: "<channel>: <scrubbed state message>"
+        self.parse_failures: Counter[str] = Counter()  # PII-free cause -> documents
         self.progress: Progress | None = None
 
     def poll(self, intake: Intake, channel: IntakeChannel) -> ChannelPoll | PollFailed:
@@ -169,18 +212,47 @@ class PrefectSteps:
         """Each document in parallel on the task runner.
 
         A pathological page is bounded inside parsing (per-page Tesseract timeout, pixel and page
-        limits): a Prefect timeout cannot interrupt a task running in a worker thread.
+        limits): a Prefect timeout cannot interrupt a task running in a worker thread. On threads
+        the tasks share this process's pool of ``[parsing] workers`` Tesseract processes; on a
+        runner with processes of its own (Dask) each task reads in its process. A document the
+        flow cannot then find in the extraction cache counts as not parsed (``StorageNotShared``),
+        rather than being read a second time here.
         """
+        settings = intake.settings
+        if not isinstance(self.task_runner, ThreadPoolTaskRunner):
+            settings = in_worker_parsing(settings)
         parsing: dict[str, PrefectFuture[str]] = {
-            sha: parse_task.submit(intake.settings, sha, name) for sha, name in documents.items()
+            sha: self.task_runner.submit(parse_task, {"settings": settings, "sha256": sha, "file_name": name})
+            for sha, name in documents.items()
         }
         for done in as_completed(list(parsing.values())):
             done.wait()  # records the final state locally: ``.state`` would ask the API, which may lag behind
             self._advance()
-        failed = {sha for sha, future in parsing.items() if not future.state.is_completed()}
+        failed: set[str] = set()
+        for sha, future in parsing.items():
+            state = future.state
+            if not state.is_completed():
+                self.parse_failures[failure_cause(state.message)] += 1
+            elif not intake.cache.path_for(sha).is_file():
+                cause = StorageNotShared(
+                    f"the flow cannot see what a worker read in the extraction cache ([archive] extraction_cache "
+                    f"{intake.cache.root}): it must be one folder shared by the flow and every worker"
+                )
+                self.parse_failures[f"{type(cause).__name__}: {cause.message}"] += 1
+            else:
+                continue
+            failed.add(sha)
         if failed:
-            self.logger.warning("%d document(s) could not be parsed this run; they stay in the archive", len(failed))
+            self.logger.warning(
+                "%d document(s) could not be parsed this run; they stay in the archive. Causes: %s",
+                len(failed),
+                self.parse_causes(),
+            )
         return failed
+
+    def parse_causes(self) -> str:
+        """Each distinct cause of a failed parse with its count, most frequent first (PII-free)."""
+        return "; ".join(f"{count} x {cause}" for cause, count in self.parse_failures.most_common())
 
     def commit(self, intake: Intake, channel: IntakeChannel, arrival: Arrival) -> CommitSummary | None:
         state: State[CommitSummary] = commit_task(intake, channel, arrival, return_state=True)
@@ -196,7 +268,8 @@ class PrefectSteps:
             self.logger.warning("%s post-commit action failed; it is redone on the next run", channel.name.value)
 
     def publish(self, intake: Intake, summaries: list[CommitSummary]) -> None:
-        publish_metrics_task(intake, summaries, self.failures)
+        parse_failures = [f"parse: {count} x {cause}" for cause, count in self.parse_failures.most_common()]
+        publish_metrics_task(intake, summaries, [*self.failures, *parse_failures])
 
     def _advance(self) -> None:
         if self.progress is not None:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.config import ParsingSettings
-from tests.conftest import SAMPLE_ROOT
+from tests.conftest import PROJECT_ROOT, SAMPLE_ROOT, copy_corpus, write_config
+
+VENV_BIN = Path(sys.executable).parent
 
 
 def _read_in_daemon(path: str, results: Any) -> None:
@@ -32,3 +47,247 @@ def test_a_daemonic_process_reads_in_process(truth: dict[str, Any]) -> None:
     finally:
         worker.join(30)
     assert outcome == ("ok", 1, None), outcome
+
+
+# --------------------------------------------------------------------------- the flow's own task runner
+
+
+@pytest.fixture(scope="module")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+class CountingEngine:
+    """The process's OCR engine, counting how many readings run at once (each is one Tesseract)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.running, self.peak, self.calls = inner, 0, 0, 0
+        self.lock = threading.Lock()
+
+    def identity(self) -> str:
+        return str(self.inner.identity())
+
+    def _counted(self, read: Any, *args: Any) -> Any:
+        with self.lock:
+            self.running += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(0.05)  # long enough for readings of other documents to overlap if they may
+            return read(*args)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+    def words(self, image: Any, params: Any, timeout: float) -> Any:
+        return self._counted(self.inner.words, image, params, timeout)
+
+    def orientation(self, image: Any, timeout: float) -> Any:
+        return self._counted(self.inner.orientation, image, timeout)
+
+
+def test_a_deployed_run_reads_no_more_pages_at_once_than_configured(
+    prefect_harness: None, tmp_path: Path, truth: dict[str, Any]
+) -> None:
+    """A served or deployed run calls the flow with its config path only: its task runner still
+    comes from the configuration, bounded by [parsing] workers (Prefect's default thread pool has no bound)."""
+    from flows.daily import daily_intake
+    from parsing import ocr_engine
+    from tests.flow_support import corpus_config
+
+    faxes = sorted(r["id"] for r in truth["receipts"] if r["channel"] != "bfs_email")[:4]
+    corpus = copy_corpus(tmp_path / "corpus", truth, set(faxes))
+    config = corpus_config(tmp_path / "run", tmp_path / "cache", sample_root=corpus, extra="[parsing]\nworkers = 1\n")
+    counting = CountingEngine(ocr_engine.ocr_engine())
+    ocr_engine.set_ocr_engine(counting)
+    try:
+        state = daily_intake(str(config), return_state=True)  # as `serve` and `prefect deploy` call it
+    finally:
+        ocr_engine.set_ocr_engine(None)
+    assert state.is_completed(), state.message
+    assert counting.calls > len(faxes)
+    assert counting.peak == 1, f"{counting.peak} pages were read at once with [parsing] workers = 1"
+
+
+# --------------------------------------------------------------------------- a real Dask cluster
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End a process this test started, and its own children (its session)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            args, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _not_sharing(args: list[str], hidden: list[Path]) -> list[str]:
+    """``args`` in a mount namespace of its own where each of ``hidden`` is an empty folder of its
+    own: a machine that does not share those folders with the flow's."""
+    mounts = [f"mount -t tmpfs -o mode=0700 none {shlex.quote(str(path))}" for path in hidden]
+    script = " && ".join([*mounts, f"exec {shlex.join(args)}"])
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+
+
+@contextlib.contextmanager
+def dask_cluster(
+    tmp_path: Path, env: dict[str, str], workers: int = 2, hidden: list[Path] | None = None
+) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` x ``dask worker`` (one thread each) on loopback, as the README
+    starts them; workers that see an empty folder of their own at each of ``hidden``."""
+    port = str(_free_port())
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(VENV_BIN / "dask")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        processes.append(
+            _start([dask, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+                   tmp_path / "scheduler.log", env)
+        )
+        for n in range(workers):
+            worker = [dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"]
+            worker += ["--name", f"w{n}"]
+            log = tmp_path / f"worker{n}.log"
+            processes.append(_start(_not_sharing(worker, hidden) if hidden else worker, log, env))
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=90)
+        yield address
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def executed_per_worker(address: str) -> dict[str, int]:
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        counts: dict[str, int] = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    return counts
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_real_dask_cluster_with_default_parsing_gives_the_in_process_ledger(
+    prefect_harness: None, tmp_path: Path, truth: dict[str, Any]
+) -> None:
+    """The README's scale-out: a scheduler and two workers as processes, [parsing] workers at its
+    default (0), the ledger on PostgreSQL; the flow picks Dask from its configuration alone
+    (as a deployed run does) and commits the ledger a plain in-process SQLite run commits."""
+    from prefect.settings import get_current_settings
+
+    from flows.daily import daily_intake
+    from flows.sequence import run_once
+    from flows.steps import Intake
+    from tests.flow_support import corpus_config, settings_of, snapshot, snapshot_of
+    from tests.ledger_support import pg_schema_url
+
+    faxes = sorted(r["id"] for r in truth["receipts"] if r["channel"] != "bfs_email")[:5]
+    corpus = copy_corpus(tmp_path / "corpus", truth, set(faxes))
+
+    reference = corpus_config(tmp_path / "seq", tmp_path / "seq-cache", sample_root=corpus)
+    intake = Intake.open(settings_of(reference))
+    try:
+        run_once(intake)
+        expected = snapshot(intake.ledger)
+    finally:
+        intake.close()
+    assert expected["receipts"], "the subset committed nothing"
+
+    with pg_schema_url() as url:
+        worker_env = {
+            **os.environ,
+            "PREFECT_API_URL": str(get_current_settings().api.url),  # the workers report to the flow's server
+            "PREFECT_HOME": str(tmp_path / "prefect-home"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        with dask_cluster(tmp_path, worker_env) as address:
+            (tmp_path / "dask").mkdir()
+            config = write_config(
+                tmp_path / "dask" / "config.toml",
+                data_dir=tmp_path / "dask" / "data",
+                sample_root=corpus,
+                ledger_url=url,
+                extraction_cache=tmp_path / "dask-cache",
+                extra=f'[flows]\ntask_runner = "dask"\ndask_address = "{address}"\n',
+            )
+            assert settings_of(config).parsing.workers == 0
+            state = daily_intake(str(config), return_state=True)
+            assert state.is_completed(), state.message
+            executed = executed_per_worker(address)
+        assert snapshot_of(config) == expected
+    assert sum(executed.values()) >= len(faxes) - 1, executed  # the parse tasks ran on the cluster's workers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="a worker that does not share a folder needs a mount namespace (root, unshare)",
+)
+def test_a_worker_that_does_not_share_the_storage_fails_the_run_naming_it(
+    prefect_harness: None, tmp_path: Path, truth: dict[str, Any]
+) -> None:
+    """A Dask worker that sees another archive, or another extraction cache, than the flow: every
+    parse counts as failed with a typed cause naming the folder to share, in the run's message
+    (not a bare FileNotFoundError in the worker's log, nor a Completed run that read each document
+    again in the flow's process); nothing is committed, so a later run with the storage fixed takes it all."""
+    from prefect.settings import get_current_settings
+
+    from flows.daily import daily_intake
+    from tests.flow_support import snapshot_of
+
+    faxes = sorted(r["id"] for r in truth["receipts"] if r["channel"] == "dedicated_fax")[:2]
+    corpus = copy_corpus(tmp_path / "corpus", truth, set(faxes))
+    archive_a, cache_b = tmp_path / "a" / "data" / "archive", tmp_path / "b-cache"
+    for folder in (archive_a, cache_b):
+        folder.mkdir(mode=0o700, parents=True)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(get_current_settings().api.url),
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    with dask_cluster(tmp_path, env, workers=1, hidden=[archive_a, cache_b]) as address:
+        dask = f'[flows]\ntask_runner = "dask"\ndask_address = "{address}"\n'
+        unshared_archive = write_config(
+            tmp_path / "a" / "config.toml", data_dir=tmp_path / "a" / "data", sample_root=corpus,
+            extraction_cache=tmp_path / "a-cache", extra=dask,
+        )
+        state = daily_intake(str(unshared_archive), return_state=True)
+        assert state.is_failed()
+        assert "2 parse failure(s): 2 x StorageNotShared: " in str(state.message), state.message
+        assert f"cannot see archived documents in the archive ([archive] path {archive_a})" in str(state.message)
+
+        (tmp_path / "b").mkdir()
+        unshared_cache = write_config(
+            tmp_path / "b" / "config.toml", data_dir=tmp_path / "b" / "data", sample_root=corpus,
+            extraction_cache=cache_b, extra=dask,
+        )
+        state = daily_intake(str(unshared_cache), return_state=True)
+        assert state.is_failed()
+        assert "2 parse failure(s): 2 x StorageNotShared: " in str(state.message), state.message
+        assert f"the extraction cache ([archive] extraction_cache {cache_b})" in str(state.message)
+        assert not any(cache_b.iterdir()), "the flow read the documents itself"
+    assert snapshot_of(unshared_cache)["receipts"] == []
