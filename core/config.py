@@ -120,7 +120,9 @@ class ChannelsSettings(Section):
 
 
 class ParsingSettings(Section):
-    workers: int = 0  # parallel single-threaded Tesseract processes; 0 = one per core
+    # Pages a thread-runner run reads at once, one single-threaded Tesseract each; 0 = one per core.
+    # A parse on a Dask worker (a daemonic process) reads in the worker: its threads are the bound.
+    workers: int = 0
     max_input_bytes: int = 50 * 1024 * 1024
     max_pages: int = 300
     max_pixels: int = 60_000_000  # per page, after rendering; bounds decompression bombs
