@@ -8,7 +8,9 @@
   that is not a regular file.
 - A file is taken once complete: its mtime is older than ``now - quiet_seconds`` and a second
   stat a moment later (``min(quiet_seconds, SETTLE_SECONDS)``) shows the same size, mtime and
-  inode; it is read, and a stat after the read must still match (else next run).
+  inode; it is read, and a stat after the read must still match (else next run). What is read is
+  the listed file or nothing: opened without following a symlink or waiting on a FIFO, checked to
+  be the listed regular file, read to at most its listed size (``_read_as_listed``).
   ``quiet_seconds = 0`` takes files at once.
 - ``received_at``: the sidecar's ``Received`` time, else the TIFF DateTime tag, else the
   mtime. The first two are local times in the department's zone, stored as UTC.
@@ -287,8 +289,8 @@ def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) ->
         if recheck and _signature(path.lstat()) != before:
             log.debug("%s: %s still changing", channel.value, candidate.relative)
             return None
-        content = path.read_bytes()
-        if len(content) != candidate.stat.st_size or _signature(path.lstat()) != before:
+        content = _read_as_listed(path, candidate.stat)
+        if content is None or _signature(path.lstat()) != before:
             log.debug("%s: %s changed while read", channel.value, candidate.relative)
             return None
     except OSError as exc:
@@ -312,6 +314,25 @@ def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) ->
         sender=sender,
     )
     return FolderArrival(document=document, path=path, sidecar=sidecar)
+
+
+def _read_as_listed(path: Path, listed: os.stat_result) -> bytes | None:
+    """The bytes of ``path`` if it is still the regular file that was listed; None when it changed.
+
+    Whatever lies at ``path`` by now is opened without following a symlink and without waiting
+    for a writer (a FIFO would block the poll for ever), and is read only if it is the listed file
+    (same inode, size and mtime), at most one byte past the listed size (a file still growing
+    costs no more than it was).
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(descriptor, "rb", closefd=True) as handle:
+        opened = os.fstat(descriptor)
+        if not stat.S_ISREG(opened.st_mode) or _signature(opened) != _signature(listed):
+            return None
+        content = handle.read(listed.st_size + 1)
+        if len(content) != listed.st_size or _signature(os.fstat(descriptor)) != _signature(listed):
+            return None
+    return content
 
 
 def _receive_time(
