@@ -83,9 +83,33 @@ def intake_pipeline(
     intake = Intake.open(settings)
     try:
         with intake.ledger.run_lock("daily_intake"), _task_runner(settings) as task_runner:
+            unreachable = _unreachable(task_runner)
+            if unreachable is not None:
+                return Failed(message=unreachable)
             return _run(intake, PrefectSteps(logger, task_runner), channels, window)
     finally:
         intake.close()
+
+
+def _unreachable(task_runner: TaskRunner[Any]) -> str | None:
+    """Connect a Dask runner now, so that a scheduler that cannot be reached fails the run at its
+    start, before anything is polled, and also when there is nothing to parse (the runner would
+    only connect at the first parse). None when the runner is ready."""
+    if isinstance(task_runner, ThreadPoolTaskRunner):
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if not isinstance(task_runner, DaskTaskRunner):
+        return None
+    where = f"the Dask scheduler at {task_runner.address}" if task_runner.address else "a local Dask cluster"
+    try:
+        task_runner.client  # noqa: B018 - connects (or starts the local cluster)
+    except (OSError, TimeoutError) as exc:
+        return (
+            f"{where} cannot be reached ({type(exc).__name__}): start the scheduler and its workers, or set "
+            '[flows] task_runner = "thread"; nothing was polled, parsed or committed'
+        )
+    return None
 
 
 def _run(

@@ -291,3 +291,23 @@ def test_a_worker_that_does_not_share_the_storage_fails_the_run_naming_it(
         assert f"the extraction cache ([archive] extraction_cache {cache_b})" in str(state.message)
         assert not any(cache_b.iterdir()), "the flow read the documents itself"
     assert snapshot_of(unshared_cache)["receipts"] == []
+
+
+def test_an_unreachable_scheduler_fails_the_run_at_its_start(prefect_harness: None, tmp_path: Path) -> None:
+    """Even with nothing to parse (Dask connects at the first parse otherwise), and before any poll."""
+    import dask
+
+    from flows.daily import daily_intake
+
+    corpus = tmp_path / "corpus"
+    for folder in ("dedicated", "stations", "mailbox/cur", "mailbox/new", "mailbox/tmp"):
+        (corpus / folder).mkdir(parents=True)
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    config = write_config(
+        tmp_path / "config.toml", data_dir=tmp_path / "data", sample_root=corpus,
+        extra=f'[flows]\ntask_runner = "dask"\ndask_address = "{address}"\n',
+    )
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+        state = daily_intake(str(config), return_state=True)
+    assert state.is_failed()
+    assert f"the Dask scheduler at {address} cannot be reached" in str(state.message), state.message
