@@ -5,6 +5,8 @@ Two set-ups (README, "Scheduling"):
   (``flow.serve``: the deployment, its cron schedule and a runner in one process);
 - a Prefect server on PostgreSQL with a worker: ``prefect deploy`` from ``prefect.yaml`` and
   ``prefect worker start --pool detainer-intake``.
+Either way a run takes its task runner from the configuration it loads (``[flows]``, bounded
+by ``[parsing] workers``: ``flows.daily.task_runner_for``), not from the deployment.
 Prefect's cron schedules default to UTC, so the time zone is always given explicitly. A
 deployment concurrency limit of 1 (ENQUEUE) keeps two daily runs from overlapping; the
 ledger's run lock backs it up for runs started outside Prefect.
