@@ -49,6 +49,21 @@ def test_a_daemonic_process_reads_in_process(truth: dict[str, Any]) -> None:
     assert outcome == ("ok", 1, None), outcome
 
 
+def test_a_failed_parse_counts_by_its_cause_without_hashes_or_personal_data() -> None:
+    """The run's message groups failed parses by cause: Prefect's preamble and content hashes go,
+    personal values are redacted, so one cause over many documents reads once."""
+    from flows.tasks import failure_cause
+
+    sha = "ab" * 32
+    message = f"Task run encountered an exception StepFailed: KeyError: {sha[:12]} A012345678"
+    cause = failure_cause(message)
+    assert cause == "StepFailed: KeyError: <hash> [redacted]", cause
+    assert failure_cause(f"Task run encountered an exception StepFailed: KeyError: {'cd' * 32}") == failure_cause(
+        f"Task run encountered an exception StepFailed: KeyError: {sha}"
+    )
+    assert failure_cause(None) == "failed (no message)"
+
+
 # --------------------------------------------------------------------------- the flow's own task runner
 
 
