@@ -7,7 +7,9 @@ loads, normalises and OCRs one page at a time and returns only words-derived
 results, so memory stays flat however long a fax is. Where the caller already runs one
 process per core (``workers = 1``, a Dask worker, any daemonic process) pages are read in
 the calling process instead: Tesseract is a child process of its own either way, but a
-daemonic process may not start a pool (``pool_allowed``).
+daemonic process may not start a pool (``pool_allowed``). There each page waits for one of the
+machine's per-core slots (``host_slot``), so however many threads and worker processes a runner
+starts on a machine, no more pages are read at once than it has cores.
 
 Bad input never raises: the result carries ``error`` / ``error_reason`` from the
 typed ``InputError`` (empty, truncated, encrypted, unsupported_format, too_large,
@@ -19,15 +21,18 @@ Only bugs raise. A document with detainer evidence but no recognised detainer ca
 from __future__ import annotations
 
 import atexit
+import fcntl
 import hashlib
 import multiprocessing
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,6 +66,47 @@ def pool_allowed() -> bool:
     its own: it reads in-process, one page at a time. Its parallelism is its runner's (one such
     process per core), so this bounds the Tesseract processes to the runner's as well."""
     return not multiprocessing.current_process().daemon
+
+
+def slot_folder() -> Path:
+    """This user's page-reading slots on this machine (``host_slot``)."""
+    return Path(tempfile.gettempdir()) / f"detainer-intake-ocr-slots-{os.getuid()}"
+
+
+@contextmanager
+def host_slot(slots: int | None = None, folder: Path | None = None) -> Iterator[None]:
+    """Hold one of this machine's ``slots`` (default: one per core) while reading a page.
+
+    Processes a runner starts (Dask workers, each with its threads) wait here rather than run more
+    Tesseracts than the machine has cores. A slot is an ``flock``-ed file, released when its holder
+    ends, even killed; each thread's own open file takes part, so threads of one process count too.
+    """
+    count = slots or os.cpu_count() or 1
+    where = folder or slot_folder()
+    where.mkdir(mode=0o700, exist_ok=True)
+    first = (os.getpid() + threading.get_ident()) % count
+    while True:
+        for step in range(count):
+            fd = os.open(where / f"slot-{(first + step) % count}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield
+            finally:
+                os.close(fd)  # releases the lock
+            return
+        time.sleep(0.02)
+
+
+def _read_here(job: PageJob, shared: bool) -> PageOutput:
+    """Read one page in this process; in a runner's worker process (``shared``) within a host slot."""
+    if not shared:
+        return process_page(job)
+    with host_slot():
+        return process_page(job)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -251,6 +297,7 @@ def extract_many(
     in_flight: deque[tuple[_Doc, Future[PageOutput] | PageOutput]] = deque()
     job_source: Iterator[tuple[_Doc, PageJob]] = iter(())
     inline = workers <= 1
+    runner_worker = not pool_allowed()  # a Dask worker: its runner decides how many read at once
 
     def next_jobs() -> Iterator[tuple[_Doc, PageJob]]:
         for index, (name, content) in items_iter:
@@ -270,7 +317,7 @@ def extract_many(
                 exhausted = True
                 break
             if inline:
-                in_flight.append((doc, process_page(job)))
+                in_flight.append((doc, _read_here(job, runner_worker)))
             else:
                 in_flight.append((doc, _pool(workers).submit(process_page, job)))
         # Yield every finished document at the head of the queue.

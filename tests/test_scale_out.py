@@ -49,6 +49,43 @@ def test_a_daemonic_process_reads_in_process(truth: dict[str, Any]) -> None:
     assert outcome == ("ok", 1, None), outcome
 
 
+def _hold_a_slot(folder: str, running: Any, peak: Any, threads: int) -> None:
+    from parsing.extract import host_slot
+
+    def read() -> None:
+        with host_slot(2, Path(folder)):
+            with running.get_lock():
+                running.value += 1
+                peak.value = max(peak.value, running.value)
+            time.sleep(0.2)
+            with running.get_lock():
+                running.value -= 1
+
+    readers = [threading.Thread(target=read) for _ in range(threads)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+
+
+def test_pages_read_at_once_on_a_machine_are_bounded_whatever_the_runner_starts(tmp_path: Path) -> None:
+    """Three worker processes of two threads each (a Dask worker's default on two cores, and more)
+    read no more pages at once than the machine's slots: one per core."""
+    context = multiprocessing.get_context("fork")
+    running, peak = context.Value("i", 0), context.Value("i", 0)
+    workers = [
+        context.Process(target=_hold_a_slot, args=(str(tmp_path), running, peak, 2), daemon=True) for _ in range(3)
+    ]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    assert peak.value == 2, f"{peak.value} pages read at once on 2 slots"
+    assert time.monotonic() - started >= 0.6  # 6 readings of 0.2 s, two at a time
+
+
 def test_a_failed_parse_counts_by_its_cause_without_hashes_or_personal_data() -> None:
     """The run's message groups failed parses by cause: Prefect's preamble and content hashes go,
     personal values are redacted, so one cause over many documents reads once."""
