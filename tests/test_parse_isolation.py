@@ -4,7 +4,9 @@ nor loops forever, and the documents beside it are counted."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from flows import steps
 from flows.sequence import InProcess, run_once, run_sequence
 from ingest.archive import Archive
 from ingest.channel import Arrival, IntakeChannel
-from ingest.models import Receipt, sha256_hex
+from ingest.models import MailMessage, Receipt, sha256_hex
 from ledger.store import Ledger
 from tests import run_support as rs
 from tests.born_digital import Page, i247a_page
@@ -170,3 +172,28 @@ def test_a_commit_that_failed_once_heals_on_the_next_run(
     assert rs.quarantine_rows(config) == []
     assert rs.table_counts(config)["receipts"] == 3
     assert not (corpus / "stations" / "C-6" / "poison.pdf").exists()
+
+
+def test_a_message_whose_commit_keeps_failing_is_recorded_with_its_documents_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same one place serves a mail message: its documents are quarantined commit_failed, the message handled."""
+    from tests.test_wild_inputs import _message
+
+    corpus, config, _ = _three_faxes(tmp_path)
+    poison = i247a_page(_header("EID0000014"))  # type: ignore[arg-type]
+    (corpus / "mailbox" / "new" / "1741100000.M1P1.poison.example").write_bytes(_message(1, "poison.pdf", poison))
+    real = Ledger.record_message
+
+    def record_message(self: Ledger, message: MailMessage, documents: Sequence[Any] = ()) -> list[Any]:
+        if any(quarantine is None for _, _, quarantine in documents):
+            raise RuntimeError("a message that could quote the document")
+        return real(self, message, documents)
+
+    monkeypatch.setattr(Ledger, "record_message", record_message)
+    for _ in range(2):
+        assert _tolerant_run(config).failures == ["RuntimeError"]
+    assert _tolerant_run(config).failures == []
+    assert dict(rs.quarantine_rows(config)) == {f"sha256:{sha256_hex(poison)}": "commit_failed"}
+    assert [status for _, status in rs.mail_rows(config)] == ["handled"]  # not fetched again
+    assert _tolerant_run(config).failures == []
