@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing
 import os
@@ -293,6 +294,13 @@ def test_a_real_dask_cluster_with_default_parsing_gives_the_in_process_ledger(
     assert sum(executed.values()) >= len(faxes) - 1, executed  # the parse tasks ran on the cluster's workers
 
 
+async def _artifact_texts() -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        return [str(artifact.data) for artifact in await client.read_artifacts(limit=200)]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None,
@@ -331,6 +339,7 @@ def test_a_worker_that_does_not_share_the_storage_fails_the_run_naming_it(
         assert state.is_failed()
         assert "2 parse failure(s): 2 x StorageNotShared: " in str(state.message), state.message
         assert f"cannot see archived documents in the archive ([archive] path {archive_a})" in str(state.message)
+        assert any("2 x StorageNotShared" in text for text in asyncio.run(_artifact_texts())), "not in the artifact"
 
         (tmp_path / "b").mkdir()
         unshared_cache = write_config(
