@@ -5,6 +5,7 @@ instead of taking the machine's memory (or crashing the run), and real pages fit
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,24 @@ def test_a_fax_page_tesseract_cannot_read_within_the_limit_is_quarantined() -> N
 
 
 @pytest.mark.real_tesseract
-def test_a_pdf_page_poppler_cannot_render_within_the_limit_is_quarantined() -> None:
+def test_a_pdf_page_poppler_cannot_read_within_the_limit_is_quarantined() -> None:
     tight = SETTINGS.model_copy(update={"max_subprocess_memory_mb": 16})  # pdftotext needs ~18 MB
     result = extract_document(_golden("scanned_gray_pdf"), file_name="scan.pdf", settings=tight)
     assert result.error_reason == "memory_limit", result.error
     assert result.pages == [] and result.detainers == []
+
+
+def test_a_page_pdftoppm_ran_out_of_memory_on_is_not_an_image(tmp_path: Path) -> None:
+    """pdftoppm out of memory says so, writes a broken page and exits 0: that is the limit, not an image."""
+    from parsing import pages as P
+
+    content = _golden("scanned_gray_pdf")
+    (tmp_path / "in.pdf").write_bytes(content)
+    tight = SETTINGS.model_copy(update={"max_subprocess_memory_mb": 32})  # pdftoppm needs ~42 MB at 300 dpi
+    ref = P.open_input(content, tmp_path / "in.pdf", tight).pages[0]
+    with pytest.raises(MemoryLimitExceeded):
+        P.render_pdf_page(ref, P.SCAN_DPI)
+    assert P.render_pdf_page(replace(ref, max_memory_mb=512), P.SCAN_DPI).size[0] > 2000
 
 
 @pytest.mark.real_tesseract
@@ -55,3 +69,18 @@ def test_tesseract_runs_under_the_limit_of_the_page_being_read(tmp_path: Path) -
         assert engine.words(page.copy(), OcrParams(dpi=300), timeout=60) == []
     with memory_limit(48), pytest.raises(MemoryLimitExceeded):
         engine.words(page.copy(), OcrParams(dpi=300), timeout=60)
+
+
+@pytest.mark.real_tesseract
+def test_the_limit_holds_without_prlimit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where util-linux's prlimit is missing, the limit is set in the child before exec."""
+    from PIL import Image
+
+    from parsing import limits
+
+    monkeypatch.setattr(limits, "_PRLIMIT", None)
+    page = Image.new("L", (2550, 3300), 255)
+    with memory_limit(48), pytest.raises(MemoryLimitExceeded):
+        TesseractEngine().words(page, OcrParams(dpi=300), timeout=60)
+    with memory_limit(512):
+        assert TesseractEngine().words(page.copy(), OcrParams(dpi=300), timeout=60) == []
