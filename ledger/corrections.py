@@ -3,7 +3,9 @@
 A correction is stored apart from the OCR values (``schema.Correction``: who, when, old and new
 value) and laid over them whenever the copy is written again (``copy_rows.apply_corrections``),
 so it survives reprocessing. The copy's identity columns take the corrected value and its
-component is regrouped in the same transaction.
+component is regrouped in the same transaction. Corrections are append-only (the database refuses
+UPDATE and DELETE, migration 0004): each carries its actor (``ledger.decisions.Actor``: who, OS
+user, host, why); the latest of a field wins and a reversal is a new correction.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from sqlalchemy.orm import Session
 from core.errors import LedgerError
 from core.keys import CopyKey
 from ledger import copy_rows, dedupe, regrouping, schema
+from ledger.decisions import Actor
 from ledger.dedupe import DedupeConfig
 from parsing.models import DetainerRequest
 
 
-def correct(session: Session, config: DedupeConfig, copy: int | str, field: str, new_value: Any, who: str) -> None:
+def correct(session: Session, config: DedupeConfig, copy: int | str, field: str, new_value: Any, by: Actor) -> None:
     """Correct one field of one detainer copy (by id or ``"<sha256>:<index>"``).
 
     The correction is kept apart from the OCR values and re-applied whenever the document is
@@ -46,7 +49,10 @@ def correct(session: Session, config: DedupeConfig, copy: int | str, field: str,
             field=field,
             old_value=json.dumps(effective.get(field)),
             new_value=encoded,
-            who=who,
+            who=by.who,
+            os_user=by.os_user,
+            host=by.host,
+            why=by.why,
         )
     )
     for name, value in copy_rows.copy_columns(candidate).items():

@@ -3,6 +3,11 @@
 A disposition is keyed by request id and remembers the request's founding copy. When regrouping
 replaces a request (its founding copy moved), the disposition follows it to the request that
 founding copy now belongs to; when that is impossible, it goes on the review queue.
+
+Every disposition (outcome, reimbursement, note) an operator records is a new row of the decision
+log (``ledger.decisions``, kind ``disposition``, with who, OS user, host, when and why);
+``schema.Disposition`` holds the latest one, and ``history`` lists them all. A reversal is a
+new disposition.
 """
 
 from __future__ import annotations
@@ -15,16 +20,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import LedgerError
-from ledger import copy_rows, dedupe, review_queue, schema
+from ledger import copy_rows, decisions, dedupe, review_queue, schema
+from ledger.decisions import Actor
 
 OUTCOMES = ("not_acted_upon", "detained", "transferred")
+
+
+def _state(row: schema.Disposition | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    amount = row.reimbursement
+    return {"outcome": row.outcome, "reimbursement": None if amount is None else str(amount), "note": row.note}
 
 
 def set_disposition(
     session: Session,
     request_id: str,
     outcome: str,
-    who: str,
+    by: Actor,
     reimbursement: Decimal | float | str | None,
     note: str | None,
 ) -> None:
@@ -34,19 +47,65 @@ def set_disposition(
     if request is None:
         raise LedgerError("unknown request id")
     founder = copy_rows.copy_keys(session, [session.get_one(schema.DetainerCopy, request.founding_copy_id)])
-    amount = Decimal(str(reimbursement)) if reimbursement is not None else None
+    founder_key = founder[request.founding_copy_id]
+    try:
+        amount = Decimal(str(reimbursement)).quantize(Decimal("0.01")) if reimbursement is not None else None
+    except ArithmeticError as exc:
+        raise LedgerError("reimbursement must be an amount, e.g. 1250.00") from exc
     row = session.scalar(select(schema.Disposition).where(schema.Disposition.request_id == request_id))
-    if row is None:
-        row = schema.Disposition(request_id=request_id, founding_copy_key="", outcome=outcome, who=who)
-        session.add(row)
-    row.founding_copy_key = founder[request.founding_copy_id]
-    row.outcome, row.reimbursement, row.note, row.who, row.at = (
-        outcome,
-        amount,
-        note,
-        who,
-        schema.utcnow(),
+    new = {"outcome": outcome, "reimbursement": None if amount is None else str(amount), "note": note}
+    act = decisions.record(
+        session,
+        "disposition",
+        request_id,
+        by if by.why is not None else Actor(by.who, by.os_user, by.host, note),
+        field="disposition",
+        old=_state(row),
+        new=new,
+        copy_key=founder_key,
+        request_id=request_id,
     )
+    # The current disposition is the latest decision's.
+    current = decisions.decode(act.new_value)
+    if row is None:
+        row = schema.Disposition(request_id=request_id, founding_copy_key="", outcome=outcome, who=act.who)
+        session.add(row)
+    row.founding_copy_key = founder_key
+    row.outcome, row.reimbursement, row.note, row.who, row.at = (
+        current["outcome"],
+        Decimal(current["reimbursement"]) if current["reimbursement"] is not None else None,
+        current["note"],
+        act.who,
+        act.at,
+    )
+
+
+def history(session: Session, request_id: str) -> list[dict[str, Any]]:
+    """Every disposition recorded for the request (under this id, or for its founding copy before
+    the request took this id), oldest first: outcome, reimbursement, note, who, OS user, host, when, why."""
+    row = session.scalar(select(schema.Disposition).where(schema.Disposition.request_id == request_id))
+    query = select(schema.Decision).where(schema.Decision.kind == "disposition")
+    if row is not None:
+        query = query.where(
+            (schema.Decision.subject == request_id) | (schema.Decision.copy_key == row.founding_copy_key)
+        )
+    else:
+        query = query.where(schema.Decision.subject == request_id)
+    out = []
+    for act in session.scalars(query.order_by(schema.Decision.id)):
+        value = decisions.decode(act.new_value) or {}
+        out.append(
+            {
+                **value,
+                "request_id": act.request_id,
+                "who": act.who,
+                "os_user": act.os_user,
+                "host": act.host,
+                "at": act.at,
+                "why": act.why,
+            }
+        )
+    return out
 
 
 def disposition(session: Session, request_id: str) -> dict[str, Any] | None:

@@ -1,7 +1,8 @@
 """The ledger's tables (SQLAlchemy 2.0 typed declarative).
 
 Personal data (names, dates of birth, A-numbers, event numbers, OCR text) lives in
-these tables only: ``documents.extraction``, ``detainer_copies`` and ``corrections``.
+these tables only: ``documents.extraction``, ``detainer_copies``, ``corrections`` and
+``decisions.why`` / ``dispositions.note`` (free text an operator typed).
 Everything else carries ids, hashes, counts and reason slugs.
 
 The migrations under ``ledger/migrations/versions`` create exactly this schema;
@@ -204,7 +205,8 @@ class Cancellation(Base):
 
 
 class MatchDecision(Base):
-    """An operator's ruling that two copies are (or are not) the same request. Survives reprocessing."""
+    """An operator's ruling that two copies are (or are not) the same request. Survives reprocessing.
+    The latest ``match`` decision of the pair (``ledger.decisions``), which keeps every ruling."""
 
     __tablename__ = "match_decisions"
     __table_args__ = (UniqueConstraint("copy_a", "copy_b", name="uq_match_decisions_pair"),)
@@ -230,7 +232,10 @@ class Quarantine(Base):
 
 
 class Correction(Base):
-    """An operator's correction of one field of one detainer copy. Applied over OCR values, always."""
+    """An operator's correction of one field of one detainer copy. Applied over OCR values, always.
+
+    Append-only (migration 0004: the database refuses UPDATE and DELETE): the latest row of a
+    field wins, a reversal is a new correction."""
 
     __tablename__ = "corrections"
     __table_args__ = (Index("ix_corrections_copy", "document_sha256", "copy_index"),)
@@ -243,10 +248,46 @@ class Correction(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
     who: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    os_user: Mapped[str | None] = mapped_column(String(128))  # the account that ran the command (None: before 0004)
+    host: Mapped[str | None] = mapped_column(String(255))
+    why: Mapped[str | None] = mapped_column(Text)
+
+
+class Decision(Base):
+    """One operator act (``ledger.decisions``): a ruling on two copies, a review item's resolution, a
+    disposition. Append-only (migration 0004: the database refuses UPDATE and DELETE); the current
+    state (``match_decisions``, ``dispositions``, a review item's resolution) is the latest row's.
+
+    ``old_value`` / ``new_value`` are JSON. ``os_user`` / ``host`` are None on rows moved over
+    from before the decision log (migration 0004)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_subject", "subject"),
+        Index("ix_decisions_request_id", "request_id"),
+        Index("ix_decisions_copy_key", "copy_key"),
+        Index("ix_decisions_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # match | review | disposition
+    subject: Mapped[str] = mapped_column(String(300))  # "<copy a>|<copy b>", a review item's key, a request id
+    copy_key: Mapped[str | None] = mapped_column(String(80))
+    other_copy_key: Mapped[str | None] = mapped_column(String(80))
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(32))  # the request it concerned when decided
+    field: Mapped[str | None] = mapped_column(String(64))  # same | resolution | disposition
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(128))
+    os_user: Mapped[str | None] = mapped_column(String(128))
+    host: Mapped[str | None] = mapped_column(String(255))
+    why: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Disposition(Base):
-    """What the department did with a request."""
+    """What the department did with a request: the latest ``disposition`` decision (``ledger.decisions``)."""
 
     __tablename__ = "dispositions"
 

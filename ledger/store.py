@@ -7,7 +7,8 @@ writers serialised. The parts it calls are functions over that transaction's ses
 - ``mail_state``: the mailbox's messages (handled, failed, quarantined);
 - ``regrouping`` (with ``components``): copies into requests, recomputed for a change's component;
 - ``review_queue``: the items the ledger opens and closes itself;
-- ``corrections``, ``rulings``, ``dispositions``: what operators record;
+- ``corrections``, ``rulings``, ``dispositions``: what operators record, each act a new row
+  (``decisions``: the append-only log; the current state is its latest row);
 - ``channel_polls``: every poll of every channel (read / failed / disabled), and the coverage it gives;
 - reads: ``read_model`` (metrics, requests, reports) and ``review_reads`` (the review queue),
   also reachable as ``Ledger.read_model`` and ``Ledger.review_reads`` for the application layer.
@@ -26,9 +27,22 @@ from sqlalchemy import Engine
 
 from ingest.models import MailMessage
 from ingest.models import Receipt as ReceiptModel
-from ledger import channel_polls, corrections, dispositions, lock, mail_state, recording, regrouping, rulings
+from ledger import (
+    audit_reads,
+    channel_polls,
+    corrections,
+    decisions,
+    dispositions,
+    lock,
+    mail_state,
+    recording,
+    regrouping,
+    rulings,
+)
+from ledger.audit_reads import RequestStory
 from ledger.channel_polls import Coverage, PollRecord
 from ledger.copy_rows import apply_corrections
+from ledger.decisions import DecisionView
 from ledger.dedupe import DedupeConfig
 from ledger.metrics import with_coverage
 from ledger.read_model import ReadModel
@@ -41,9 +55,11 @@ from parsing.models import ExtractionResult
 __all__ = [
     "CHANNEL_ORDER",
     "Coverage",
+    "DecisionView",
     "Ledger",
     "PollRecord",
     "RecordOutcome",
+    "RequestStory",
     "RequestView",
     "ReviewView",
     "apply_corrections",
@@ -181,26 +197,29 @@ class Ledger:
 
     # ------------------------------------------------------------------ operator actions
 
-    def correct(self, copy: int | str, field: str, new_value: Any, who: str) -> None:
+    # Every act is appended with its actor (``decisions.actor``: ``who`` as given, the OS user and
+    # host running it, ``why``); nothing an operator recorded is changed or deleted (``ledger.decisions``).
+
+    def correct(self, copy: int | str, field: str, new_value: Any, who: str, *, why: str | None = None) -> None:
         """Correct one field of one detainer copy (by id or ``"<sha256>:<index>"``); audited, lasting."""
         with self.work.write() as session:
-            corrections.correct(session, self.config, copy, field, new_value, who)
+            corrections.correct(session, self.config, copy, field, new_value, decisions.actor(who, why))
 
-    def decide(self, copy: int | str, other: int | str, same: bool, who: str) -> None:
+    def decide(self, copy: int | str, other: int | str, same: bool, who: str, *, why: str | None = None) -> None:
         """Operator ruling: these two copies are (``same=True``) or are not the same request."""
         with self.work.write() as session:
-            rulings.decide(session, self.config, copy, other, same, who)
+            rulings.decide(session, self.config, copy, other, same, decisions.actor(who, why))
 
-    def merge(self, copy: int | str, other: int | str, who: str) -> None:
-        self.decide(copy, other, True, who)
+    def merge(self, copy: int | str, other: int | str, who: str, *, why: str | None = None) -> None:
+        self.decide(copy, other, True, who, why=why)
 
-    def separate(self, copy: int | str, other: int | str, who: str) -> None:
-        self.decide(copy, other, False, who)
+    def separate(self, copy: int | str, other: int | str, who: str, *, why: str | None = None) -> None:
+        self.decide(copy, other, False, who, why=why)
 
-    def resolve_review(self, item_id: int, resolution: str, who: str) -> None:
+    def resolve_review(self, item_id: int, resolution: str, who: str, *, why: str | None = None) -> None:
         """Close a review item (``rulings.resolve_review``: matches record the operator's decision)."""
         with self.work.write() as session:
-            rulings.resolve_review(session, self.config, item_id, resolution, who)
+            rulings.resolve_review(session, self.config, item_id, resolution, decisions.actor(who, why))
 
     def set_disposition(
         self,
@@ -210,13 +229,40 @@ class Ledger:
         *,
         reimbursement: Decimal | float | str | None = None,
         note: str | None = None,
+        why: str | None = None,
     ) -> None:
+        """Record a disposition (a new decision; ``why`` defaults to ``note``)."""
         with self.work.write() as session:
-            dispositions.set_disposition(session, request_id, outcome, who, reimbursement, note)
+            dispositions.set_disposition(
+                session, request_id, outcome, decisions.actor(who, why), reimbursement, note
+            )
 
     def disposition(self, request_id: str) -> dict[str, Any] | None:
+        """The request's current disposition: its latest."""
         with self.work.read() as session:
             return dispositions.disposition(session, request_id)
+
+    def disposition_history(self, request_id: str) -> list[dict[str, Any]]:
+        """Every disposition recorded for the request, oldest first (``dispositions.history``)."""
+        with self.work.read() as session:
+            return dispositions.history(session, request_id)
+
+    # ------------------------------------------------------------------ audit
+
+    def request_story(self, request_id: str) -> RequestStory:
+        """The request's copies, arrivals, grouping rules, acts and disposition history (``audit_reads``)."""
+        with self.work.read() as session:
+            return audit_reads.request_story(session, request_id)
+
+    def activity(self, since: datetime) -> list[DecisionView]:
+        """Every operator act recorded at or after ``since``, oldest first."""
+        with self.work.read() as session:
+            return audit_reads.activity(session, since)
+
+    def archive_references(self) -> dict[str, int | None]:
+        """SHA-256 -> expected size of every file the archive must hold (``audit_reads.archive_references``)."""
+        with self.work.read() as session:
+            return audit_reads.archive_references(session)
 
     # ------------------------------------------------------------------ reading
 
