@@ -30,6 +30,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Ledger database maintenance.")
 app.add_typer(db_app, name="db")
 config_app = typer.Typer(no_args_is_help=True, help="Write a configuration template; show the effective settings.")
 app.add_typer(config_app, name="config")
+archive_app = typer.Typer(no_args_is_help=True, help="The archive of received files: check it against the ledger.")
+app.add_typer(archive_app, name="archive")
 
 ConfigOption = typer.Option(
     None,
@@ -220,7 +222,15 @@ review_app = typer.Typer(
     no_args_is_help=True, help="The operators' review queue: doubtful fields, uncertain matches, quarantined inputs."
 )
 app.add_typer(review_app, name="review")
-WhoOption = typer.Option(..., "--who", help="Who makes this change (kept in the audit trail).")
+WhoOption = typer.Option(
+    ...,
+    "--who",
+    envvar="DETAINER_INTAKE_WHO",
+    help="Who makes this change (default: $DETAINER_INTAKE_WHO); kept in the audit trail with the OS user and host.",
+)
+WhyOption = typer.Option(
+    None, "--why", help="Why (free text, kept with the decision; shown by `audit` only with --include-pii)."
+)
 ColumnOptions = {
     "col_a_number": typer.Option(
         None, "--col-a-number", help="The list's A-number column (header text or 1-based number)."
@@ -365,12 +375,13 @@ def review_correct(
     field: str = typer.Argument(..., help="Field name, e.g. file_number, event_number, issued_date, subject_name."),
     value: str = typer.Argument(..., help="The correct value ('' or null to clear; lists comma-separated)."),
     who: str = WhoOption,
+    why: str | None = WhyOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Correct one field of one detainer copy; wins over OCR on reprocessing; audited."""
     from detainer_intake.commands.review import review_correct_command
 
-    raise typer.Exit(review_correct_command(settings_from(config), target, field, value, who))
+    raise typer.Exit(review_correct_command(settings_from(config), target, field, value, who, why))
 
 
 @review_app.command("accept")
@@ -378,12 +389,13 @@ def review_correct(
 def review_accept(
     item_id: int = typer.Argument(..., help="Review item number."),
     who: str = WhoOption,
+    why: str | None = WhyOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Resolve an item as it stands (for a match: its suggested decision becomes the operator's)."""
     from detainer_intake.commands.review import review_accept_command
 
-    raise typer.Exit(review_accept_command(settings_from(config), item_id, who))
+    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, why=why))
 
 
 @review_app.command("detainer")
@@ -391,13 +403,14 @@ def review_accept(
 def review_detainer(
     item_id: int = typer.Argument(..., help="Review item number of a possible detainer."),
     who: str = WhoOption,
+    why: str | None = WhyOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that a possible detainer is one: its document gains a detainer copy (fill it in with
     `review correct`) that counts as a request and is deduplicated like any copy."""
     from detainer_intake.commands.review import review_accept_command
 
-    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="detainer"))
+    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="detainer", why=why))
 
 
 @review_app.command("dismiss")
@@ -405,12 +418,13 @@ def review_detainer(
 def review_dismiss(
     item_id: int = typer.Argument(..., help="Review item number."),
     who: str = WhoOption,
+    why: str | None = WhyOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Close an item without a change (a possible detainer: it is not a detainer)."""
     from detainer_intake.commands.review import review_accept_command
 
-    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="dismiss"))
+    raise typer.Exit(review_accept_command(settings_from(config), item_id, who, resolution="dismiss", why=why))
 
 
 @review_app.command("merge")
@@ -419,12 +433,13 @@ def review_merge(
     a: str = typer.Argument(..., help="Copy key or request id."),
     b: str = typer.Argument(..., help="Copy key or request id."),
     who: str = WhoOption,
+    why: str | None = WhyOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that two copies are the same request (audited; survives reprocessing)."""
     from detainer_intake.commands.review import review_merge_command
 
-    raise typer.Exit(review_merge_command(settings_from(config), a, b, who))
+    raise typer.Exit(review_merge_command(settings_from(config), a, b, who, why))
 
 
 @review_app.command("split")
@@ -433,12 +448,46 @@ def review_split(
     a: str = typer.Argument(..., help="Copy key or request id."),
     b: str = typer.Argument(..., help="Copy key or request id."),
     who: str = WhoOption,
+    why: str | None = WhyOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Rule that two copies are different requests (audited; survives reprocessing)."""
     from detainer_intake.commands.review import review_split_command
 
-    raise typer.Exit(review_split_command(settings_from(config), a, b, who))
+    raise typer.Exit(review_split_command(settings_from(config), a, b, who, why))
+
+
+@app.command()
+@handles_errors
+def audit(
+    request_id: str | None = typer.Argument(None, help="Request id (REQ-...); or give --since."),
+    since: str | None = typer.Option(
+        None, "--since", help="Every operator act since this date (YYYY-MM-DD, department's zone) instead."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    include_pii: bool = typer.Option(
+        False, "--include-pii", help="Add the copies' fields, corrected values, senders and free text (why, notes)."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """A request's whole story (copies, arrivals, grouping rules, decisions, dispositions), or every act
+    since a date; no personal data without --include-pii."""
+    from detainer_intake.commands.audit import audit_command
+
+    raise typer.Exit(audit_command(settings_from(config), request_id, since, as_json, include_pii))
+
+
+@archive_app.command("verify")
+@handles_errors
+def archive_verify(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress on stderr."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Re-hash every archived file against the ledger: missing, corrupt, unreferenced (exit 8 on any)."""
+    from detainer_intake.commands.audit import archive_verify_command
+
+    raise typer.Exit(archive_verify_command(settings_from(config), as_json, progress=not quiet))
 
 
 @config_app.command("init")

@@ -154,7 +154,9 @@ def review_show_command(settings: Settings, item_id: int, out: Path | None = Non
     return ExitCode.ok
 
 
-def review_correct_command(settings: Settings, target: str, field: str, value: str, who: str) -> int:
+def review_correct_command(
+    settings: Settings, target: str, field: str, value: str, who: str, why: str | None = None
+) -> int:
     """Correct one field of one copy (copy key, request id or review item number); audited."""
     from application.review import parse_value, resolve_copy
 
@@ -164,7 +166,7 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
         key = resolve_copy(ledger, target)
         before = _stored_copy(ledger, key)
         new_value = parse_value(field, value)
-        ledger.correct(key, field, new_value, who)
+        ledger.correct(key, field, new_value, who, why=_why(why))
         after = _stored_copy(ledger, key)
     finally:
         ledger.close()
@@ -178,13 +180,20 @@ def review_correct_command(settings: Settings, target: str, field: str, value: s
     return ExitCode.ok
 
 
+def _why(why: str | None) -> str | None:
+    """The reason given with ``--why`` (free text, kept with the decision), None when none was given."""
+    return why.strip() or None if why is not None else None
+
+
 def _stored_copy(ledger: Ledger, key: str) -> dict[str, Any]:
     """The copy as the ledger holds it (``Ledger.copies``: personal data)."""
     copy_key = CopyKey.parse(key)
     return next(c for c in ledger.copies(copy_key.document_sha256) if c["index"] == copy_key.index)
 
 
-def review_accept_command(settings: Settings, item_id: int, who: str, resolution: str = "accept") -> int:
+def review_accept_command(
+    settings: Settings, item_id: int, who: str, resolution: str = "accept", why: str | None = None
+) -> int:
     """Resolve a review item (matches: the suggested decision becomes the operator's); audited."""
     from application.review import review_entry
 
@@ -192,21 +201,21 @@ def review_accept_command(settings: Settings, item_id: int, who: str, resolution
     ledger = open_configured(settings, writes=True)
     try:
         review_entry(ledger, item_id)  # BadArgument when there is no such item
-        ledger.resolve_review(item_id, resolution, who)
+        ledger.resolve_review(item_id, resolution, who, why=_why(why))
     finally:
         ledger.close()
     plain_console().print(f"review item {item_id} resolved ({resolution}) by {who}")
     return ExitCode.ok
 
 
-def _decide(settings: Settings, a: str, b: str, who: str, same: bool) -> int:
+def _decide(settings: Settings, a: str, b: str, who: str, same: bool, why: str | None = None) -> int:
     from application.review import resolve_copy
 
     who = checked_who(who)
     ledger = open_configured(settings, writes=True)
     try:
         key_a, key_b = resolve_copy(ledger, a), resolve_copy(ledger, b)
-        ledger.decide(key_a, key_b, same, who)
+        ledger.decide(key_a, key_b, same, who, why=_why(why))
         req_a = _stored_copy(ledger, key_a)["request_id"]
         req_b = _stored_copy(ledger, key_b)["request_id"]
     finally:
@@ -216,13 +225,13 @@ def _decide(settings: Settings, a: str, b: str, who: str, same: bool) -> int:
     return ExitCode.ok
 
 
-def review_merge_command(settings: Settings, a: str, b: str, who: str) -> int:
+def review_merge_command(settings: Settings, a: str, b: str, who: str, why: str | None = None) -> int:
     """Rule that two copies (copy keys or request ids) are the same request; audited, survives reprocessing."""
-    return _decide(settings, a, b, who, True)
+    return _decide(settings, a, b, who, True, why)
 
 
-def review_split_command(settings: Settings, a: str, b: str, who: str) -> int:
+def review_split_command(settings: Settings, a: str, b: str, who: str, why: str | None = None) -> int:
     """Rule that two copies are different requests; audited, survives reprocessing."""
-    return _decide(settings, a, b, who, False)
+    return _decide(settings, a, b, who, False, why)
 
 
