@@ -83,8 +83,8 @@ def test_pages_read_at_once_on_a_machine_are_bounded_whatever_the_runner_starts(
     for worker in workers:
         worker.join(30)
     assert [worker.exitcode for worker in workers] == [0, 0, 0]
-    assert peak.value == 2, f"{peak.value} pages read at once on 2 slots"
-    assert time.monotonic() - started >= 0.6  # 6 readings of 0.2 s, two at a time
+    assert 1 <= peak.value <= 2, f"{peak.value} pages read at once on 2 slots"
+    assert time.monotonic() - started >= 0.6  # 6 readings of 0.2 s, at most two at a time
 
 
 def test_a_failed_parse_counts_by_its_cause_without_hashes_or_personal_data() -> None:
