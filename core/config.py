@@ -7,7 +7,8 @@ count another department's sample. Any value can be overridden by an environment
 ``DETAINER_INTAKE_<SECTION>__<KEY>`` (e.g. ``DETAINER_INTAKE_LEDGER__URL``).
 Relative paths are resolved against the configuration file's folder.
 Secrets never live here: the mailbox password comes from ``password_env`` or
-``password_file``.
+``password_file``, its OAuth2 client secret or key from ``client_secret_env``, ``client_secret_file``,
+``certificate_file`` or ``service_account_file``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,34 @@ class StationChannelSettings(FolderChannelSettings):
     station_map: dict[str, str] = Field(default_factory=dict)  # subfolder name -> station code
 
 
+class OAuth2Settings(Section):
+    """``[channels.bfs_email.oauth2]``: where the mailbox's OAuth2 token comes from (``auth = "oauth2"``).
+
+    Secrets only by reference: ``client_secret_env`` / ``client_secret_file``, ``certificate_file``,
+    ``service_account_file``; never the secret itself.
+    """
+
+    provider: Literal["microsoft", "google", "generic"] = "microsoft"
+    mechanism: Literal["xoauth2", "oauthbearer"] = "xoauth2"
+    tenant: str | None = None  # microsoft: the directory (tenant) ID or its domain
+    client_id: str | None = None  # microsoft, generic: the application (client) ID
+    client_secret_env: str | None = "BFS_OAUTH_CLIENT_SECRET"  # noqa: S105 - the variable name, not a secret
+    client_secret_file: Path | None = None
+    certificate_file: Path | None = None  # microsoft: PEM with the private key and its certificate, not a secret
+    service_account_file: Path | None = None  # google: the service account's JSON key
+    token_url: str | None = None  # generic: the token endpoint
+    scope: str | None = None  # default: the provider's IMAP scope (none for generic)
+    authority_host: str = "https://login.microsoftonline.com"  # microsoft: a national cloud's login host
+    refresh_margin_seconds: float = Field(default=300.0, ge=0)  # a token is renewed this long before it expires
+
+    def client_secret(self) -> str | None:
+        if self.client_secret_file is not None:
+            return self.client_secret_file.read_text(encoding="utf-8").strip()
+        if self.client_secret_env:
+            return os.environ.get(self.client_secret_env) or None
+        return None
+
+
 class MailChannelSettings(Section):
     # A section that names its mailbox (host or maildir) is read unless it says enabled = false: a
     # configured mailbox that is silently skipped looks exactly like one that received nothing.
@@ -86,6 +115,7 @@ class MailChannelSettings(Section):
     port: int = 993
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: str | None = None
+    auth: Literal["password", "oauth2"] = "password"  # oauth2: a token from [channels.bfs_email.oauth2]
     password_env: str | None = "BFS_IMAP_PASSWORD"  # noqa: S105 - the variable name, not a secret
     password_file: Path | None = None
     folder: str = "INBOX"
@@ -97,6 +127,7 @@ class MailChannelSettings(Section):
     timeout_seconds: float = 60.0
     # A local Maildir read instead of IMAP (mail exports, and the bundled sample mailbox).
     maildir: Path | None = None
+    oauth2: OAuth2Settings = Field(default_factory=OAuth2Settings)
 
     @model_validator(mode="before")
     @classmethod
@@ -210,6 +241,11 @@ class Settings(BaseSettings):
             mail.maildir = self._resolve(mail.maildir)
         if mail.password_file is not None:
             mail.password_file = self._resolve(mail.password_file)
+        oauth = mail.oauth2
+        for key in ("client_secret_file", "certificate_file", "service_account_file"):
+            value = getattr(oauth, key)
+            if value is not None:
+                setattr(oauth, key, self._resolve(value))
         return self
 
     def _resolve(self, path: Path) -> Path:

@@ -23,7 +23,9 @@ attempt; the session reconnects and carries on with the rest of the mailbox.
 
 TLS is the default (``security = "ssl"``: IMAPS; ``"starttls"``); the connection is plain
 only with ``security = "none"``. The password comes from ``password_env`` or
-``password_file`` and never appears in errors or logs.
+``password_file`` and never appears in errors or logs. With ``auth = "oauth2"`` the login is SASL
+XOAUTH2 (or OAUTHBEARER) with a client-credentials token from ``ingest.oauth``; a token the server
+refuses is fetched again once, then ends the poll as ``MailboxLoginRefused``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +43,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from core.channels import Channel
 from core.config import MailChannelSettings
@@ -49,6 +52,7 @@ from ingest.folders import mtime_utc
 from ingest.mail_actions import DELETED, ImapAction, MaildirAction, imap_action, maildir_action
 from ingest.mime import parse_message
 from ingest.models import MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
+from ingest.oauth import REMEDIES, MailboxLoginRefused, TokenSource, token_source
 from ingest.state import IntakeState
 
 log = logging.getLogger(__name__)
@@ -217,12 +221,7 @@ class _ImapSource:
         s = self.settings
         if not s.host or not s.username:
             raise ChannelUnavailable("bfs_email: no IMAP host/username configured (nor a maildir)")
-        try:
-            password = s.password()
-        except OSError as exc:
-            raise ChannelUnavailable(f"bfs_email: password file unreadable ({type(exc).__name__})") from exc
-        if not password:
-            raise ChannelUnavailable("bfs_email: no password (set password_env's variable or password_file)")
+        login = _login_for(s)
         if s.security == "none":
             log.warning("bfs_email: connecting WITHOUT TLS (security = \"none\")")
         context = self.ssl_context or ssl.create_default_context()
@@ -233,7 +232,7 @@ class _ImapSource:
             )
             if s.security == "starttls":
                 client.starttls(context)
-            client.login(s.username, password)
+            login(client)
             client.normalise_times = False
             selected = client.select_folder(s.folder)
         except _IMAP_ERRORS as exc:
@@ -242,6 +241,10 @@ class _ImapSource:
             raise ChannelUnavailable(
                 f"bfs_email: cannot open folder {s.folder!r} on {s.host}:{s.port} ({type(exc).__name__})"
             ) from exc
+        except ChannelUnavailable:
+            if client is not None:
+                _quietly_close(client)
+            raise
         uidvalidity = int(selected[b"UIDVALIDITY"])
         if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
             _quietly_close(client)
@@ -326,6 +329,56 @@ class _ImapSource:
                     pass
             return False
         return True
+
+
+def _login_for(settings: MailChannelSettings) -> Callable[[IMAPClient], None]:
+    """How this mailbox logs in: a password is read before connecting, a token once the server offers its mechanism."""
+    if settings.auth == "oauth2":
+        source = token_source(settings)
+        return lambda client: oauth2_login(client, settings, source)
+    try:
+        password = settings.password()
+    except OSError as exc:
+        raise ChannelUnavailable(f"bfs_email: password file unreadable ({type(exc).__name__})") from exc
+    if not password:
+        raise ChannelUnavailable("bfs_email: no password (set password_env's variable or password_file)")
+    username = str(settings.username)
+    return lambda client: client.login(username, password)
+
+
+def oauth2_login(client: IMAPClient, settings: MailChannelSettings, source: TokenSource) -> None:
+    """SASL XOAUTH2 or OAUTHBEARER with the source's token; a refused cached token is renewed once.
+
+    Raises ``MailboxLoginRefused`` (its remedy names the provider's settings) when the server refuses
+    a freshly fetched token; the token is never in the message.
+    """
+    mechanism = settings.oauth2.mechanism.upper()
+    offered = {bytes(c).upper() for c in client.capabilities()}
+    if b"AUTH=" + mechanism.encode() not in offered:
+        raise ChannelUnavailable(
+            f"bfs_email: {settings.host} offers no AUTH={mechanism} (it offers "
+            f"{', '.join(sorted(c.decode()[5:] for c in offered if c.startswith(b'AUTH='))) or 'none'})",
+            remedy="Set oauth2.mechanism to a mechanism the server offers (`detainer-intake mailbox inspect` lists "
+            "them), or auth = \"password\".",
+        )
+    username = str(settings.username)
+    for _ in range(2):
+        token, fresh = source.token()
+        try:
+            if mechanism == "OAUTHBEARER":
+                client.oauthbearer_login(username, token)
+            else:
+                client.oauth2_login(username, token)
+            return
+        except LoginError:
+            source.invalidate()
+            if fresh:
+                break
+            log.info("bfs_email: the server refused the kept OAuth2 token; fetching a new one")
+    raise MailboxLoginRefused(
+        f"bfs_email: {settings.host} refused the OAuth2 token of {source.name} for the mailbox ({mechanism})",
+        remedy=REMEDIES[source.name],
+    )
 
 
 def _quietly_close(client: IMAPClient) -> None:

@@ -35,7 +35,7 @@ REAL_TESSERACT = {
 }
 # Lanes a test joins by the fixtures it takes (besides the markers written on tests).
 LANE_FIXTURES = {
-    "dovecot": "imap", "dovecot_imaps": "imap", "dovecot_starttls": "imap",
+    "dovecot": "imap", "dovecot_imaps": "imap", "dovecot_starttls": "imap", "dovecot_oauth2": "imap",
     "prefect_server": "slow", "prefect_harness": "slow",
 }
 # Under xdist (--dist loadfile: a module's tests share one worker and its module and session

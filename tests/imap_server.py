@@ -71,6 +71,9 @@ class DovecotServer:
         self.password_file.write_text(self.password + "\n")
         self.password_file.chmod(0o600)
         self.cert: Path | None = None
+        # An OAuth2 token introspection endpoint: the server then also takes XOAUTH2 / OAUTHBEARER
+        # logins, each token checked there (``passdb { driver = oauth2 }``, introspection_mode = post).
+        self.oauth2_introspection_url: str | None = None
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:
@@ -147,6 +150,21 @@ class DovecotServer:
             if tls
             else "ssl = no\n"
         )
+        mechanisms, oauth2_passdb = "plain login", ""
+        if self.oauth2_introspection_url:
+            mechanisms += " xoauth2 oauthbearer"
+            oauth2_conf = self.root / "dovecot-oauth2.conf.ext"
+            oauth2_conf.write_text(
+                "introspection_mode = post\n"
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "force_introspection = yes\n"
+                "username_attribute = username\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+            )
+            oauth2_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {oauth2_conf}\n}}\n"
+            )
         (self.root / "passwd").write_text(
             f"{self.user}:{{PLAIN}}{self.password}:{self.mail_uid}:{self.mail_gid}::{self.home}\n"
         )
@@ -161,8 +179,8 @@ default_internal_user = {self.internal_user}
 default_login_user = {self.login_user}
 first_valid_uid = 1
 {ssl_lines}disable_plaintext_auth = {"yes" if tls else "no"}
-auth_mechanisms = plain login
-passdb {{
+auth_mechanisms = {mechanisms}
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.root / "passwd"}
 }}

@@ -21,8 +21,8 @@ from core.files import write_private
 
 TEMPLATE = PROJECT_ROOT / "config" / "template.toml"
 MASK = "***"
-# Keys naming where a secret is, not the secret: shown as they are.
-_SECRET_REFERENCES = {"password_env", "password_file"}
+# Keys naming where a secret is (or where a token is fetched), not the secret: shown as they are.
+_SECRET_REFERENCES = {"password_env", "password_file", "client_secret_env", "client_secret_file", "token_url"}
 _SECRET_KEY = re.compile(r"password|secret|token|api_key", re.IGNORECASE)
 
 
