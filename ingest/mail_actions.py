@@ -3,7 +3,10 @@
 Setting ``channels.bfs_email.action``: ``flag`` adds the keyword ``flag``; ``move`` moves the
 message to ``move_to``; ``none`` leaves it. Each is a small class per store (the mailbox session
 picks it); ``pending`` tells whether a handled message the poll sees again still lacks it (a
-crash right after the commit), so the next poll catches it up.
+crash right after the commit), so the next poll catches it up. ``check`` runs when the folder is
+selected: a folder whose ``PERMANENTFLAGS`` allow no new keyword (no ``\\*``) cannot keep ``flag``'s
+keyword (Exchange Online's shared folders, some appliances): the server would drop it silently and
+every run would flag the same messages again, so the poll stops first with ``KeywordsNotSupported``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,26 @@ from typing import Protocol
 from imapclient import IMAPClient
 
 from core.config import MailChannelSettings
+from core.errors import ChannelUnavailable
 
 DELETED = b"\\Deleted"
+ANY_KEYWORD = b"\\*"
+
+
+class KeywordsNotSupported(ChannelUnavailable):
+    """The mailbox folder does not keep new keywords, so ``action = "flag"`` cannot mark handled messages."""
+
+    remedy = (
+        'Set action = "move" (with move_to, a folder of the mailbox) in [channels.bfs_email], or action = "none" '
+        "(the ledger alone then knows what was handled); `detainer-intake mailbox inspect` shows what the folder "
+        "supports."
+    )
+
+
+def keeps_keyword(permanent_flags: object, keyword: bytes) -> bool:
+    """Whether a folder with these ``PERMANENTFLAGS`` keeps ``keyword`` (any new keyword, or this one)."""
+    flags = {bytes(flag).lower() for flag in permanent_flags or ()}  # type: ignore[attr-defined]
+    return ANY_KEYWORD in flags or keyword.lower() in flags
 
 
 class ImapAction(Protocol):
@@ -24,6 +45,10 @@ class ImapAction(Protocol):
     touches_mailbox: bool
 
     def pending(self, flags: set[bytes]) -> bool: ...
+
+    def check(self, selected: dict[bytes, object], where: str) -> None:
+        """Raise ``ChannelUnavailable`` when the selected folder cannot take this action."""
+        ...
 
     def apply(self, client: IMAPClient, uid: int) -> None: ...
 
@@ -46,6 +71,9 @@ class NoAction:
     def pending(self, flags: set[bytes]) -> bool:
         return False
 
+    def check(self, selected: dict[bytes, object], where: str) -> None:
+        pass
+
     def apply(self, where: object, message: object) -> None:
         pass
 
@@ -62,6 +90,13 @@ class AddKeyword:
     def pending(self, flags: set[bytes]) -> bool:
         return self.keyword not in flags
 
+    def check(self, selected: dict[bytes, object], where: str) -> None:
+        if not keeps_keyword(selected.get(b"PERMANENTFLAGS"), self.keyword):
+            raise KeywordsNotSupported(
+                f"bfs_email: {where} keeps no new keywords (its PERMANENTFLAGS lack \\*), so action = \"flag\" "
+                f"cannot mark handled messages with {self.keyword.decode()}; nothing was read"
+            )
+
     def apply(self, client: IMAPClient, uid: int) -> None:
         client.add_flags([uid], [self.keyword])
 
@@ -77,6 +112,9 @@ class MoveToFolder:
 
     def pending(self, flags: set[bytes]) -> bool:
         return True  # still in the polled folder
+
+    def check(self, selected: dict[bytes, object], where: str) -> None:
+        pass  # \\Deleted (the COPY fallback) is a system flag every server keeps
 
     def apply(self, client: IMAPClient, uid: int) -> None:
         if not client.folder_exists(self.folder):

@@ -245,6 +245,11 @@ class _ImapSource:
             if client is not None:
                 _quietly_close(client)
             raise
+        try:
+            self.action.check(selected, f"folder {s.folder!r} on {s.host}")
+        except ChannelUnavailable:
+            _quietly_close(client)
+            raise
         uidvalidity = int(selected[b"UIDVALIDITY"])
         if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
             _quietly_close(client)

@@ -1,0 +1,117 @@
+"""What the mailbox's server allows, checked on a real Dovecot: a folder that keeps no new keywords
+(``PERMANENTFLAGS`` without ``\\*``, as a proxy in front of Dovecot reports it) stops ``action = "flag"``
+before anything is read, instead of flagging the same messages again on every run."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+import pytest
+
+from core.errors import ChannelUnavailable, ExitCode
+from ingest.mail_actions import KeywordsNotSupported
+from ingest.mailbox import MailboxSession
+from ingest.state import MemoryState
+from tests.test_ingest_mailbox import with_pdf
+
+if TYPE_CHECKING:
+    from tests.imap_server import DovecotServer
+
+pytest_plugins = ["tests.imap_server"]
+
+TZ = "America/New_York"
+
+
+class RewritingProxy:
+    """A TCP proxy in front of the real server that rewrites what the server says (``old`` -> ``new``)."""
+
+    def __init__(self, upstream_port: int, old: bytes, new: bytes) -> None:
+        self.upstream_port, self.old, self.new = upstream_port, old, new
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.rewrites = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if from_server and self.old in data:
+                    self.rewrites += 1
+                    data = data.replace(self.old, self.new)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with suppress(OSError):
+                    sock.close()
+
+
+@pytest.fixture
+def no_keywords(dovecot: DovecotServer) -> Iterator[RewritingProxy]:
+    """Dovecot behind a proxy whose folders keep only the system flags (Dovecot says ``... \\Draft \\*)]``)."""
+    proxy = RewritingProxy(dovecot.port, b" \\*)]", b")]")
+    yield proxy
+    proxy.close()
+
+
+def test_flag_action_on_a_folder_without_keywords_stops_before_reading(
+    dovecot: DovecotServer, no_keywords: RewritingProxy
+) -> None:
+    dovecot.append(with_pdf("kw-1"))
+    settings = dovecot.settings(port=no_keywords.port, action="flag")
+    state = MemoryState()
+    with pytest.raises(ChannelUnavailable) as caught:
+        with MailboxSession(settings) as session:
+            list(session.poll(state, TZ))
+    error = caught.value
+    assert isinstance(error, KeywordsNotSupported) and error.exit_code == ExitCode.channel_unavailable
+    assert "PERMANENTFLAGS lack \\*" in error.message and "$DetainerIntake" in error.message
+    assert 'action = "move"' in error.remedy
+    assert no_keywords.rewrites >= 1
+    # Nothing was read or marked: no attempt counted, no flag set.
+    assert not state.attempts and not state.handled
+    assert all(not flags for flags in dovecot.flags().values())
+
+
+def test_move_action_works_on_a_folder_without_keywords(dovecot: DovecotServer, no_keywords: RewritingProxy) -> None:
+    dovecot.append(with_pdf("kw-2"))
+    settings = dovecot.settings(port=no_keywords.port, action="move", move_to="Processed")
+    state = MemoryState()
+    with MailboxSession(settings) as session:
+        messages = list(session.poll(state, TZ))
+        assert len(messages) == 1
+        state.record_message(messages[0])
+        assert session.complete(messages[0])
+    assert dovecot.uids() == [] and len(dovecot.uids("Processed")) == 1
+
+
+def test_flag_action_where_the_folder_keeps_keywords(dovecot: DovecotServer) -> None:
+    dovecot.append(with_pdf("kw-3"))
+    settings = dovecot.settings(action="flag")
+    state = MemoryState()
+    with MailboxSession(settings) as session:
+        (message,) = list(session.poll(state, TZ))
+        state.record_message(message)
+        assert session.complete(message)
+    assert [flags for flags in dovecot.flags().values()] == [{b"$DetainerIntake"}]
