@@ -130,8 +130,8 @@ def column_bounds(line: Line, span: Span, spec: FieldSpec, template: Template, p
     edge and by the next label on the label's line (the box beside it)."""
     band_left, band_right = spec.x_range[0] * page_width, spec.x_range[1] * page_width
     label_words = span_words(line, span.start, span.end)
-    if spec.x_range[0] != 0 or not label_words:
-        return band_left, band_right
+    if spec.x_range[0] != 0 or not label_words or min(w.left for w in label_words) >= band_right:
+        return band_left, band_right  # (or the caption found is the row partner's, beside the band)
     left = max(band_left, min(w.left for w in label_words) - 0.5 * line.height)
     next_start = next_label_start(line, span.end, template, spec.labels)
     right_words = [w for w in span_words(line, next_start, len(line.text)) if w.left > left]

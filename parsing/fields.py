@@ -180,7 +180,17 @@ def normalize_name(text: str | None) -> str | None:
         return None
     value = _BAR_FOR_CAPITAL_I.sub("I", value)
     value = re.sub(r"\s*,\s*", ", ", value)
+    if sum(word in _SENTENCE_WORDS for word in re.findall(r"[a-z]+", value.lower())) >= 2:
+        return None  # a line of the form's own text read where a name stands on another edition
     return value if re.search(r"[A-Za-z]{2}", value) else None
+
+
+# English words of running text that are not parts of people's names (name particles such as
+# "de", "del", "la", "van" are left out on purpose); two of them make a line a sentence.
+_SENTENCE_WORDS = frozenset(
+    "the is are was be been this that these those from to for with by named below above person alien "
+    "removable united states have has which who whose and or not".split()
+)
 
 
 @cache

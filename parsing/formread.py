@@ -14,7 +14,7 @@ from parsing.boxread import JUNK, box_lines, box_texts, joined, lines_from, next
 from parsing.cellread import cell_below, within_cell
 from parsing.checkread import read_checkboxes
 from parsing.fieldvalue import FieldValue, Known, apply_pattern, known_values, parse_value
-from parsing.layout import Line, Span, fold, span_words, union_box
+from parsing.layout import Line, Span, find_in_line, fold, span_words, union_box
 from parsing.lexicon import snap_score
 from parsing.models import BBox, FieldEvidence
 from parsing.ocr import Word
@@ -37,6 +37,8 @@ def read_fields(
         spans = find_label_spans(lines, spec.labels, spec.min_score)
         if not spans and spec.row_with:
             spans = _row_label_spans(lines, spec)
+        if not spans and spec.layout == "right_or_below":
+            spans = _caption_row_spans(lines, spec, template)
         choices = known_values(spec, known)
         if not spans:
             if choices:  # a label a poor fax lost: the page's one line that is a known value
@@ -141,6 +143,51 @@ def _row_label_spans(lines: list[Line], spec: FieldSpec) -> list[Span]:
         if score >= spec.row_min_score and (best is None or score > best.score):
             best = Span(partner.line, start, start + len(word.text), score)
     return [best] if best is not None else []
+
+
+def _caption_row_spans(lines: list[Line], spec: FieldSpec, template: Template) -> list[Span]:
+    """The label read loosely (``row_min_score``) on a grid's caption row: a line where other
+    labels of the form are found and nothing else is printed (the values stand under the
+    captions). A caption OCR garbled past its score ("Suibyect ID") is still the caption of its
+    cell there; the value under it must parse (``_right_or_cell``), which checks the guess."""
+    others = tuple(label for label in template.all_labels if label not in spec.labels)
+    spans: list[Span] = []
+    for index, line in enumerate(lines):
+        found = [span for label in others if (span := find_in_line(line, label, spec.min_score)) is not None]
+        if not found:
+            continue
+        best: Span | None = None
+        for label in spec.labels:
+            for start, end in _word_runs(line, len(label.split())):
+                if any(start < other.end and other.start < end for other in found):
+                    continue
+                score = fuzz.ratio(fold(line.text[start:end]), fold(label))
+                if score >= spec.row_min_score and (best is None or score > best.score):
+                    best = Span(index, start, end, score)
+        if best is not None and _only_captions(line.text, [best, *found]):
+            spans.append(best)
+    return sorted(spans, key=lambda s: -s.score)[:1]
+
+
+def _word_runs(line: Line, count: int) -> list[tuple[int, int]]:
+    """Char spans of every run of ``count`` consecutive words."""
+    runs = []
+    for first in range(len(line.words) - count + 1):
+        last = first + count - 1
+        runs.append((line.starts[first], line.starts[last] + len(line.words[last].text)))
+    return runs
+
+
+def _only_captions(text: str, spans: list[Span]) -> bool:
+    """Nothing but punctuation outside ``spans``."""
+    rest = list(text)
+    for span in spans:
+        rest[span.start:span.end] = [" "] * (span.end - span.start)
+    return not _VALUE_CHARS.search("".join(rest))
+
+
+# Letters or digits outside the captions: a value (or running text), not a caption row.
+_VALUE_CHARS = re.compile(r"[0-9A-Za-z]")
 
 
 def _unread_value(line: Line, span: Span, spec: FieldSpec, page: int) -> FieldValue | None:

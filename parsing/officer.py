@@ -21,8 +21,11 @@ MIN_PREFIX = 8
 # A title after the comma that is not in the list is kept as read when it holds one of these words.
 TITLE_WORDS = frozenset({"officer", "agent", "director", "supervisor", "supervisory", "chief", "deputy",
                          "specialist", "inspector", "assistant", "commander"})
-# An abbreviation is printed in capitals; OCR reads its O as a zero now and then ("D0").
+# An abbreviation is printed in capitals; OCR reads its O as a zero now and then ("D0"), and
+# in three letters or more its I as another upright stroke ("TEA", "lEA"; no listed
+# abbreviation holds a T or an L; two letters are too few to tell "TO" from "IO").
 _ABBREVIATION_LOOKALIKES = str.maketrans({"0": "O", "1": "I"})
+_STROKE_LOOKALIKES = str.maketrans({"T": "I", "L": "I", "l": "I", "|": "I"})
 
 
 @cache
@@ -48,8 +51,10 @@ def _scored_title(text: str, *, cut: bool = False) -> tuple[str | None, float]:
     bare = text.strip(" .,;:()")
     if not bare:
         return None, 0.0
-    if bare.isupper() and " " not in bare:
+    if (bare.isupper() or bare[1:].isupper()) and " " not in bare:
         wanted = bare.translate(_ABBREVIATION_LOOKALIKES)
+        if len(wanted) >= 3:
+            wanted = wanted.translate(_STROKE_LOOKALIKES)
         for title, abbreviation in officer_titles():
             if abbreviation == wanted:
                 return title, 100.0

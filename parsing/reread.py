@@ -19,7 +19,7 @@ from PIL import Image
 
 from parsing.boxread import caption_text, snap_box
 from parsing.fieldvalue import FieldValue, Known, apply_pattern, known_values, parse_value
-from parsing.layout import group_lines
+from parsing.layout import Line, group_lines
 from parsing.lexicon import snap_score
 from parsing.ocr import Word
 from parsing.ocr_engine import read_words
@@ -111,15 +111,21 @@ def _read_strips(
     texts: dict[str, str] = {}
     for alphabet in dict.fromkeys(specs[c.name].alphabet for c in crops):
         group = [c for c in crops if specs[c.name].alphabet == alphabet]
-        for crop, lines in zip(group, _read_strip(page, group, scale, lang, timeout, alphabet), strict=True):
+        for crop, lines in zip(group, _read_strip(page, group, scale, lang, timeout, alphabet, middle=True),
+                               strict=True):
             texts[crop.name] = " ".join(lines)
     return [texts[c.name] for c in crops]
 
 
 def _read_strip(
     page: Image.Image, crops: list[_Crop], scale: int, lang: str, timeout: float, alphabet: str | None = None,
+    *, middle: bool = False,
 ) -> list[list[str]]:
-    """Stack the crops at ``scale`` into one strip; OCR it once; the lines of each crop."""
+    """Stack the crops at ``scale`` into one strip; OCR it once; the lines of each crop.
+
+    ``middle``: only the line across the crop's middle (a one-line value's crop is padded by
+    half a line, and in a tight grid that takes in the foot of the caption line above, which
+    Tesseract reads as a line of its own: "SID" over "KVAJ37CGD")."""
     pieces = [page.crop(c.box) for c in crops]
     width = max(p.width for p in pieces) * scale + 2 * GAP * scale
     height = sum(p.height * scale + GAP * scale for p in pieces) + GAP * scale
@@ -136,8 +142,15 @@ def _read_strip(
     for top, bottom in spans:
         inside = [w for w in words if top <= w.cy <= bottom]
         lines = group_lines(inside)
+        if middle and len(lines) > 1:
+            centre = (top + bottom) / 2
+            lines = [min(lines, key=lambda line: abs(_line_middle(line) - centre))]
         texts.append([line.text for line in lines])
     return texts
+
+
+def _line_middle(line: Line) -> float:
+    return (min(w.top for w in line.words) + max(w.bottom for w in line.words)) / 2
 
 
 def reread_known_values(

@@ -203,3 +203,24 @@ def test_the_officers_title_comes_from_the_warrant_only_under_the_same_name() ->
     assert "officer_title:invalid" not in same.review_reasons  # no title read is no misreading
     other = build_request([p1, warrant("K. Achebe")], [p1, warrant("K. Achebe")])
     assert (other.officer_name, other.officer_title) == ("J. Nguyen", None)
+
+
+def test_the_to_box_is_anchored_by_the_from_caption_when_its_own_is_garbled() -> None:
+    from parsing.layout import Line
+    from parsing.ocr import Word
+
+    def line(top: int, *cells: tuple[int, str]) -> Line:
+        words = []
+        for left, text in cells:
+            for token in text.split():
+                words.append(Word(token, left, top, 12 * len(token), 20, 90.0))
+                left += 12 * len(token) + 12
+        return Line(words)
+
+    # "TO: (Name and Title of Institution" garbled past recognition; "FROM:" read well.
+    lines = [line(100, (110, "TO: (Name and Title of + OR Any Si Lew Agency)"), (900, "FROM: (DHS Office Address)")),
+             line(130, (110, TO_LINES[0]), (900, "ICE ERO Boston Field Office")),
+             line(156, (110, TO_LINES[1]), (900, "1000 District Ave"))]
+    found = read_fields(lines, _i247a(), 1, None, 1700)
+    assert found["to_institution"].value == ", ".join(TO_LINES[:2])
+    assert found["from_office"].value.startswith("ICE ERO Boston Field Office")

@@ -178,3 +178,21 @@ def test_the_next_cells_garbled_caption_beyond_the_side_rule_is_no_value() -> No
     ink[90:180, 850:853] = True
     ink[90:92, 100:1600] = ink[178:180, 100:1600] = True
     assert _cell_value(lines, "subject_id", ink) == "729304518"
+
+
+def test_a_caption_garbled_past_its_score_on_a_caption_row_still_heads_its_cell() -> None:
+    # "Subject ID:" read "Suibyect ID" (colon lost, two letters wrong) beside its row partner.
+    lines = [_line(("Suibyect", 110, 100), ("ID", 220, 100), ("Event", 870, 100), ("No.", 940, 100)),
+             _line(("KVAJ37CGD", 122, 130), ("BOS2506972536", 872, 130))]
+    assert _cell_value(lines, "subject_id", None) == "KVAJ37CGD"
+    assert _cell_value(lines, "event_number", None) == "BOS2506972536"
+
+
+def test_a_loosely_read_caption_with_a_value_beside_it_is_no_caption_row() -> None:
+    # A value on the line (here the event number inline): not a grid's caption row, so the
+    # garbled words are not taken for the caption and nothing under them for its value.
+    lines = [_line(("Suibyect", 110, 100), ("ID", 220, 100), ("Event", 870, 100), ("No.", 940, 100),
+                   ("BOS2506972536", 1000, 100)),
+             _line(("KVAJ37CGD", 122, 130))]
+    assert _cell_value(lines, "subject_id", None) is None
+    assert _cell_value(lines, "event_number", None) == "BOS2506972536"

@@ -94,6 +94,13 @@ def test_people_fields() -> None:
     assert normalize_name("ADEYEM!, Oluwaseun") == "ADEYEMI, Oluwaseun"
     assert normalize_name("SM|TH, John") == "SMITH, John"
     assert normalize_name("O!NEIL, Lu!s") == "O!NEIL, Lu!s"
+
+
+def test_a_line_of_form_text_is_no_name_and_name_particles_are_kept() -> None:
+    # Another edition of the warrant words its sentence differently: the sentence is no name.
+    assert normalize_name("the person named below is removable from the United States. This") is None
+    assert normalize_name("DE LA CRUZ GARCIA, Maria del Carmen") == "DE LA CRUZ GARCIA, Maria del Carmen"
+    assert normalize_name("VAN DER BERG, Anna") == "VAN DER BERG, Anna"
     assert normalize_citizenship("[NDIA") == "INDIA"
     assert normalize_citizenship("NIGERIA : ON") == "NIGERIA"
     assert normalize_citizenship("NIGER") == "NIGER"
@@ -178,6 +185,9 @@ def test_the_form_revision_snaps_only_to_one_known_revision(footer: str, revisio
         # the title before the name, abbreviated or written out
         ("DO Jennifer Ortiz", "Jennifer Ortiz", "Deportation Officer"),
         ("D0 Jennifer Ortiz", "Jennifer Ortiz", "Deportation Officer"),  # the O read as a zero
+        ("TEA S. Abernathy", "S. Abernathy", "Immigration Enforcement Agent"),  # its I read as a T
+        ("lEA S. Abernathy", "S. Abernathy", "Immigration Enforcement Agent"),
+        ("TO Jennifer Ortiz", "TO Jennifer Ortiz", None),  # two letters: too few to read T as I
         ("SDDO Jennifer Ortiz", "Jennifer Ortiz", "Supervisory Detention and Deportation Officer"),
         ("IEA Robert K. Lee", "Robert K. Lee", "Immigration Enforcement Agent"),
         ("AFOD M. Haddad", "M. Haddad", "Assistant Field Office Director"),
