@@ -6,6 +6,9 @@ command and JSON key that reproduce it; so do the channels' coverage of the year
 gaps, a disabled or unconfigured channel named: ``channels``, ``coverage``). Personal data
 (name, date of birth, A-number, event number, disposition notes) is written only with
 ``include_pii``. The folder is created 0700 and each file written 0600, atomically.
+``summary.json`` carries its ``provenance`` (``application.provenance``: software version, git
+commit, parser version, ledger schema revision, generated at, the command that writes it again);
+``requests.csv`` is UTF-8 with a byte-order mark, so Excel reads accented names correctly.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from zoneinfo import ZoneInfo
 from application import html
 from application.data import RequestRow, cancellation_identities, disposition_totals, request_rows
 from application.definitions import FIGURES, NOT_RECORDED
+from application.provenance import provenance
 from application.reconcile import Reconciliation, read_list, reconcile
 from application.report_data import ReportData, ReportPaths
 from core.config import Settings
@@ -46,6 +51,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 PII_COLUMNS: tuple[str, ...] = ("subject_name", "date_of_birth", "a_number", "event_number", "disposition_note")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel then reads accented names as written
 
 
 def collect(
@@ -66,16 +72,26 @@ def collect(
         reconciliation = reconcile_with_list(
             ledger, settings, year, reconcile_list, metrics=metrics, rows=every, **(reconcile_options or {})
         )
+    generated_at = datetime.now(UTC).replace(microsecond=0)
+    command = f"detainer-intake report --year {year} --out DIR"
+    if include_pii:
+        command += " --include-pii"
+    if reconcile_list is not None:
+        command += f" --reconcile {shlex.quote(reconcile_list.name)}"
+        for option, value in sorted((reconcile_options or {}).items()):
+            if value is not None:
+                command += f" --{option.replace('_', '-')} {shlex.quote(str(value))}"
     return ReportData(
         department=settings.department.name,
         year=year,
         timezone=tz,
-        generated_at=datetime.now(UTC).replace(microsecond=0),
+        generated_at=generated_at,
         metrics=metrics,
         dispositions=disposition_totals(rows),
         rows=rows,
         include_pii=include_pii,
         reconciliation=reconciliation,
+        provenance=provenance(ledger, generated_at, command),
     )
 
 
@@ -181,6 +197,7 @@ def summary(data: ReportData) -> dict[str, Any]:
         "timezone": data.timezone,
         "generated_at": data.generated_at.isoformat().replace("+00:00", "Z"),
         "personal_data_included": data.include_pii,
+        "provenance": data.provenance,
         "totals": totals,
         # The count with the range the open review items leave it in, as one sentence (no personal data).
         "count_with_range": range_text(
@@ -213,7 +230,7 @@ def write_report(data: ReportData, out: Path) -> ReportPaths:
         summary_json=directory / "summary.json",
         report_html=directory / "report.html",
     )
-    write_private(paths.requests_csv, requests_csv(data))
+    write_private(paths.requests_csv, requests_csv(data).encode(CSV_ENCODING))
     write_private(paths.summary_json, json.dumps(summary(data), indent=2, ensure_ascii=False) + "\n")
     write_private(paths.report_html, html.render(data))
     return paths

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,9 @@ class ReportData:
     rows: list[RequestRow]
     include_pii: bool
     reconciliation: Reconciliation | None = None
+    # software and parser versions, git commit, ledger schema revision, generated at, command
+    # (``application.provenance``)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -52,7 +52,7 @@ def env(truth_db, tmp_path):
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
 def truth_requests_of(truth, year: int) -> list[dict]:
