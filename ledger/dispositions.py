@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.errors import LedgerError
 from ledger import copy_rows, decisions, dedupe, review_queue, schema
 from ledger.decisions import Actor
+from ledger.unit_of_work import chunks
 
 OUTCOMES = ("not_acted_upon", "detained", "transferred")
 
@@ -81,17 +82,27 @@ def set_disposition(
 
 
 def history(session: Session, request_id: str) -> list[dict[str, Any]]:
-    """Every disposition recorded for the request (under this id, or for its founding copy before
-    the request took this id), oldest first: outcome, reimbursement, note, who, OS user, host, when, why."""
+    """Every disposition recorded for the request, oldest first: under this id, or for one of its
+    copies as a founding copy (recorded before the request took this id, when an earlier copy
+    arrived late or a merge changed its founder). Outcome, reimbursement, note, the request id it
+    was recorded under, who, OS user, host, when, why."""
+    keys = {
+        f"{sha}:{index}"
+        for sha, index in session.execute(
+            select(schema.Document.sha256, schema.DetainerCopy.index)
+            .join(schema.DetainerCopy, schema.DetainerCopy.document_id == schema.Document.id)
+            .join(schema.RequestLink, schema.RequestLink.copy_id == schema.DetainerCopy.id)
+            .where(schema.RequestLink.request_id == request_id)
+        ).tuples()
+    }
     row = session.scalar(select(schema.Disposition).where(schema.Disposition.request_id == request_id))
-    query = select(schema.Decision).where(schema.Decision.kind == "disposition")
     if row is not None:
-        query = query.where(
-            (schema.Decision.subject == request_id) | (schema.Decision.copy_key == row.founding_copy_key)
-        )
-    else:
-        query = query.where(schema.Decision.subject == request_id)
+        keys.add(row.founding_copy_key)
+    condition = schema.Decision.subject == request_id
+    for chunk in chunks(sorted(keys)):
+        condition = condition | schema.Decision.copy_key.in_(chunk)
     out = []
+    query = select(schema.Decision).where(schema.Decision.kind == "disposition", condition)
     for act in session.scalars(query.order_by(schema.Decision.id)):
         value = decisions.decode(act.new_value) or {}
         out.append(

@@ -159,3 +159,21 @@ def test_upgrading_an_older_ledger_moves_its_rulings_dispositions_and_resolution
             connection.execute(text("DELETE FROM decisions"))
     finally:
         ledger.close()
+
+
+def test_the_disposition_history_follows_the_request_when_its_id_changes(ledger):
+    ledger.record(receipt("late", "d1", T0 + timedelta(hours=5), "bfs_email"), extraction("d1", detainer()))
+    [before] = ledger.requests()
+    ledger.set_disposition(before.id, "detained", who="lt1", note="held 48h")
+    ledger.record(receipt("early", "d2", T0, "station_fax", "C-6"), extraction("d2", detainer()))
+    [after] = ledger.requests()
+    assert after.id != before.id  # the earlier copy founds the request now
+    ledger.set_disposition(after.id, "transferred", who="lt2", why="the jail's record")
+    history = ledger.disposition_history(after.id)
+    assert [(h["outcome"], h["who"], h["request_id"]) for h in history] == [
+        ("detained", "lt1", before.id),
+        ("transferred", "lt2", after.id),
+    ]
+    assert ledger.disposition(after.id)["outcome"] == "transferred"
+    [_, second] = _decisions(ledger, "disposition")
+    assert json.loads(second.old_value)["outcome"] == "detained"  # what it changed from, under the old id
