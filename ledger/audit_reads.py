@@ -11,7 +11,7 @@ the caller (``application.audit``) decides what to show.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -111,7 +111,8 @@ def request_story(session: Session, request_id: str) -> RequestStory:
                 fields=copy_rows.apply_corrections(copy.fields, corrections_by_sha[sha].get(copy.index, ())),
             )
         )
-    copies.sort(key=lambda c: (c.arrivals[0].received_at if c.arrivals else datetime.max, c.copy_key))
+    never = datetime.max.replace(tzinfo=UTC)
+    copies.sort(key=lambda c: (c.arrivals[0].received_at if c.arrivals else never, c.copy_key))
     cancelled_by = tuple(
         f"{sha}:{index}"
         for sha, index in session.execute(

@@ -227,3 +227,25 @@ def test_the_command_line_takes_who_from_the_environment_and_why_and_audit_shows
     assert (act["kind"], act["who"], act["why"], act["to"]) == ("match", "Sgt. Ortiz", "one person", True)
     result = runner.invoke(app, ["audit", "--config", str(config)])
     assert result.exit_code == 2  # neither a request id nor --since
+
+
+def test_the_story_of_a_request_an_operator_ruled_a_detainer_holds_the_ruling(ledger):
+    possible = ExtractionResult(
+        sha256=sha("p1"), pages=[PageResult(page=1, kind="other")], possible_detainer_evidence=["word:detainer"]
+    )
+    ledger.record(receipt("p1", "p1", T0), possible)
+    [item] = ledger.review_items(kind="possible_detainer")
+    ledger.resolve_review(item.id, "detainer", who="Sgt. Ortiz", why="page 1 lost in transmission")
+    [req] = ledger.requests()
+    from application.audit import request_audit
+
+    story = request_audit(ledger, req.id)
+    [act] = story["decisions"]
+    assert (act["kind"], act["subject"], act["to"]["resolution"], act["who"]) == (
+        "review",
+        f"possible_detainer:{sha('p1')}",
+        "detainer",
+        "Sgt. Ortiz",
+    )
+    assert act["why"] == "(withheld: --include-pii)"
+    assert story["copies"][0]["arrivals"][0]["file_name"] == "p1.tif"
