@@ -25,6 +25,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Detainer intake: channels -> OCR -> ledger -> metrics and reports.",
+    # Help texts are shown as written: no rich markup (it ate "[dedupe]") and no markdown (it drops
+    # "<sha256>"). The root's mode is every subcommand's.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(no_args_is_help=True, help="Ledger database maintenance.")
 app.add_typer(db_app, name="db")
