@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 
 import typer
 
+from core.channels import Channel
 from core.config import CONFIG_ENV, Settings, load_settings
 from core.errors import IntakeError, RunLocked
 from core.logs import redact
 from detainer_intake import __version__
+from detainer_intake.commands.choices import CorrectableField, DispositionStatus
 
 app = typer.Typer(
     add_completion=False,
@@ -164,7 +166,9 @@ def metrics(
 @handles_errors
 def backfill(
     folder: Path | None = typer.Option(None, "--folder", help="Folder of historical exports to read instead."),
-    channel: str = typer.Option("station_fax", "--channel", help="dedicated_fax | station_fax | bfs_email"),
+    channel: Channel = typer.Option(
+        Channel.station_fax, "--channel", help="With --folder: the channel its files came on."
+    ),
     since: str | None = typer.Option(None, "--since", help="First receive date to take (YYYY-MM-DD)."),
     until: str | None = typer.Option(None, "--until", help="Last receive date to take (YYYY-MM-DD)."),
     config: Path | None = ConfigOption,
@@ -177,7 +181,6 @@ def backfill(
 
     from rich.progress import Progress
 
-    from core.channels import Channel
     from core.errors import ConfigError
     from core.logs import configure_console
     from flows import progress as flow_progress
@@ -186,7 +189,6 @@ def backfill(
     configure_console()
     settings = settings_from(config)
     try:
-        chosen = Channel(channel)
         first = date.fromisoformat(since) if since else None
         last = date.fromisoformat(until) if until else None
     except ValueError as exc:
@@ -199,7 +201,7 @@ def backfill(
                 config,
                 settings,
                 folder=str(folder.resolve()) if folder else None,
-                channel=chosen,
+                channel=channel,
                 since=first,
                 until=last,
             )
@@ -316,7 +318,9 @@ def reconcile(
 @handles_errors
 def disposition(
     request_id: str = typer.Argument(..., help="Request id (REQ-...), as in the report."),
-    status: str = typer.Option(..., "--status", help="not-acted-upon | detained | transferred"),
+    status: DispositionStatus = typer.Option(
+        ..., "--status", case_sensitive=False, help="What the department did with the request."
+    ),
     who: str = WhoOption,
     reimbursement: str | None = typer.Option(None, "--reimbursement", help="Amount received, e.g. 1250.00."),
     note: str | None = typer.Option(
@@ -327,7 +331,7 @@ def disposition(
     """Record what the department did with a request (audited)."""
     from detainer_intake.commands.reports import disposition_command
 
-    raise typer.Exit(disposition_command(settings_from(config), request_id, status, who, reimbursement, note))
+    raise typer.Exit(disposition_command(settings_from(config), request_id, status.value, who, reimbursement, note))
 
 
 @app.command()
@@ -375,7 +379,9 @@ def review_correct(
     target: str = typer.Argument(
         ..., help="Copy key <sha256>:<index> (a unique prefix will do), request id or item number."
     ),
-    field: str = typer.Argument(..., help="Field name, e.g. file_number, event_number, issued_date, subject_name."),
+    field: CorrectableField = typer.Argument(
+        ..., help="The field to correct, e.g. file_number, event_number, issued_date, subject_name."
+    ),
     value: str = typer.Argument(..., help="The correct value ('' or null to clear; lists comma-separated)."),
     who: str = WhoOption,
     why: str | None = WhyOption,
@@ -384,7 +390,7 @@ def review_correct(
     """Correct one field of one detainer copy; wins over OCR on reprocessing; audited."""
     from detainer_intake.commands.review import review_correct_command
 
-    raise typer.Exit(review_correct_command(settings_from(config), target, field, value, who, why))
+    raise typer.Exit(review_correct_command(settings_from(config), target, field.value, value, who, why))
 
 
 @review_app.command("accept")
