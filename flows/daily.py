@@ -12,20 +12,25 @@ failed flow run (UI, ``prefect flow-run retry``, ``prefect deployment run`` or
 
 from __future__ import annotations
 
+import logging
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
+from prefect.flow_engine import FlowRunTimeoutError
+from prefect.logging.handlers import APILogHandler
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.timeout import timeout
 
 from core.channels import Channel
 from core.config import Settings, load_settings
-from core.logs import configure_console
+from core.logs import configure_console, install_redaction
 from flows.run_names import backfill_run_name, dated
 from flows.sequence import run_sequence
 from flows.steps import DateWindow, Intake
@@ -74,21 +79,70 @@ def _task_runner(settings: Settings) -> AbstractContextManager[TaskRunner[Any]]:
     return task_runner_for(settings)  # type: ignore[no-any-return]
 
 
+# The project's own loggers (``logging.getLogger(__name__)`` in each layer): their lines (per channel
+# poll, per document, per commit; ids, hashes and counts only, redacted by ``core.logs``) belong in
+# the flow run's logs in the Prefect UI, however the run was started.
+PROJECT_LOGGERS = ("core", "ingest", "parsing", "ledger", "application", "flows")
+
+
+@contextmanager
+def project_logs_to_prefect() -> Iterator[None]:
+    """Send the project's log lines to the Prefect API for the duration of a flow run.
+
+    Prefect sends only its own loggers' lines (and ``PREFECT_LOGGING_EXTRA_LOGGERS``, which a served or
+    worker process would have to be started with); attached here, in the flow, they reach the run's
+    logs in the UI for in-process, served and deployed runs alike. Detached at the end, so lines
+    logged outside a run are not sent (Prefect would warn that there is no run to send them to).
+    """
+    attached: list[tuple[logging.Logger, APILogHandler]] = []
+    for name in PROJECT_LOGGERS:
+        logger = logging.getLogger(name)
+        if any(isinstance(handler, APILogHandler) for handler in logger.handlers):
+            continue  # already there (PREFECT_LOGGING_EXTRA_LOGGERS)
+        handler = APILogHandler()
+        logger.addHandler(handler)
+        attached.append((logger, handler))
+    install_redaction()  # the handlers just added get the redacting filter too
+    try:
+        yield
+    finally:
+        for logger, handler in attached:
+            handler.flush()
+            logger.removeHandler(handler)
+
+
+def _lock_wait_seconds(settings: Settings, wait_for_lock: bool) -> float:
+    return settings.flows.lock_wait_minutes * 60.0 if wait_for_lock else 0.0
+
+
 def intake_pipeline(
-    settings: Settings, channels: list[IntakeChannel] | None = None, window: DateWindow | None = None
+    settings: Settings,
+    channels: list[IntakeChannel] | None = None,
+    window: DateWindow | None = None,
+    wait_for_lock: bool = True,
 ) -> State:
-    """The body shared by ``daily_intake`` and ``backfill``: run inside a flow."""
+    """The body shared by ``daily_intake`` and ``backfill``: run inside a flow.
+
+    The run ends TimedOut (a Failed state) after ``[flows] timeout_minutes``. Unless
+    ``wait_for_lock`` is false (an operator's in-process run, which is refused at once), a run that
+    finds the run lock held (a backfill and the daily run at once) waits up to
+    ``[flows] lock_wait_minutes`` for it: the two queue behind one another.
+    """
     configure_console()
     logger = get_run_logger()
-    intake = Intake.open(settings)
-    try:
-        with intake.ledger.run_lock("daily_intake"), _task_runner(settings) as task_runner:
-            unreachable = _unreachable(task_runner)
-            if unreachable is not None:
-                return Failed(message=unreachable)
-            return _run(intake, PrefectSteps(logger, task_runner), channels, window)
-    finally:
-        intake.close()
+    with project_logs_to_prefect(), timeout(settings.flows.timeout_minutes * 60.0, FlowRunTimeoutError):
+        intake = Intake.open(settings)
+        try:
+            with (
+                intake.ledger.run_lock("daily_intake", _lock_wait_seconds(settings, wait_for_lock)),
+                _task_runner(settings) as task_runner,
+            ):
+                unreachable = _unreachable(task_runner)
+                if unreachable is not None:
+                    return Failed(message=unreachable)
+                return _run(intake, PrefectSteps(logger, task_runner), channels, window)
+        finally:
+            intake.close()
 
 
 def _unreachable(task_runner: TaskRunner[Any]) -> str | None:
@@ -133,16 +187,21 @@ def _run(
     log_prints=False,
     persist_result=False,
 )
-def daily_intake(config_path: str | None = None) -> State:
-    """Poll the three channels, parse what is new, commit it to the ledger, publish metrics."""
+def daily_intake(config_path: str | None = None, wait_for_lock: bool = True) -> State:
+    """Poll the three channels, parse what is new, commit it to the ledger, publish metrics.
+
+    ``config_path`` empty: ``$DETAINER_INTAKE_CONFIG`` of the process that runs it, read at run time.
+    ``wait_for_lock``: wait up to ``[flows] lock_wait_minutes`` for a run holding the run lock.
+    """
     settings = load_settings(Path(config_path) if config_path else None)
-    return intake_pipeline(settings)
+    return intake_pipeline(settings, wait_for_lock=wait_for_lock)
 
 
 def run_daily_intake(settings_path: Path | None, settings: Settings) -> State:
     """Run ``daily_intake`` in-process (ephemeral Prefect by default); it picks the configured task runner."""
     try:
-        return daily_intake(str(settings_path) if settings_path else None, return_state=True)
+        # an operator at a terminal is told at once that another run holds the lock (exit 7)
+        return daily_intake(str(settings_path) if settings_path else None, wait_for_lock=False, return_state=True)
     finally:
         stop_temporary_server()
 
@@ -178,24 +237,28 @@ def backfill(
     channel: Channel = Channel.station_fax,
     since: date | None = None,
     until: date | None = None,
+    wait_for_lock: bool = True,
 ) -> State:
     """The daily pipeline over a folder of historical exports and/or a date range.
 
     ``folder`` replaces the channel's configured folder (for station_fax: one subfolder per
     station); without it the configured channels are read. Only arrivals received between
     ``since`` and ``until`` (inclusive, department time zone) are taken; others are left for a
-    later run. Already-committed arrivals are skipped as always.
+    later run. Already-committed arrivals are skipped as always. ``wait_for_lock`` as for
+    ``daily_intake``: a backfill started from the UI waits for a daily run, and the daily run for it.
     """
     settings = load_settings(Path(config_path) if config_path else None)
     channels = None
     if folder is not None:
         channels = [channel_for(channel, settings).reading(Path(folder))]
     window = DateWindow(since, until, settings.department.zone) if (since or until) else None
-    return intake_pipeline(settings, channels, window)
+    return intake_pipeline(settings, channels, window, wait_for_lock)
 
 
 def run_backfill(settings_path: Path | None, settings: Settings, **parameters: Any) -> State:
     try:
-        return backfill(str(settings_path) if settings_path else None, return_state=True, **parameters)
+        return backfill(
+            str(settings_path) if settings_path else None, wait_for_lock=False, return_state=True, **parameters
+        )
     finally:
         stop_temporary_server()

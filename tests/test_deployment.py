@@ -1,4 +1,5 @@
-"""The README's single-machine scheduling works as written: server + serve + a triggered run."""
+"""The README's single-machine scheduling works as written: server + serve + a triggered run, whose
+logs in the Prefect API carry the project's own lines; prefect.yaml agrees with the served deployments."""
 
 from __future__ import annotations
 
@@ -94,17 +95,29 @@ def test_served_deployment_runs_on_trigger(prefect_server: tuple[str, dict[str, 
         stderr=subprocess.STDOUT,
     )
     try:
-        deployment = wait_for(
-            lambda: next(iter(api(url, "/deployments/filter", {"limit": 5})), None), 120, "the served deployment"
-        )
-        assert deployment["name"] == "daily-intake"
+
+        def served() -> dict[str, Any] | None:
+            found = {d["name"]: d for d in api(url, "/deployments/filter", {"limit": 10})}
+            return found if len(found) >= 4 else None
+
+        deployments = wait_for(served, 120, "the served deployments")
+        assert set(deployments) == {
+            "daily-intake-served",
+            "backfill-served",
+            "annual-report-served",
+            "archive-verify-served",
+        }
+        assert not deployments["backfill-served"]["schedules"] and not deployments["annual-report-served"]["schedules"]
+        for served in deployments.values():
+            assert served["parameters"]["config_path"] == str(config.resolve())
+        deployment = deployments["daily-intake-served"]
         [schedule] = deployment["schedules"]
         assert schedule["schedule"]["cron"] == "0 6 * * *"
         assert schedule["schedule"]["timezone"] == "America/New_York"
         assert deployment["concurrency_limit"] == 1 or deployment["global_concurrency_limit"]["limit"] == 1
 
         trigger = subprocess.run(
-            [str(VENV_BIN / "prefect"), "deployment", "run", "daily_intake/daily-intake"],
+            [str(VENV_BIN / "prefect"), "deployment", "run", "daily_intake/daily-intake-served"],
             env=env,
             capture_output=True,
             text=True,
@@ -120,6 +133,41 @@ def test_served_deployment_runs_on_trigger(prefect_server: tuple[str, dict[str, 
         run = wait_for(finished, 180, "the triggered flow run")
         assert run["state_type"] == "COMPLETED", run.get("state", {}).get("message")
         assert (tmp_path / "data" / "ledger.db").exists()
+
+        # the project's own log lines (per channel poll, the channels summary) are in the run's logs
+        def project_lines() -> list[dict[str, Any]]:
+            logs = api(url, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200})
+            return [line for line in logs if line["name"].startswith(("flows.", "ingest.", "ledger."))]
+
+        lines = wait_for(project_lines, 30, "the project's log lines in the flow run's logs")
+        messages = [line["message"] for line in lines]
+        assert any(message.startswith("channels: ") for message in messages), messages
+        assert any(message.startswith("station_fax: ") for message in messages), messages
+        shown = subprocess.run(
+            [str(VENV_BIN / "prefect"), "flow-run", "logs", run["id"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "channels: " in shown.stdout, shown.stdout[-2000:]
     finally:
         serve.terminate()
         serve.wait(30)
+
+
+def test_prefect_yaml_agrees_with_the_served_deployments() -> None:
+    """One schedule (the [flows] defaults), the config path read at run time, names distinct from serve's."""
+    import yaml
+
+    from flows.deploy import ARCHIVE_VERIFY_CRON, DAILY_CRON, SCHEDULE_TIMEZONE, SERVED_NAMES
+
+    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())
+    deployments = {d["entrypoint"].split(":")[1]: d for d in spec["deployments"]}
+    assert set(deployments) == set(SERVED_NAMES)
+    assert [s["cron"] for s in deployments["daily_intake"]["schedules"]] == [DAILY_CRON]
+    assert {s["timezone"] for d in deployments.values() for s in d.get("schedules", [])} == {SCHEDULE_TIMEZONE}
+    assert [s["cron"] for s in deployments["archive_verify"]["schedules"]] == [ARCHIVE_VERIFY_CRON]
+    for flow_name, deployment in deployments.items():
+        assert deployment["name"] != SERVED_NAMES[flow_name]
+        assert "config_path" not in deployment.get("parameters", {}), "a deploying shell's path would be frozen"
