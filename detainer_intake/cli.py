@@ -537,11 +537,21 @@ def doctor(config: Path | None = ConfigOption) -> None:
 
 @db_app.command("upgrade")
 @handles_errors
-def db_upgrade(config: Path | None = ConfigOption) -> None:
-    """Create the ledger database or bring it to the current schema."""
+def db_upgrade(
+    sql: bool = typer.Option(
+        False, "--sql", help="Print the SQL script instead, for a DBA to review; the database is not touched."
+    ),
+    start: str | None = typer.Option(
+        None, "--from", help="With --sql: the database's revision (default: an empty database)."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create the ledger database or bring it to the current schema (or, with --sql, print how)."""
     from detainer_intake.commands.ledger import db_upgrade_command
 
-    raise typer.Exit(db_upgrade_command(settings_from(config)))
+    if start is not None and not sql:
+        raise typer.BadParameter("only with --sql", param_hint="--from")
+    raise typer.Exit(db_upgrade_command(settings_from(config), sql=sql, start=start))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m detainer_intake`

@@ -1,12 +1,14 @@
 """Engines and migrations: SQLite by default (a private file, WAL), PostgreSQL by URL.
 
 ``upgrade(url)`` runs the Alembic migrations shipped in ``ledger/migrations`` to head;
-``open_ledger(url)`` upgrades, then returns a ``Ledger``. There is no alembic.ini: the
-configuration is built here.
+``open_ledger(url)`` upgrades, then returns a ``Ledger``; ``upgrade_script(url)`` writes the same
+migrations as SQL for a DBA to read (Alembic's offline mode: no connection). There is no alembic.ini:
+the configuration is built here.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,9 +17,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from core.errors import LedgerError
 from core.files import private_dir
@@ -83,8 +86,8 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def alembic_config() -> Config:
-    config = Config()
+def alembic_config(output: io.StringIO | None = None) -> Config:
+    config = Config(output_buffer=output)
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
@@ -118,6 +121,53 @@ def upgrade(url: str, revision: str = "head") -> None:
         upgrade_engine(engine, revision)
     finally:
         engine.dispose()
+
+
+class OfflineDataStep(Exception):
+    """A migration step over the rows a database holds, met by an offline script from an existing revision."""
+
+    def __init__(self, revision: str, what: str) -> None:
+        super().__init__(f"migration {revision} {what}")
+        self.revision, self.what = revision, what
+
+
+def offline_data_step(revision: str, what: str) -> None:
+    """Called by a migration in place of its step over existing rows when it is written as an offline
+    script (``upgrade_script``). From an empty database there are no rows: the script says so in a
+    comment. From a revision (an existing database) the rows cannot be moved by a script written
+    without reading them: ``upgrade_script`` refuses (``OfflineDataStep``)."""
+    from alembic import context, op
+
+    if context.get_starting_revision_argument() is not None:
+        raise OfflineDataStep(revision, what)
+    op.get_context().impl.static_output(f"-- migration {revision} {what}: none in a new database")
+
+
+def upgrade_script(url: str, start: str | None = None) -> str:
+    """The SQL that brings a ``url``-kind database (SQLite or PostgreSQL) from ``start`` (default: empty)
+    to the current schema, as Alembic's offline mode writes it for review. Nothing is connected to or
+    created: only the URL's database kind is read."""
+    try:
+        dialect = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise LedgerError("the ledger URL is not a database URL") from None
+    output = io.StringIO()
+    config = alembic_config(output)
+    config.attributes["offline_dialect"] = dialect
+    try:
+        command.upgrade(config, f"{start}:head" if start else "head", sql=True)
+    except OfflineDataStep as exc:
+        raise LedgerError(
+            f"no offline script from revision {start}: migration {exc.revision} {exc.what}",
+            remedy="Run `detainer-intake db upgrade` against the database: that migration reads its rows. "
+            f"A script can start from revision {exc.revision} on.",
+        ) from None
+    except CommandError as exc:
+        raise LedgerError(
+            f"no offline script from revision {start!r}: {exc}",
+            remedy="--from takes the database's revision as its alembic_version table holds it (0001, 0002, ...).",
+        ) from None
+    return output.getvalue()
 
 
 def open_ledger(url: str, dedupe: DedupeConfig | None = None, *, migrate: bool = True) -> Ledger:

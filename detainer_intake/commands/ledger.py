@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -10,7 +11,7 @@ from rich.table import Table
 from core.config import Settings
 from core.errors import ExitCode
 from ingest.configured import configured_states
-from ledger.db import open_ledger
+from ledger.db import open_ledger, upgrade_script
 from ledger.dedupe import DedupeConfig
 from ledger.metrics import metrics_table_rows
 
@@ -43,9 +44,15 @@ def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
     return ExitCode.ok
 
 
-def db_upgrade_command(settings: Settings) -> int:
+def db_upgrade_command(settings: Settings, sql: bool = False, start: str | None = None) -> int:
     """Bring the ledger database to the current schema (idempotent), then group the copies again when a
-    migration gave them new identity columns (as a run's own upgrade does)."""
+    migration gave them new identity columns (as a run's own upgrade does).
+
+    ``sql``: print the migrations' SQL instead (from revision ``start``, default an empty database), for
+    the ledger URL's kind of database, without connecting to it."""
+    if sql:
+        sys.stdout.write(upgrade_script(settings.ledger_url, start))
+        return ExitCode.ok
     open_ledger(settings.ledger_url, DedupeConfig.from_settings(settings.dedupe), migrate=True).close()
     Console().print("ledger database is at the current schema version")
     return ExitCode.ok

@@ -18,9 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 import ledger.schema
+from ledger.db import offline_data_step
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -196,7 +197,10 @@ def upgrade() -> None:
     op.add_column("corrections", sa.Column("os_user", sa.String(length=128), nullable=True))
     op.add_column("corrections", sa.Column("host", sa.String(length=255), nullable=True))
     op.add_column("corrections", sa.Column("why", sa.Text(), nullable=True))
-    _move_existing_acts(decisions)
+    if context.is_offline_mode():
+        offline_data_step(revision, "moves the rulings, dispositions and resolutions already recorded")
+    else:
+        _move_existing_acts(decisions)
     _create_triggers()
 
 
