@@ -45,7 +45,9 @@ class FaxFolderChannel:
 
     def complete(self, arrivals: Sequence[Arrival], state: IntakeState, reached: Reached = nowhere) -> int:
         action = folder_action(self.folder)
+        done = 0
         for arrival in arrivals:
-            assert isinstance(arrival, FolderArrival)
-            action.complete(arrival)
-        return len(arrivals)
+            if isinstance(arrival, FolderArrival):  # an UnreadableFile stays where it is: nothing was taken
+                action.complete(arrival)
+                done += 1
+        return done

@@ -99,6 +99,34 @@ class FolderArrival:
 
 
 @dataclass(frozen=True)
+class UnreadableFile:
+    """A file the poll listed but could not read (no permission, an I/O error). Nothing was
+    received, so nothing is stored; its commit is a quarantine record keyed by the file's source
+    key (never a silent skip), and the file is tried again by every poll until it can be read."""
+
+    channel: Channel
+    source_key: str
+    reason: str  # the error's class: no path, no personal data
+    received_at: datetime
+
+    @property
+    def documents(self) -> Sequence[ReceivedDocument]:
+        return []
+
+    def store(self, archive: Archive, reached: Reached = nowhere) -> None:
+        pass
+
+    def commit(
+        self,
+        recorder: Recorder[ExtractionT, OutcomeT],
+        readings: Sequence[Reading[ExtractionT]],
+        reached: Reached = nowhere,
+    ) -> Committed[OutcomeT]:
+        recorder.record_unreadable(self.source_key, self.channel.value, self.reason, self.received_at)
+        return Committed([])
+
+
+@dataclass(frozen=True)
 class _Candidate:
     path: Path
     relative: str  # relative to the channel folder, "/"-separated
@@ -118,7 +146,7 @@ def poll_fax_folder(
     tz: str,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[FolderArrival]:
+) -> Iterator[FolderArrival | UnreadableFile]:
     """New complete files of one fax channel, oldest first.
 
     ``now`` and ``sleep`` are injectable for tests. Raises ``ChannelUnavailable`` when the
@@ -283,7 +311,9 @@ def _signature(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) -> FolderArrival | None:
+def _read(
+    candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool
+) -> FolderArrival | UnreadableFile | None:
     path, before = candidate.path, _signature(candidate.stat)
     try:
         if recheck and _signature(path.lstat()) != before:
@@ -293,9 +323,17 @@ def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) ->
         if content is None or _signature(path.lstat()) != before:
             log.debug("%s: %s changed while read", channel.value, candidate.relative)
             return None
-    except OSError as exc:
-        log.warning("%s: %s cannot be read (%s)", channel.value, candidate.relative, type(exc).__name__)
+    except FileNotFoundError:
+        log.debug("%s: %s is gone", channel.value, candidate.relative)
         return None
+    except OSError as exc:
+        if not _still_listed(path, candidate.stat):  # replaced or removed meanwhile: the next poll sees it
+            log.debug("%s: %s changed while read", channel.value, candidate.relative)
+            return None
+        # still the listed file, and not readable: quarantined by its source key, tried again next poll
+        log.warning("%s: %s cannot be read (%s)", channel.value, candidate.relative, type(exc).__name__)
+        return UnreadableFile(channel, source_key(channel, candidate.relative, candidate.stat), type(exc).__name__,
+                              mtime_utc(candidate.stat.st_mtime_ns))
     sidecar = sidecar_for(path)
     try:
         received_at, received_from, sender = _receive_time(candidate, content, sidecar, tz)
@@ -314,6 +352,14 @@ def _read(candidate: _Candidate, channel: Channel, tz: str, *, recheck: bool) ->
         sender=sender,
     )
     return FolderArrival(document=document, path=path, sidecar=sidecar)
+
+
+def _still_listed(path: Path, listed: os.stat_result) -> bool:
+    try:
+        now = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(now.st_mode) and _signature(now) == _signature(listed)
 
 
 def _read_as_listed(path: Path, listed: os.stat_result) -> bytes | None:
