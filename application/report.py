@@ -7,7 +7,10 @@ gaps, a disabled or unconfigured channel named: ``channels``, ``coverage``). Per
 (name, date of birth, A-number, event number, disposition notes) is written only with
 ``include_pii``. The folder is created 0700 and each file written 0600, atomically.
 ``summary.json`` carries its ``provenance`` (``application.provenance``: software version, git
-commit, parser version, ledger schema revision, generated at, the command that writes it again);
+commit, parser version, ledger schema revision, generated at, the command that writes it again,
+the settings that change counts, the channel coverage), and so does ``report.html``'s footer.
+``MANIFEST.sha256`` lists every file's SHA-256 (``sha256sum -c MANIFEST.sha256``); ``summary.json``
+holds those of ``report.html`` and ``requests.csv``, written before it (``manifest``).
 ``requests.csv`` is UTF-8 with a byte-order mark, so Excel reads accented names correctly.
 """
 
@@ -25,7 +28,7 @@ from zoneinfo import ZoneInfo
 from application import html
 from application.data import RequestRow, cancellation_identities, disposition_totals, request_rows
 from application.definitions import FIGURES, NOT_RECORDED
-from application.provenance import provenance
+from application.provenance import MANIFEST_NAME, file_sha256, manifest_text, provenance
 from application.reconcile import Reconciliation, read_list, reconcile
 from application.report_data import ReportData, ReportPaths
 from core.config import Settings
@@ -91,7 +94,12 @@ def collect(
         rows=rows,
         include_pii=include_pii,
         reconciliation=reconciliation,
-        provenance=provenance(ledger, generated_at, command),
+        provenance={
+            **provenance(ledger, generated_at, command, settings),
+            # what the figures could see: the sentence, and whether any channel went unread some day
+            # (per channel: totals.channels)
+            "channel_coverage": {"coverage": metrics["coverage"], "coverage_gaps": metrics["coverage_gaps"]},
+        },
     )
 
 
@@ -178,7 +186,8 @@ def requests_csv(data: ReportData) -> str:
     return buffer.getvalue()
 
 
-def summary(data: ReportData) -> dict[str, Any]:
+def summary(data: ReportData, file_hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """summary.json's content; ``file_hashes``: the SHA-256 of the files written before it, by name."""
     totals = {
         f.key: {
             "label": f.label,
@@ -210,6 +219,13 @@ def summary(data: ReportData) -> dict[str, Any]:
         },
         "reconciliation": None,
         "files": {"requests_csv": "requests.csv", "summary_json": "summary.json", "report_html": "report.html"},
+        # MANIFEST.sha256 lists every file (summary.json too); summary.json holds the others' hashes.
+        "manifest": {
+            "file": MANIFEST_NAME,
+            "algorithm": "sha256",
+            "check": f"sha256sum -c {MANIFEST_NAME}",
+            "sha256": dict(sorted((file_hashes or {}).items())),
+        },
     }
     if data.reconciliation is not None:
         r = data.reconciliation
@@ -229,10 +245,14 @@ def write_report(data: ReportData, out: Path) -> ReportPaths:
         requests_csv=directory / "requests.csv",
         summary_json=directory / "summary.json",
         report_html=directory / "report.html",
+        manifest=directory / MANIFEST_NAME,
     )
     write_private(paths.requests_csv, requests_csv(data).encode(CSV_ENCODING))
-    write_private(paths.summary_json, json.dumps(summary(data), indent=2, ensure_ascii=False) + "\n")
     write_private(paths.report_html, html.render(data))
+    hashes = {path.name: file_sha256(path) for path in (paths.report_html, paths.requests_csv)}
+    write_private(paths.summary_json, json.dumps(summary(data, hashes), indent=2, ensure_ascii=False) + "\n")
+    hashes[paths.summary_json.name] = file_sha256(paths.summary_json)
+    write_private(paths.manifest, manifest_text(hashes))
     return paths
 
 

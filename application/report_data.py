@@ -20,6 +20,7 @@ class ReportPaths:
     requests_csv: Path
     summary_json: Path
     report_html: Path
+    manifest: Path  # MANIFEST.sha256: every file's SHA-256, as sha256sum -c reads it
 
 
 @dataclass
@@ -35,8 +36,8 @@ class ReportData:
     rows: list[RequestRow]
     include_pii: bool
     reconciliation: Reconciliation | None = None
-    # software and parser versions, git commit, ledger schema revision, generated at, command
-    # (``application.provenance``)
+    # software and parser versions, git commit, ledger schema revision, generated at, command,
+    # counting settings (``application.provenance``) and the channel coverage
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property

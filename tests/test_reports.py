@@ -162,9 +162,11 @@ def test_report_folder_is_private_and_files_are_0600(env, tmp_path):
     settings, ledger = env
     paths = build_report(ledger, settings, YEAR, tmp_path / "reports" / "2025")
     assert stat.S_IMODE(paths.directory.stat().st_mode) == 0o700
-    for path in (paths.requests_csv, paths.summary_json, paths.report_html):
+    for path in (paths.requests_csv, paths.summary_json, paths.report_html, paths.manifest):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert sorted(p.name for p in paths.directory.iterdir()) == ["report.html", "requests.csv", "summary.json"]
+    assert sorted(p.name for p in paths.directory.iterdir()) == [
+        "MANIFEST.sha256", "report.html", "requests.csv", "summary.json",
+    ]
 
 
 def test_dispositions_show_up_and_unrecorded_ones_are_not_zero(env, tmp_path, capsys):
