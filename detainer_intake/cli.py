@@ -11,6 +11,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,24 +97,30 @@ def run(config: Path | None = ConfigOption) -> None:
 
     configure_console()
     settings = settings_from(config)
+    started = datetime.now(UTC)
     state = run_daily_intake(config, settings)
     raise_if_refused(state)
-    _print_summary(settings)
+    _print_summary(settings, started)
     if not state.is_completed():
         typer.secho(f"intake run ended {state.type.value}: {redact(state.message or '')}", fg="red", err=True)
         typer.echo("remedy: fix the cause above and run the same command again; nothing is counted twice.", err=True)
         raise typer.Exit(1)
 
 
-def _print_summary(settings: Settings) -> None:
-    from detainer_intake.commands.ledger import metrics_command
+def _print_summary(settings: Settings, since: datetime | None = None) -> None:
+    """Each channel as the run begun at ``since`` found it (read, failed, disabled; none: a backfill of a
+    folder, which polls no channel), then each year's metrics."""
+    from detainer_intake.commands.ledger import metrics_command, run_channels_lines
     from flows.steps import Intake, years_in_ledger
 
     intake = Intake.open(settings)
     try:
         years = years_in_ledger(intake)
+        polls = intake.ledger.poll_records()
     finally:
         intake.close()
+    if since is not None:
+        typer.echo("channels this run: " + "; ".join(run_channels_lines(polls, since)))
     if not years:
         typer.echo("The ledger holds no detainer requests yet.")
     for year in years:
@@ -193,6 +200,7 @@ def backfill(
         last = date.fromisoformat(until) if until else None
     except ValueError as exc:
         raise ConfigError(f"bad option: {exc}") from None
+    started = datetime.now(UTC)
     with Progress() as bar:
         task_id = bar.add_task("backfill", total=None)
         flow_progress.set_listener(lambda done, total: bar.update(task_id, completed=done, total=total or None))
@@ -208,7 +216,7 @@ def backfill(
         finally:
             flow_progress.set_listener(None)
     raise_if_refused(state)
-    _print_summary(settings)
+    _print_summary(settings, None if folder else started)  # a folder's backfill polls no channel
     if not state.is_completed():
         typer.secho(f"backfill ended {state.type.value}: {redact(state.message or '')}", fg="red", err=True)
         raise typer.Exit(1)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
 
+from core.channels import Channel
 from core.config import Settings
 from core.errors import ExitCode
 from ingest.configured import configured_states
+from ledger.channel_polls import PollRecord
 from ledger.db import open_ledger, upgrade_script
 from ledger.dedupe import DedupeConfig
 from ledger.metrics import metrics_table_rows
@@ -42,6 +46,25 @@ def metrics_command(settings: Settings, year: int, as_json: bool) -> int:
         months.add_row(month, *(str(counts[c]) for c in ("dedicated_fax", "station_fax", "bfs_email", "total")))
     console.print(months)
     return ExitCode.ok
+
+
+def run_channels_lines(polls: Sequence[PollRecord], since: datetime) -> list[str]:
+    """How a run found each channel, from the polls it recorded (those at or after ``since``, when it
+    began): ``dedicated_fax read (2 new)``, ``station_fax disabled (enabled = false)``, ``bfs_email failed:
+    login refused``, or ``not polled by this run``. Words of the run's log line ``channels: ...``."""
+    latest = {poll.channel: poll for poll in polls if poll.at >= since}
+    lines = []
+    for channel in Channel:
+        poll = latest.get(channel.value)
+        if poll is None:
+            lines.append(f"{channel.value} not polled by this run")
+        elif poll.outcome == "read":
+            lines.append(f"{channel.value} read ({poll.items} new)")
+        elif poll.outcome == "disabled":
+            lines.append(f"{channel.value} disabled ({poll.reason or 'not configured'})")
+        else:
+            lines.append(f"{channel.value} failed: {poll.reason or 'no reason recorded'}")
+    return lines
 
 
 def db_upgrade_command(settings: Settings, sql: bool = False, start: str | None = None) -> int:
