@@ -225,10 +225,45 @@ def backfill(
 @app.command()
 @handles_errors
 def serve(config: Path | None = ConfigOption) -> None:
-    """Serve the scheduled daily deployment (needs `prefect server start` and PREFECT_API_URL)."""
+    """Serve the deployments: daily_intake on its schedule, backfill and annual_report to run from the UI,
+    archive_verify monthly (needs `prefect server start` and PREFECT_API_URL). Stopping it pauses the schedules."""
     from flows.deploy import serve_daily
 
     serve_daily(config, settings_from(config))
+
+
+alerts_app = typer.Typer(
+    no_args_is_help=True, help="Notify someone when a run fails or no daily run completes (Prefect automations)."
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("install")
+@handles_errors
+def alerts_install(
+    webhook: str | None = typer.Option(None, "--webhook", help="POST {subject, body} as JSON to this URL."),
+    block: str | None = typer.Option(
+        None, "--block", help="Send through this notification block instead (TYPE/NAME, e.g. an e-mail block)."
+    ),
+    hours: float = typer.Option(26.0, "--hours", help="Alert when no daily run has completed for this long."),
+) -> None:
+    """Create (or replace) the alerts on the Prefect server of PREFECT_API_URL: a failed, crashed or timed-out
+    run, and no completed daily run within --hours."""
+    from flows.alerts import install_alerts
+
+    installed = install_alerts(webhook=webhook, block=block, hours=hours)
+    for name, automation_id in installed.automations.items():
+        typer.echo(f"automation {name!r} ({automation_id}) -> {installed.block}")
+
+
+@alerts_app.command("remove")
+@handles_errors
+def alerts_remove() -> None:
+    """Delete the alerts' automations (the notification block is left)."""
+    from flows.alerts import remove_alerts
+
+    for name in remove_alerts():
+        typer.echo(f"removed automation {name!r}")
 
 
 review_app = typer.Typer(
