@@ -124,6 +124,9 @@ class MailChannelSettings(Section):
     move_to: str = "Processed"
     max_attempts: int = 3  # a failing message is retried on this many runs, then quarantined
     max_attachment_bytes: int = 25 * 1024 * 1024
+    # Only messages the server received in the last this many days are fetched (IMAP SEARCH SINCE); 0 = all.
+    # A first run on a mailbox with years of mail; older messages are never read while it is set.
+    max_age_days: int = Field(default=0, ge=0)
     timeout_seconds: float = 60.0
     # A local Maildir read instead of IMAP (mail exports, and the bundled sample mailbox).
     maildir: Path | None = None

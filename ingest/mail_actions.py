@@ -50,6 +50,10 @@ class ImapAction(Protocol):
         """Raise ``ChannelUnavailable`` when the selected folder cannot take this action."""
         ...
 
+    def pending_search(self) -> list[str | bytes] | None:
+        """SEARCH criteria of the messages still lacking the action (None: it leaves no trace to look for)."""
+        ...
+
     def apply(self, client: IMAPClient, uid: int) -> None: ...
 
 
@@ -74,6 +78,9 @@ class NoAction:
     def check(self, selected: dict[bytes, object], where: str) -> None:
         pass
 
+    def pending_search(self) -> list[str | bytes] | None:
+        return None
+
     def apply(self, where: object, message: object) -> None:
         pass
 
@@ -89,6 +96,9 @@ class AddKeyword:
 
     def pending(self, flags: set[bytes]) -> bool:
         return self.keyword not in flags
+
+    def pending_search(self) -> list[str | bytes] | None:
+        return ["NOT", "KEYWORD", self.keyword]
 
     def check(self, selected: dict[bytes, object], where: str) -> None:
         if not keeps_keyword(selected.get(b"PERMANENTFLAGS"), self.keyword):
@@ -112,6 +122,9 @@ class MoveToFolder:
 
     def pending(self, flags: set[bytes]) -> bool:
         return True  # still in the polled folder
+
+    def pending_search(self) -> list[str | bytes] | None:
+        return []  # every message still in the folder
 
     def check(self, selected: dict[bytes, object], where: str) -> None:
         pass  # \\Deleted (the COPY fallback) is a system flag every server keeps

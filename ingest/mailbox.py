@@ -36,7 +36,8 @@ import os
 import re
 import ssl
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -49,7 +50,7 @@ from core.channels import Channel
 from core.config import MailChannelSettings
 from core.errors import ChannelUnavailable, MalformedMessage
 from ingest.folders import mtime_utc
-from ingest.mail_actions import DELETED, ImapAction, MaildirAction, imap_action, maildir_action
+from ingest.mail_actions import ImapAction, MaildirAction, imap_action, maildir_action
 from ingest.mime import parse_message
 from ingest.models import MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
 from ingest.oauth import REMEDIES, MailboxLoginRefused, TokenSource, token_source
@@ -104,9 +105,17 @@ class MailboxSession:
     ) -> None:
         self._source.close()
 
-    def poll(self, state: IntakeState, tz: str) -> Iterator[MailMessage]:
+    def poll(
+        self, state: IntakeState, tz: str, since: date | None = None, until: date | None = None
+    ) -> Iterator[MailMessage]:
+        """Messages not handled yet, oldest first; over IMAP only those the window's SEARCH finds
+        (``max_age_days``, and ``since``/``until`` of a backfill, a day wider: the caller applies the exact window)."""
         known = _known_mail_arrivals(state)
-        yield from self._source.poll(state, _Builder(self.settings, ZoneInfo(tz), known))
+        builder = _Builder(self.settings, ZoneInfo(tz), known)
+        if isinstance(self._source, _ImapSource):
+            yield from self._source.poll(state, builder, search_window(self.settings, since, until))
+        else:
+            yield from self._source.poll(state, builder)
 
     def complete(self, message: MailMessage) -> bool:
         """Flag or move ``message`` as configured (after the ledger commit); True when done.
@@ -208,6 +217,40 @@ class _Builder:
 # --------------------------------------------------------------------------- IMAP
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a poll of an IMAP folder takes (``_ImapSource.plan``)."""
+
+    mark: int  # the highest UID the ledger recorded in this folder and UIDVALIDITY (0: none)
+    new: list[int]  # above the mark (within the window)
+    older: list[int]  # at or below it, not handled (the retry set, left-overs), within the window
+    catch_up: list[int]  # handled, still lacking the post-commit action
+
+    @property
+    def to_read(self) -> list[int]:
+        return sorted(set(self.new) | set(self.older))
+
+
+def search_window(
+    settings: MailChannelSettings, since: date | None = None, until: date | None = None, today: date | None = None
+) -> list[Any]:
+    """SEARCH criteria for the receive window: ``max_age_days`` and a backfill's ``since``/``until``.
+
+    IMAP compares dates of INTERNALDATE (the server's delivery time) without the time of day, and the
+    intake dates a message by its Received header in the department's zone: each bound is widened by a
+    day here, the exact window is applied to the arrivals afterwards.
+    """
+    criteria: list[Any] = []
+    starts = [day for day in (since,) if day is not None]
+    if settings.max_age_days:
+        starts.append((today or datetime.now(UTC).date()) - timedelta(days=settings.max_age_days))
+    if starts:
+        criteria += ["SINCE", max(starts) - timedelta(days=1)]
+    if until is not None:
+        criteria += ["BEFORE", until + timedelta(days=2)]
+    return criteria
+
+
 class _ImapSource:
     def __init__(self, settings: MailChannelSettings, ssl_context: ssl.SSLContext | None) -> None:
         self.settings = settings
@@ -271,27 +314,55 @@ class _ImapSource:
         return f"imap:{s.username}@{s.host}/{s.folder};UIDVALIDITY={self.uidvalidity}"
 
     # poll -------------------------------------------------------------------------------------
-    def poll(self, state: IntakeState, builder: _Builder) -> Iterator[MailMessage]:
+    def plan(self, state: IntakeState, window: list[Any]) -> Plan:
+        """What the next poll takes, from the ledger's record of this folder and UIDVALIDITY and SEARCHes only.
+
+        The high-water mark is the highest UID recorded (handled, failed or quarantined) under this
+        folder's current UIDVALIDITY: above it, ``UID n+1:*`` is new; at or below it, only the
+        messages still in the folder and not handled are read again (the retry set, and any left by
+        a run that ended early), and a handled message still lacking its action gets it. Every search
+        carries the ``window`` criteria (``SINCE`` / ``BEFORE``), so nothing outside it is fetched.
+        A new UIDVALIDITY has no record: everything is new, and Message-ID dedupe keeps the counts.
+        """
+        client = self.client
+        assert client is not None
+        prefix = f"{self.base_key};UID="
+        recorded: dict[int, str] = {}
+        for key, status in state.mail_statuses(prefix).items():
+            tail = key[len(prefix) :]
+            if tail.isdigit():
+                recorded[int(tail)] = status
+        done = {uid for uid, status in recorded.items() if status in ("handled", "quarantined")}
+        mark = max(recorded, default=0)
+        new = [uid for uid in client.search(["UID", f"{mark + 1}:*", *window]) if uid > mark]
+        older = [uid for uid in client.search(["UID", f"1:{mark}", *window]) if uid not in done] if mark else []
+        catch_up: list[int] = []
+        pending = self.action.pending_search()
+        if mark and pending is not None:
+            catch_up = [uid for uid in client.search(["UID", f"1:{mark}", "NOT", "DELETED", *pending]) if uid in done]
+        return Plan(mark, sorted(new), sorted(older), sorted(catch_up))
+
+    def poll(self, state: IntakeState, builder: _Builder, window: list[Any] | None = None) -> Iterator[MailMessage]:
         assert self.client is not None
         try:
-            uids = sorted(self.client.search(["ALL"]))
+            plan = self.plan(state, window or [])
             listing: dict[int, dict[bytes, Any]] = {}
+            uids = plan.to_read
             for start in range(0, len(uids), _LISTING_CHUNK):
-                chunk = uids[start : start + _LISTING_CHUNK]
-                listing.update(self.client.fetch(chunk, ["INTERNALDATE", "FLAGS"]))
+                listing.update(self.client.fetch(uids[start : start + _LISTING_CHUNK], ["INTERNALDATE"]))
         except _IMAP_ERRORS as exc:
             raise ChannelUnavailable(f"bfs_email: cannot list the folder ({type(exc).__name__})") from exc
-        reconnects = 0
+        log.info("bfs_email: %d new above UID %d, %d older not handled, %d action(s) to catch up",
+                 len(plan.new), plan.mark, len(plan.older), len(plan.catch_up))
         base = self.base_key
+        for uid in plan.catch_up:
+            where = {"folder": self.settings.folder, "uidvalidity": self.uidvalidity, "uid": uid}
+            self.complete(MailMessage(message_key=f"{base};UID={uid}", received_at=None, **where))  # type: ignore[arg-type]
+        reconnects = 0
         for uid in sorted(listing):
-            flags = set(listing[uid].get(b"FLAGS", ()))
             internal = _aware_utc(listing[uid].get(b"INTERNALDATE"))
             key = f"{base};UID={uid}"
             where = {"folder": self.settings.folder, "uidvalidity": self.uidvalidity, "uid": uid}
-            if state.mail_handled(key):
-                if DELETED not in flags and self.action.pending(flags):
-                    self.complete(MailMessage(message_key=key, received_at=internal, **where))  # type: ignore[arg-type]
-                continue
             attempts = state.mail_attempts(key)
             if attempts >= self.settings.max_attempts:
                 continue

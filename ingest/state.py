@@ -37,6 +37,10 @@ class IntakeState(Protocol):
         """True once the message (documents or none) is committed, or quarantined."""
         ...
 
+    def mail_statuses(self, prefix: str) -> dict[str, str]:
+        """``handled`` / ``failed`` / ``quarantined`` of every recorded message whose key starts with ``prefix``."""
+        ...
+
 
 class MemoryState:
     """``IntakeState`` kept in memory, with the recording side the ledger implements for real."""
@@ -57,6 +61,13 @@ class MemoryState:
 
     def mail_handled(self, message_key: str) -> bool:
         return message_key in self.handled
+
+    def mail_statuses(self, prefix: str) -> dict[str, str]:
+        keys = {key for key in self.handled | set(self.attempts) if key.startswith(prefix)}
+        return {
+            key: "quarantined" if key in self.quarantine else "handled" if key in self.handled else "failed"
+            for key in keys
+        }
 
     # recording (the orchestrator + ledger do this after storing the bytes)
     def commit_document(self, document: ReceivedDocument) -> None:

@@ -34,6 +34,17 @@ def known_source_keys(session: Session, prefix: str) -> set[str]:
     return set(rows)
 
 
+def mail_statuses(session: Session, prefix: str) -> dict[str, str]:
+    """The status (handled | failed | quarantined) of every message recorded under a key starting with ``prefix``."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = session.execute(
+        select(schema.MailMessage.message_key, schema.MailMessage.status).where(
+            schema.MailMessage.message_key.like(escaped + "%", escape="\\")
+        )
+    )
+    return {key: status for key, status in rows}
+
+
 def mail_attempts(session: Session, message_key: str) -> int:
     row = session.scalar(select(schema.MailMessage).where(schema.MailMessage.message_key == message_key))
     return row.attempts if row else 0

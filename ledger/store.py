@@ -137,6 +137,11 @@ class Ledger:
         with self.work.read() as session:
             return mail_state.mail_attempts(session, message_key)
 
+    def mail_statuses(self, prefix: str) -> dict[str, str]:
+        """Status of every recorded mail message whose key starts with ``prefix`` (a mailbox folder's)."""
+        with self.work.read() as session:
+            return mail_state.mail_statuses(session, prefix)
+
     def mail_handled(self, message_key: str) -> bool:
         """True once the message's record is committed (with or without documents), or it is quarantined."""
         with self.work.read() as session:
