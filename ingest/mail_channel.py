@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -70,6 +70,8 @@ class MailChannel:
     def __init__(self, name: Channel, settings: Settings) -> None:
         self._settings = settings
         self.mail: MailChannelSettings = settings.channels.bfs_email
+        self.since: date | None = None  # a backfill's window, searched on the server (``within``)
+        self.until: date | None = None
 
     @property
     def enabled(self) -> bool:
@@ -81,9 +83,16 @@ class MailChannel:
         channels = self._settings.channels.model_copy(update={"bfs_email": mail})
         return MailChannel(self.name, self._settings.model_copy(update={"channels": channels}))
 
+    def within(self, since: date | None, until: date | None) -> MailChannel:
+        """This channel fetching only messages the server received in ``since``..``until`` (a day wider: the
+        caller still applies the exact window); IMAP searches it, so nothing outside it is fetched."""
+        channel = MailChannel(self.name, self._settings)
+        channel.since, channel.until = since, until
+        return channel
+
     def poll(self, state: IntakeState) -> Iterator[Arrival]:
         with MailboxSession(self.mail) as session:
-            for message in session.poll(state, self._settings.department.timezone):
+            for message in session.poll(state, self._settings.department.timezone, self.since, self.until):
                 yield MailArrival(message)
 
     def describe(self, arrivals: Sequence[Arrival]) -> str:

@@ -216,3 +216,17 @@ def test_the_ledger_gives_the_status_of_a_folders_messages(ledger: Ledger) -> No
     assert ledger.mail_statuses(folder) == {
         folder + "1": "handled", folder + "2": "failed", folder + "3": "quarantined",
     }
+
+
+def test_the_mail_channel_within_a_window_searches_it(dovecot: DovecotServer, commands: CommandLog) -> None:
+    from core.channels import Channel
+    from core.config import Settings
+    from ingest.mail_channel import MailArrival, MailChannel
+
+    days = [datetime(2025, 3, d, 15, 0, tzinfo=UTC) for d in (1, 10)]
+    uids = [dovecot.append(with_pdf(f"c-{n}"), internal_date=day) for n, day in enumerate(days)]
+    settings = Settings(channels={"bfs_email": dovecot.settings(port=commands.port, action="none")})
+    channel = MailChannel(Channel.bfs_email, settings).within(date(2025, 3, 9), None)
+    arrivals = list(channel.poll(MemoryState()))
+    assert [a.message.uid for a in arrivals if isinstance(a, MailArrival)] == uids[1:]
+    assert commands.fetched() == uids[1:]
