@@ -295,12 +295,17 @@ ColumnOptions = {
 }
 
 
-@app.command()
+report_app = typer.Typer()  # its help: report's docstring
+app.add_typer(report_app, name="report")
+
+
+@report_app.callback(invoke_without_command=True)
 @handles_errors
 def report(
-    year: int = typer.Option(..., "--year", help="Calendar year, in the department's time zone."),
-    out: Path = typer.Option(
-        ..., "--out", help="Folder for report.html, summary.json and requests.csv (created 0700)."
+    ctx: typer.Context,
+    year: int | None = typer.Option(None, "--year", help="Calendar year, in the department's time zone."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for report.html, summary.json, requests.csv and MANIFEST.sha256 (created 0700)."
     ),
     include_pii: bool = typer.Option(
         False, "--include-pii", help="Add names, dates of birth, A-numbers, event numbers."
@@ -314,9 +319,18 @@ def report(
     window_days: int | None = ColumnOptions["window_days"],
     config: Path | None = ConfigOption,
 ) -> None:
-    """Write the annual report: report.html (print it), summary.json (figures, definitions, commands), requests.csv."""
+    """Write the annual report: report.html (print it), summary.json (figures, definitions, commands, provenance),
+    requests.csv, MANIFEST.sha256 (the files' SHA-256). `report verify DIR` checks a written one."""
     from detainer_intake.commands.reports import report_command
 
+    if ctx.invoked_subcommand is not None:
+        if year is not None or out is not None:
+            raise typer.BadParameter(f"not with `report {ctx.invoked_subcommand}`", param_hint="--year/--out")
+        return
+    if year is None:
+        raise typer.BadParameter("missing: the report's calendar year", param_hint="--year")
+    if out is None:
+        raise typer.BadParameter("missing: the folder to write the report into", param_hint="--out")
     raise typer.Exit(
         report_command(
             settings_from(config),
@@ -330,6 +344,21 @@ def report(
             window_days,
         )
     )
+
+
+@report_app.command("verify")
+@handles_errors
+def report_verify(
+    directory: Path = typer.Argument(..., help="The report's folder (it holds summary.json and MANIFEST.sha256)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Check a written report: re-hash its files against MANIFEST.sha256 and recompute its figures from the
+    ledger (the same code that wrote them, in the report's time zone). Exit 0 when all still match; exit 9
+    naming each figure that moved (old -> new) and each file changed or missing."""
+    from detainer_intake.commands.reports import report_verify_command
+
+    raise typer.Exit(report_verify_command(settings_from(config), directory, as_json))
 
 
 @app.command()

@@ -70,6 +70,26 @@ def report_command(
     return ExitCode.ok
 
 
+def report_verify_command(settings: Settings, directory: Path, as_json: bool = False) -> int:
+    """Check a written report: its files against MANIFEST.sha256, its figures recomputed from the ledger.
+    Exit 0 when everything still matches, ``application.report_verify.EXIT_MOVED`` (9) naming each
+    figure that moved (old -> new) and each file that changed or is missing."""
+    from application.report_verify import verify_report
+
+    ledger = open_configured(settings, writes=False)
+    try:
+        result = verify_report(ledger, settings, directory)
+    finally:
+        ledger.close()
+    console = plain_console()
+    if as_json:
+        console.print_json(json.dumps(result.to_json(), default=str))
+    else:
+        for line in result.lines():
+            console.print(line)
+    return result.exit_code
+
+
 # --------------------------------------------------------------------------- reconcile
 
 
