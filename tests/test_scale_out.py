@@ -102,6 +102,69 @@ def test_a_failed_parse_counts_by_its_cause_without_hashes_or_personal_data() ->
     assert failure_cause(None) == "failed (no message)"
 
 
+# --------------------------------------------------------------------------- helpers die with their parent
+
+_READ_FOR_EVER = """
+import sys
+from parsing import limits
+if sys.argv[2] == "prctl":  # neither setpriv nor prlimit installed: both set in the child before exec
+    limits._SETPRIV = limits._PRLIMIT = None
+limits.run_bounded([sys.argv[3], sys.argv[1], "stdout"], timeout=600, memory_mb=512)
+"""
+
+
+def _children(pid: int, name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid and (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a parent-death signal is Linux's")
+@pytest.mark.parametrize("how", ["setpriv", "prctl"])
+def test_a_killed_reader_leaves_no_tesseract_behind(tmp_path: Path, how: str) -> None:
+    """A flow or Dask worker process killed while Tesseract reads a page (here: a page that never
+    comes, a FIFO) takes its Tesseract with it, instead of leaving it to read on for minutes."""
+    fifo = tmp_path / "page.png"
+    os.mkfifo(fifo)
+    tesseract = shutil.which("tesseract")
+    assert tesseract is not None
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _READ_FOR_EVER, str(fifo), how, tesseract], cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not started and time.monotonic() < deadline and reader.poll() is None:
+            time.sleep(0.1)
+            started = _children(reader.pid, "tesseract")
+        assert started, f"no Tesseract started (reader exited {reader.poll()})"
+        reader.kill()
+        reader.wait(10)
+        deadline = time.monotonic() + 5
+        while _alive(started[0]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(started[0]), "Tesseract outlived the process that started it"
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        for pid in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 # --------------------------------------------------------------------------- the flow's own task runner
 
 
