@@ -571,6 +571,23 @@ def archive_verify(
     raise typer.Exit(archive_verify_command(settings_from(config), as_json, progress=not quiet))
 
 
+mailbox_app = typer.Typer(no_args_is_help=True, help="The BFS mailbox: what it holds and what a run would take.")
+app.add_typer(mailbox_app, name="mailbox")
+
+
+@mailbox_app.command("inspect")
+@handles_errors
+def mailbox_inspect(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Dry run: log in, show the server's capabilities, each folder's messages and dates, and what the next run
+    would fetch; nothing is fetched, marked or recorded."""
+    from detainer_intake.commands.mailbox import inspect_command
+
+    raise typer.Exit(inspect_command(settings_from(config), as_json))
+
+
 @config_app.command("init")
 @handles_errors
 def config_init(

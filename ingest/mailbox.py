@@ -50,7 +50,14 @@ from core.channels import Channel
 from core.config import MailChannelSettings
 from core.errors import ChannelUnavailable, MalformedMessage
 from ingest.folders import mtime_utc
-from ingest.mail_actions import ImapAction, MaildirAction, imap_action, maildir_action
+from ingest.mail_actions import (
+    ImapAction,
+    KeywordsNotSupported,
+    MaildirAction,
+    imap_action,
+    keeps_keyword,
+    maildir_action,
+)
 from ingest.mime import parse_message
 from ingest.models import MailMessage, ReceivedDocument, ReceivedFrom, RejectedPart, sha256_hex
 from ingest.oauth import REMEDIES, MailboxLoginRefused, TokenSource, token_source
@@ -258,6 +265,9 @@ class _ImapSource:
         self.client: IMAPClient | None = None
         self.uidvalidity: int | None = None
         self.action: ImapAction = imap_action(settings)
+        self.checked = True  # False: ``inspect`` reports what the folder allows instead of refusing it
+        self.greeting_capabilities: set[bytes] = set()  # before login (the AUTH= mechanisms)
+        self.selected: dict[bytes, Any] = {}
 
     # connection -----------------------------------------------------------------------------
     def open(self) -> None:
@@ -275,6 +285,7 @@ class _ImapSource:
             )
             if s.security == "starttls":
                 client.starttls(context)
+            self.greeting_capabilities = {bytes(c).upper() for c in client.capabilities()}
             login(client)
             client.normalise_times = False
             selected = client.select_folder(s.folder)
@@ -289,10 +300,12 @@ class _ImapSource:
                 _quietly_close(client)
             raise
         try:
-            self.action.check(selected, f"folder {s.folder!r} on {s.host}")
+            if self.checked:
+                self.action.check(selected, f"folder {s.folder!r} on {s.host}")
         except ChannelUnavailable:
             _quietly_close(client)
             raise
+        self.selected = selected
         uidvalidity = int(selected[b"UIDVALIDITY"])
         if self.uidvalidity is not None and uidvalidity != self.uidvalidity:
             _quietly_close(client)
@@ -407,6 +420,80 @@ class _ImapSource:
         return True
 
 
+def inspect_mailbox(
+    settings: MailChannelSettings, state: IntakeState, *, ssl_context: ssl.SSLContext | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """What the mailbox holds and what the next run would take, without taking anything (a dry run).
+
+    Logs in as a run does and SELECTs the folder (a run's SELECT: no message is fetched, flagged,
+    moved or expunged; only message dates and flags are read). Returns plain data: the server's
+    capabilities (AUTH mechanisms, MOVE, UIDPLUS, keyword support), per folder its message count,
+    UIDVALIDITY and delivery-date range, and the next run's plan (``_ImapSource.plan``).
+    """
+    if settings.maildir is not None:
+        source = _MaildirSource(settings)
+        source.open()
+        found = source._messages()
+        handled = sum(state.mail_handled(source.key_for(path)) for path, _ in found)
+        return {"store": "maildir", "maildir": str(settings.maildir), "folders": [
+            {"folder": ".", "messages": len(found), "next_run": {"to_read": len(found) - handled}}
+        ]}
+    imap = _ImapSource(settings, ssl_context)
+    imap.checked = False
+    imap.open()
+    try:
+        client = imap.client
+        assert client is not None
+        capabilities = {bytes(c).upper() for c in client.capabilities()}
+        window = search_window(settings, today=today)
+        plan = imap.plan(state, window)
+        folder = _folder_facts(client, imap.selected)
+        folder["folder"] = settings.folder
+        keyword = settings.flag.encode()
+        folder["keywords"] = keeps_keyword(imap.selected.get(b"PERMANENTFLAGS"), keyword)
+        folder["next_run"] = {
+            "new": len(plan.new), "above_uid": plan.mark, "older_not_handled": len(plan.older),
+            "actions_to_catch_up": len(plan.catch_up), "to_read": len(plan.to_read),
+            "window": [str(c) if isinstance(c, date) else c for c in window],
+        }
+        folders = [folder]
+        if settings.action == "move" and client.folder_exists(settings.move_to):
+            moved = client.select_folder(settings.move_to, readonly=True)
+            facts = _folder_facts(client, moved)
+            facts["folder"] = settings.move_to
+            folders.append(facts)
+        problems = []
+        if settings.action == "flag" and not folder["keywords"]:
+            problems.append('the folder keeps no new keywords: action = "flag" would stop the run. '
+                            + KeywordsNotSupported.remedy)
+        return {
+            "store": "imap", "server": f"{settings.host}:{settings.port}", "security": settings.security,
+            "login": settings.auth if settings.auth == "password" else f"oauth2 ({settings.oauth2.provider}, "
+            f"{settings.oauth2.mechanism})",
+            "auth_mechanisms": sorted(c.decode()[5:] for c in imap.greeting_capabilities if c.startswith(b"AUTH=")),
+            "move": b"MOVE" in capabilities, "uidplus": b"UIDPLUS" in capabilities,
+            "action": settings.action, "folders": folders, "problems": problems,
+        }
+    finally:
+        imap.close()
+
+
+def _folder_facts(client: IMAPClient, selected: dict[bytes, Any]) -> dict[str, Any]:
+    """Message count, UIDVALIDITY and the range of delivery dates (INTERNALDATE, UTC) of the selected folder."""
+    uids = sorted(client.search(["ALL"]))
+    dates: list[datetime] = []
+    for start in range(0, len(uids), _LISTING_CHUNK):
+        for data in client.fetch(uids[start : start + _LISTING_CHUNK], ["INTERNALDATE"]).values():
+            when = _aware_utc(data.get(b"INTERNALDATE"))
+            if when is not None:
+                dates.append(when)
+    return {
+        "messages": len(uids), "uidvalidity": int(selected.get(b"UIDVALIDITY", 0)),
+        "first": min(dates).isoformat() if dates else None, "last": max(dates).isoformat() if dates else None,
+    }
+
+
 def _login_for(settings: MailChannelSettings) -> Callable[[IMAPClient], None]:
     """How this mailbox logs in: a password is read before connecting, a token once the server offers its mechanism."""
     if settings.auth == "oauth2":
@@ -429,7 +516,7 @@ def oauth2_login(client: IMAPClient, settings: MailChannelSettings, source: Toke
     a freshly fetched token; the token is never in the message.
     """
     mechanism = settings.oauth2.mechanism.upper()
-    offered = {bytes(c).upper() for c in client.capabilities()}
+    offered = {bytes(c).upper() for c in client.capabilities()}  # cached from before the login
     if b"AUTH=" + mechanism.encode() not in offered:
         raise ChannelUnavailable(
             f"bfs_email: {settings.host} offers no AUTH={mechanism} (it offers "
