@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.channels import Channel
 from core.config import FolderChannelSettings, MailChannelSettings, Settings
+from core.errors import ChannelUnavailable
 
 PREFECT_API_ENV = "PREFECT_API_URL"
 TOOL_TIMEOUT = 30.0  # seconds for `tesseract --version` and the like
@@ -228,6 +229,8 @@ def _mailbox_check(name: str, mail: MailChannelSettings, ssl_context: ssl.SSLCon
     if not mail.host or not mail.username:
         remedy = "set host and username, or enabled = false"
         return Check(name, False, "enabled but no host/username (nor a maildir)", remedy)
+    if mail.auth == "oauth2":
+        return _oauth2_check(name, mail, ssl_context)
     try:
         password = mail.password()
     except OSError as exc:
@@ -237,6 +240,19 @@ def _mailbox_check(name: str, mail: MailChannelSettings, ssl_context: ssl.SSLCon
         remedy = "set password_env's variable or password_file"
         return Check(name, False, f"no password ({where} is empty or unset)", remedy)
     return _imap_check(name, mail, password, ssl_context)
+
+
+def _oauth2_check(name: str, mail: MailChannelSettings, context: ssl.SSLContext | None) -> Check:
+    """Log in with the OAuth2 token as a run does (ingest.mailbox.check_login) and examine the folder read-only."""
+    from ingest.mailbox import check_login
+
+    try:
+        messages = check_login(mail, context)
+    except ChannelUnavailable as exc:
+        return Check(name, False, exc.message.removeprefix("bfs_email: "), exc.remedy)
+    where = f"{mail.host}:{mail.port}"
+    return Check(name, True, f"IMAP {where} ({mail.security}) OAuth2 login ({mail.oauth2.provider}) ok, folder "
+                             f"{mail.folder!r}: {messages} message(s)")
 
 
 def _imap_check(name: str, mail: MailChannelSettings, password: str, context: ssl.SSLContext | None) -> Check:

@@ -266,6 +266,7 @@ class _ImapSource:
         self.uidvalidity: int | None = None
         self.action: ImapAction = imap_action(settings)
         self.checked = True  # False: ``inspect`` reports what the folder allows instead of refusing it
+        self.readonly = False  # True: EXAMINE (``check_login``)
         self.greeting_capabilities: set[bytes] = set()  # before login (the AUTH= mechanisms)
         self.selected: dict[bytes, Any] = {}
 
@@ -288,7 +289,7 @@ class _ImapSource:
             self.greeting_capabilities = {bytes(c).upper() for c in client.capabilities()}
             login(client)
             client.normalise_times = False
-            selected = client.select_folder(s.folder)
+            selected = client.select_folder(s.folder, readonly=self.readonly)
         except _IMAP_ERRORS as exc:
             if client is not None:
                 _quietly_close(client)
@@ -418,6 +419,18 @@ class _ImapSource:
                     pass
             return False
         return True
+
+
+def check_login(settings: MailChannelSettings, ssl_context: ssl.SSLContext | None = None) -> int:
+    """Connect, log in as a run does (password or OAuth2) and EXAMINE the folder (read-only: nothing changes);
+    returns its message count. Raises ``ChannelUnavailable`` (or its typed refusals) with the remedy."""
+    imap = _ImapSource(settings, ssl_context)
+    imap.checked, imap.readonly = False, True
+    imap.open()
+    try:
+        return int(imap.selected.get(b"EXISTS", 0))
+    finally:
+        imap.close()
 
 
 def inspect_mailbox(

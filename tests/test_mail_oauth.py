@@ -214,3 +214,21 @@ def test_a_run_reads_the_mailbox_with_oauth2_and_a_refused_token_fails_only_the_
         assert last["dedicated_fax"].outcome == "read"
     finally:
         intake.close()
+
+
+def test_doctor_logs_in_with_the_oauth2_token_read_only(dovecot_oauth2: DovecotServer, tmp_path: Path) -> None:
+    from application.doctor import check_channels
+    from core.config import Settings
+
+    server: OAuthServer = dovecot_oauth2.oauth  # type: ignore[attr-defined]
+    dovecot_oauth2.append(_message(1, "detainer.pdf", _detainer(0)))
+    settings = Settings(channels={"bfs_email": _settings(dovecot_oauth2, tmp_path, mechanism="oauthbearer")})
+    (check,) = [c for c in check_channels(settings) if c.name == "channel bfs_email"]
+    assert check.ok and "OAuth2 login (generic) ok, folder 'INBOX': 1 message(s)" in check.detail, check
+    assert all(not flags for flags in dovecot_oauth2.flags().values())  # examined only: nothing marked
+
+    server.revoke(CLIENT)
+    oauth.forget_tokens()
+    (check,) = [c for c in check_channels(settings) if c.name == "channel bfs_email"]
+    assert not check.ok and "token endpoint refused a token (HTTP 401: invalid_client)" in check.detail
+    assert "token_url" in check.remedy and SECRET not in check.detail
