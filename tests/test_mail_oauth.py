@@ -25,7 +25,9 @@ from tests.conftest import write_config
 from tests.test_wild_inputs import _detainer, _message
 
 if TYPE_CHECKING:
-    from tests.imap_server import DovecotServer
+    from collections.abc import Callable
+
+    from tests.imap_server import DovecotServer, DroppingProxy
     from tests.oauth_server import OAuthServer
 
 pytest_plugins = ["tests.imap_server", "tests.oauth_server", "tests.server_support"]
@@ -100,6 +102,27 @@ def test_a_kept_token_the_server_refuses_is_fetched_again_once(dovecot_oauth2: D
     _poll(settings)
     server.expire_all()
     _poll(settings)
+    assert server.requests.count("introspect:False") == 1 and server.count("token:") == 2
+
+
+def test_a_token_that_expires_mid_poll_is_renewed_when_the_session_reconnects(
+    dovecot_oauth2: DovecotServer, tmp_path: Path, dropping_proxy: Callable[[int], DroppingProxy]
+) -> None:
+    server: OAuthServer = dovecot_oauth2.oauth  # type: ignore[attr-defined]
+    uids = [dovecot_oauth2.append(_message(n, f"d{n}.pdf", _detainer(n))) for n in range(3)]
+    proxy = dropping_proxy(dovecot_oauth2.port)
+    settings = _settings(dovecot_oauth2, tmp_path).model_copy(update={"port": proxy.port})
+    state = MemoryState()
+    with MailboxSession(settings) as session:
+        messages = session.poll(state, TZ)
+        first = next(messages)
+        server.expire_all()  # the token runs out while the poll goes on ...
+        proxy.arm(b"BODY[]", after=16)  # ... and the connection drops in the next message's fetch
+        rest = list(messages)
+    assert first.error is None and first.uid == uids[0]
+    assert [(m.uid, m.error is None) for m in rest] == [(uids[1], False), (uids[2], True)]
+    assert "connection lost" in str(rest[0].error)
+    # The reconnect's login was refused with the kept token, which was then fetched again.
     assert server.requests.count("introspect:False") == 1 and server.count("token:") == 2
 
 
