@@ -34,6 +34,7 @@ from core.logs import configure_console, install_redaction
 from flows.run_names import backfill_run_name, dated
 from flows.sequence import run_sequence
 from flows.steps import DateWindow, Intake
+from flows.storage_probe import unshared_storage
 from flows.tasks import PrefectSteps
 from ingest.channel import IntakeChannel
 from ingest.configured import channel_for
@@ -140,6 +141,9 @@ def intake_pipeline(
                 unreachable = _unreachable(task_runner)
                 if unreachable is not None:
                     return Failed(message=unreachable)
+                unshared = unshared_storage(task_runner, intake)  # every Dask worker sees the archive and cache
+                if unshared is not None:
+                    return Failed(message=unshared)
                 return _run(intake, PrefectSteps(logger, task_runner), channels, window)
         finally:
             intake.close()

@@ -364,25 +364,33 @@ async def _artifact_texts() -> list[str]:
         return [str(artifact.data) for artifact in await client.read_artifacts(limit=200)]
 
 
+def _files_in(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.exists() else []
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None,
     reason="a worker that does not share a folder needs a mount namespace (root, unshare)",
 )
 def test_a_worker_that_does_not_share_the_storage_fails_the_run_naming_it(
-    prefect_harness: None, tmp_path: Path, truth: dict[str, Any]
+    prefect_harness: None, tmp_path: Path, truth: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Dask worker that sees another archive, or another extraction cache, than the flow: every
-    parse counts as failed with a typed cause naming the folder to share, in the run's message
-    (not a bare FileNotFoundError in the worker's log, nor a Completed run that read each document
-    again in the flow's process); nothing is committed, so a later run with the storage fixed takes it all."""
+    """A Dask worker that sees another archive, or another extraction cache, than the flow fails the
+    run at its start, before anything is polled or parsed: the flow's probe file in the folder is
+    not there for the worker, and the message names the folder to share (the probes are removed).
+    A worker that loses the storage later (after the start's check): every parse counts as failed
+    with a typed cause naming the folder, in the run's message and its artifact (not a bare
+    FileNotFoundError in the worker's log, nor a Completed run that read each document again in the
+    flow's process); nothing is committed, so a later run with the storage fixed takes it all."""
     from prefect.settings import get_current_settings
 
-    from flows.daily import daily_intake
+    from flows import daily
     from tests.flow_support import snapshot_of
 
     faxes = sorted(r["id"] for r in truth["receipts"] if r["channel"] == "dedicated_fax")[:2]
     corpus = copy_corpus(tmp_path / "corpus", truth, set(faxes))
+    sources = sorted(_files_in(corpus))
     archive_a, cache_b = tmp_path / "a" / "data" / "archive", tmp_path / "b-cache"
     for folder in (archive_a, cache_b):
         folder.mkdir(mode=0o700, parents=True)
@@ -398,18 +406,33 @@ def test_a_worker_that_does_not_share_the_storage_fails_the_run_naming_it(
             tmp_path / "a" / "config.toml", data_dir=tmp_path / "a" / "data", sample_root=corpus,
             extraction_cache=tmp_path / "a-cache", extra=dask,
         )
-        state = daily_intake(str(unshared_archive), return_state=True)
-        assert state.is_failed()
-        assert "2 parse failure(s): 2 x StorageNotShared: " in str(state.message), state.message
-        assert f"cannot see archived documents in the archive ([archive] path {archive_a})" in str(state.message)
-        assert any("2 x StorageNotShared" in text for text in asyncio.run(_artifact_texts())), "not in the artifact"
-
         (tmp_path / "b").mkdir()
         unshared_cache = write_config(
             tmp_path / "b" / "config.toml", data_dir=tmp_path / "b" / "data", sample_root=corpus,
             extraction_cache=cache_b, extra=dask,
         )
-        state = daily_intake(str(unshared_cache), return_state=True)
+
+        state = daily.daily_intake(str(unshared_archive), return_state=True)
+        assert state.is_failed()
+        message = str(state.message)
+        assert message.startswith("StorageNotShared: the Dask worker(s) at tcp://127.0.0.1:"), message
+        assert f"cannot see the archive ([archive] path {archive_a})" in message, message
+        assert "extraction cache" not in message, message
+        state = daily.daily_intake(str(unshared_cache), return_state=True)
+        assert state.is_failed()
+        assert f"cannot see the extraction cache ([archive] extraction_cache {cache_b})" in str(state.message)
+        assert _files_in(archive_a) == [] and _files_in(cache_b) == [], "a probe was left, or something polled"
+        assert sorted(_files_in(corpus)) == sources
+        assert snapshot_of(unshared_archive)["receipts"] == [] and snapshot_of(unshared_cache)["receipts"] == []
+
+        monkeypatch.setattr(daily, "unshared_storage", lambda runner, intake: None)  # lost after the check
+        state = daily.daily_intake(str(unshared_archive), return_state=True)
+        assert state.is_failed()
+        assert "2 parse failure(s): 2 x StorageNotShared: " in str(state.message), state.message
+        assert f"cannot see archived documents in the archive ([archive] path {archive_a})" in str(state.message)
+        assert any("2 x StorageNotShared" in text for text in asyncio.run(_artifact_texts())), "not in the artifact"
+
+        state = daily.daily_intake(str(unshared_cache), return_state=True)
         assert state.is_failed()
         assert "2 parse failure(s): 2 x StorageNotShared: " in str(state.message), state.message
         assert f"the extraction cache ([archive] extraction_cache {cache_b})" in str(state.message)
