@@ -558,6 +558,24 @@ def audit(
     raise typer.Exit(audit_command(settings_from(config), request_id, since, as_json, include_pii))
 
 
+@app.command()
+@handles_errors
+def evidence(
+    request_id: str = typer.Argument(..., help="Request id (REQ-...)."),
+    out: Path = typer.Option(..., "--out", help="The PDF to write (0600)."),
+    include_pii: bool = typer.Option(
+        False, "--include-pii", help="Keep the personal values in the text and on the page images (else redacted)."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """One request's evidence packet (PDF): summary, every arrival and fax header, the fields read, the grouping
+    rules, every decision and disposition, each received page with the fields' boxes drawn; redacted (personal
+    values left out, their boxes blacked out) without --include-pii."""
+    from detainer_intake.commands.evidence import evidence_command
+
+    raise typer.Exit(evidence_command(settings_from(config), request_id, out, include_pii))
+
+
 @archive_app.command("verify")
 @handles_errors
 def archive_verify(
