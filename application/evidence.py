@@ -59,6 +59,7 @@ from application.audit import WITHHELD, change_text, story_json
 from application.provenance import git_state, parser_version, software_version
 from application.review import SHOWN_FIELDS, render_page
 from core.config import ParsingSettings
+from core.errors import IntakeError
 from core.files import write_private
 from ingest.archive import Archive, ArchiveCorrupt
 from ledger.audit_reads import RequestStory
@@ -146,9 +147,7 @@ def _boxes(extraction: ExtractionResult, ours: dict[int, int]) -> dict[int, list
             if evidence.bbox is None or evidence.page < 1:
                 continue
             personal = name.partition(":")[0] in PERSONAL_FIELDS
-            out.setdefault(evidence.page, []).append(
-                Box(number if number is not None else None, name, evidence.bbox, personal)
-            )
+            out.setdefault(evidence.page, []).append(Box(number, name, evidence.bbox, personal))
             if number is not None:
                 number += 1
     return out
@@ -482,7 +481,12 @@ def build_packet(
                     notes.append(_p(f"Page image withheld: {caption}: {shown_page.withheld}.", styles.body))
                     continue
                 assert content is not None
-                image = render_page(content, page.page, text_layer.get(page.page, False), parsing)
+                try:
+                    image = render_page(content, page.page, text_layer.get(page.page, False), parsing)
+                except IntakeError as exc:  # a render over its time or memory bound: said, not fatal
+                    shown_page.withheld = f"it could not be rendered ({type(exc).__name__})"
+                    notes.append(_p(f"Page image withheld: {caption}: {shown_page.withheld}.", styles.body))
+                    continue
                 drawn = draw_boxes(image, boxes.get(page.page, []), include_pii)
                 path = Path(tmp) / f"page-{len(packet.pages):05d}.png"
                 drawn.save(path, format="PNG")

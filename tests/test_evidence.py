@@ -207,3 +207,19 @@ def test_a_document_missing_from_the_archive_is_said_so(env, tmp_path):
     assert packet.page_images == 0
     assert {p.withheld for p in packet.pages} == {"the document is missing from the archive"}
     assert "missing from the archive" in "\n".join(_pages(tmp_path / "p.pdf"))
+
+
+def test_a_page_that_cannot_be_rendered_is_said_so(env, tmp_path, monkeypatch):
+    from application import evidence
+    from core.errors import UnreadableInput
+
+    settings, ledger, request_id, _ = env
+
+    def refuse(*args, **kwargs):
+        raise UnreadableInput("over the render bound")
+
+    monkeypatch.setattr(evidence, "render_page", refuse)
+    packet = build_packet(ledger, settings.archive.path, request_id, tmp_path / "p.pdf", include_pii=True)
+    assert packet.page_images == 0
+    assert {p.withheld for p in packet.pages} == {"it could not be rendered (UnreadableInput)"}
+    assert "could not be rendered" in "\n".join(_pages(tmp_path / "p.pdf"))
