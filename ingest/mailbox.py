@@ -16,6 +16,13 @@ quarantine): add the keyword ``flag``, or move to ``move_to`` (UID MOVE, else CO
 after the commit) gets it on the next poll. In a Maildir, ``flag`` does nothing (the export
 stays as it was) and ``move`` files the message under the Maildir++ folder ``.<move_to>``.
 
+A poll fetches only what it needs (``_ImapSource.plan``): the messages above the highest UID the
+ledger recorded for the folder and UIDVALIDITY (``UID n+1:*``), and below it the ones still in the
+folder and not handled; handled messages still lacking their action are found by SEARCH. The receive
+window (``max_age_days``, a backfill's dates) is part of every SEARCH. ``inspect_mailbox`` reports that
+plan and the server's capabilities without taking anything; ``check_login`` only logs in and examines.
+At select, the action checks the folder can take it (``flag``: ``PERMANENTFLAGS`` with ``\\*``).
+
 A message that cannot be fetched or parsed comes back with ``error`` set and is retried on
 later runs; the attempt reaching ``max_attempts`` is marked ``quarantined`` and the
 message is not fetched again. A dropped connection costs the message being fetched one
