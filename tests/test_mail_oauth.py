@@ -84,12 +84,12 @@ def test_oauth2_login_with_a_token_from_the_token_endpoint(
 
 def test_a_token_near_its_expiry_is_renewed_before_it_is_used(dovecot_oauth2: DovecotServer, tmp_path: Path) -> None:
     server: OAuthServer = dovecot_oauth2.oauth  # type: ignore[attr-defined]
-    server.expires_in = 3
+    server.expires_in = 8
     settings = _settings(dovecot_oauth2, tmp_path, refresh_margin_seconds=60)
     _poll(settings)
     _poll(settings)  # within the first half of its life: kept
     assert server.count("token:") == 1
-    time.sleep(2)  # past half of its 3 s: renewed before the login, never sent expired
+    time.sleep(4.5)  # past half of its 8 s: renewed before the login, never sent expired
     _poll(settings)
     assert server.count("token:") == 2
     assert "introspect:False" not in server.requests
