@@ -160,6 +160,14 @@ def _error_code(payload: Any) -> str:
     return ", ".join(parts) or "no error code"
 
 
+def _lifetime(payload: dict[str, Any]) -> float:
+    """``expires_in`` of a token response (RFC 6749: recommended, not required; absent: an hour)."""
+    try:
+        return float(payload.get("expires_in", 3600))
+    except (TypeError, ValueError):
+        return 3600.0
+
+
 class GenericProvider:
     """A client-credentials POST (RFC 6749 4.4) to ``token_url``: client id and secret in HTTP Basic."""
 
@@ -196,7 +204,7 @@ class GenericProvider:
             raise TokenRefused(
                 f"bfs_email: the token endpoint refused a token (HTTP {response.status_code}: {_error_code(payload)})"
             )
-        return str(payload["access_token"]), float(payload.get("expires_in") or 3600)
+        return str(payload["access_token"]), _lifetime(payload)
 
 
 class MicrosoftProvider:
@@ -253,7 +261,7 @@ class MicrosoftProvider:
         if not isinstance(result, dict) or "access_token" not in result:
             raise TokenRefused(f"bfs_email: Microsoft identity platform refused a token ({_error_code(result)})",
                                remedy=REMEDIES[self.name])
-        return str(result["access_token"]), float(result.get("expires_in") or 3600)
+        return str(result["access_token"]), _lifetime(result)
 
 
 class GoogleProvider:

@@ -255,3 +255,16 @@ def test_doctor_logs_in_with_the_oauth2_token_read_only(dovecot_oauth2: DovecotS
     (check,) = [c for c in check_channels(settings) if c.name == "channel bfs_email"]
     assert not check.ok and "token endpoint refused a token (HTTP 401: invalid_client)" in check.detail
     assert "token_url" in check.remedy and SECRET not in check.detail
+
+
+def test_a_token_issued_with_no_lifetime_is_never_kept(oauth_server: OAuthServer, tmp_path: Path) -> None:
+    oauth_server.add_client(CLIENT, SECRET, "bfs")
+    oauth_server.expires_in = 0
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    settings = MailChannelSettings(username="bfs", auth="oauth2", oauth2={  # type: ignore[arg-type]
+        "provider": "generic", "token_url": oauth_server.token_url, "client_id": CLIENT, "client_secret_file": secret,
+    })
+    source = oauth.token_source(settings)
+    assert source.token()[1] and source.token()[1]  # fetched both times
+    assert oauth_server.count("token:") == 2
