@@ -606,6 +606,19 @@ def mailbox_inspect(
     raise typer.Exit(inspect_command(settings_from(config), as_json))
 
 
+@mailbox_app.command("check")
+@handles_errors
+def mailbox_check(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """mailbox inspect that exits 5 when the mailbox cannot be opened or a problem is listed (for scripts and
+    monitoring)."""
+    from detainer_intake.commands.mailbox import inspect_command
+
+    raise typer.Exit(inspect_command(settings_from(config), as_json, strict=True))
+
+
 @config_app.command("init")
 @handles_errors
 def config_init(

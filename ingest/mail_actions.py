@@ -6,11 +6,14 @@ picks it); ``pending`` tells whether a handled message the poll sees again still
 crash right after the commit), so the next poll catches it up. ``check`` runs when the folder is
 selected: a folder whose ``PERMANENTFLAGS`` allow no new keyword (no ``\\*``) cannot keep ``flag``'s
 keyword (Exchange Online's shared folders, some appliances): the server would drop it silently and
-every run would flag the same messages again, so the poll stops first with ``KeywordsNotSupported``.
+every run would flag the same messages again. ``flag`` then falls back, for that session, to what
+``none`` does (the ledger's record of handled messages, with the UID high-water mark, is what
+keeps them from being read twice) and says so once in the run's log; ``move`` works everywhere.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Protocol
@@ -20,17 +23,22 @@ from imapclient import IMAPClient
 from core.config import MailChannelSettings
 from core.errors import ChannelUnavailable
 
+log = logging.getLogger(__name__)
+
 DELETED = b"\\Deleted"
 ANY_KEYWORD = b"\\*"
 
 
 class KeywordsNotSupported(ChannelUnavailable):
-    """The mailbox folder does not keep new keywords, so ``action = "flag"`` cannot mark handled messages."""
+    """The mailbox folder does not keep new keywords, so ``action = "flag"`` cannot mark handled messages.
+
+    Not raised by a poll (``AddKeyword`` falls back to the ledger's record); its remedy is what the run's
+    warning and ``mailbox inspect`` recommend."""
 
     remedy = (
-        'Set action = "move" (with move_to, a folder of the mailbox) in [channels.bfs_email], or action = "none" '
-        "(the ledger alone then knows what was handled); `detainer-intake mailbox inspect` shows what the folder "
-        "supports."
+        'To mark handled messages in the mailbox, set action = "move" (with move_to, a folder of the mailbox) in '
+        '[channels.bfs_email]; or action = "none" to say that the ledger alone knows what was handled; '
+        "`detainer-intake mailbox inspect` shows what the folder supports."
     )
 
 
@@ -42,7 +50,9 @@ def keeps_keyword(permanent_flags: object, keyword: bytes) -> bool:
 
 class ImapAction(Protocol):
     name: str  # the setting's value, for the log
-    touches_mailbox: bool
+
+    @property
+    def touches_mailbox(self) -> bool: ...
 
     def pending(self, flags: set[bytes]) -> bool: ...
 
@@ -86,29 +96,38 @@ class NoAction:
 
 
 class AddKeyword:
-    """IMAP: add the keyword (``$DetainerIntake``); ``\\Seen`` is left as the reader left it."""
+    """IMAP: add the keyword (``$DetainerIntake``); ``\\Seen`` is left as the reader left it. On a folder
+    that keeps no new keyword it leaves no trace, like ``NoAction`` (``check``)."""
 
     name = "flag"
-    touches_mailbox = True
 
     def __init__(self, keyword: str) -> None:
         self.keyword = keyword.encode()
+        self.kept = True  # False once check() found a folder that keeps no new keyword
+
+    @property
+    def touches_mailbox(self) -> bool:
+        return self.kept
 
     def pending(self, flags: set[bytes]) -> bool:
-        return self.keyword not in flags
+        return self.kept and self.keyword not in flags
 
     def pending_search(self) -> list[str | bytes] | None:
-        return ["NOT", "KEYWORD", self.keyword]
+        return ["NOT", "KEYWORD", self.keyword] if self.kept else None
 
     def check(self, selected: dict[bytes, object], where: str) -> None:
-        if not keeps_keyword(selected.get(b"PERMANENTFLAGS"), self.keyword):
-            raise KeywordsNotSupported(
-                f"bfs_email: {where} keeps no new keywords (its PERMANENTFLAGS lack \\*), so action = \"flag\" "
-                f"cannot mark handled messages with {self.keyword.decode()}; nothing was read"
+        kept = keeps_keyword(selected.get(b"PERMANENTFLAGS"), self.keyword)
+        if self.kept and not kept:
+            log.warning(
+                'bfs_email: %s keeps no new keywords (PERMANENTFLAGS lack \\*): action = "flag" cannot mark handled '
+                'messages, so this run leaves them unmarked and the ledger alone knows what was handled (as with '
+                'action = "none"). %s', where, KeywordsNotSupported.remedy,
             )
+        self.kept = kept
 
     def apply(self, client: IMAPClient, uid: int) -> None:
-        client.add_flags([uid], [self.keyword])
+        if self.kept:
+            client.add_flags([uid], [self.keyword])
 
 
 class MoveToFolder:

@@ -485,8 +485,8 @@ def inspect_mailbox(
             folders.append(facts)
         problems = []
         if settings.action == "flag" and not folder["keywords"]:
-            problems.append('the folder keeps no new keywords: action = "flag" would stop the run. '
-                            + KeywordsNotSupported.remedy)
+            problems.append('the folder keeps no new keywords: action = "flag" leaves handled messages unmarked '
+                            "(the ledger alone knows them). " + KeywordsNotSupported.remedy)
         return {
             "store": "imap", "server": f"{settings.host}:{settings.port}", "security": settings.security,
             "login": settings.auth if settings.auth == "password" else f"oauth2 ({settings.oauth2.provider}, "

@@ -4,6 +4,7 @@ before anything is read, instead of flagging the same messages again on every ru
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from core.errors import ChannelUnavailable, ExitCode
 from ingest.mail_actions import KeywordsNotSupported
 from ingest.mailbox import MailboxSession
 from ingest.state import MemoryState
@@ -75,23 +75,26 @@ def no_keywords(dovecot: DovecotServer) -> Iterator[RewritingProxy]:
     proxy.close()
 
 
-def test_flag_action_on_a_folder_without_keywords_stops_before_reading(
-    dovecot: DovecotServer, no_keywords: RewritingProxy
+def test_flag_action_on_a_folder_without_keywords_falls_back_to_the_ledger(
+    dovecot: DovecotServer, no_keywords: RewritingProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The channel is still read (a folder's flags never silence it); nothing is flagged, the run
+    says so once, and the ledger's record keeps the next run from reading the message again."""
     dovecot.append(with_pdf("kw-1"))
     settings = dovecot.settings(port=no_keywords.port, action="flag")
     state = MemoryState()
-    with pytest.raises(ChannelUnavailable) as caught:
+    with caplog.at_level(logging.WARNING):
         with MailboxSession(settings) as session:
-            list(session.poll(state, TZ))
-    error = caught.value
-    assert isinstance(error, KeywordsNotSupported) and error.exit_code == ExitCode.channel_unavailable
-    assert "PERMANENTFLAGS lack \\*" in error.message and "$DetainerIntake" in error.message
-    assert 'action = "move"' in error.remedy
+            (message,) = list(session.poll(state, TZ))
+            state.record_message(message)
+            session.complete(message)
+    warnings = [r.getMessage() for r in caplog.records if "keeps no new keywords" in r.getMessage()]
+    assert len(warnings) == 1 and 'action = "move"' in warnings[0]
     assert no_keywords.rewrites >= 1
-    # Nothing was read or marked: no attempt counted, no flag set.
-    assert not state.attempts and not state.handled
-    assert all(not flags for flags in dovecot.flags().values())
+    assert all(not flags for flags in dovecot.flags().values())  # no keyword the server would drop
+    with MailboxSession(settings) as session:
+        assert list(session.poll(state, TZ)) == []  # handled: the ledger knows it
+    assert KeywordsNotSupported.remedy.startswith("To mark handled messages")
 
 
 def test_move_action_works_on_a_folder_without_keywords(dovecot: DovecotServer, no_keywords: RewritingProxy) -> None:

@@ -53,8 +53,8 @@ action = "flag"
     return config
 
 
-def _inspect(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["mailbox", "inspect", "--config", str(config), *args])
+def _inspect(config: Path, *args: str, command: str = "inspect") -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["mailbox", command, "--config", str(config), *args])
     return result.exit_code, result.output
 
 
@@ -108,13 +108,15 @@ def test_inspect_names_a_folder_without_keywords_and_the_window(dovecot: Dovecot
         dovecot.append(with_pdf("k-1"))
         config = _config(tmp_path, dovecot, proxy.port, extra="max_age_days = 30")
         code, output = _inspect(config)
+        checked, check_output = _inspect(config, command="check")
     finally:
         proxy.close()
     assert code == 0, output
     assert "keeps new keywords: no" in output
-    assert 'PROBLEM: the folder keeps no new keywords: action = "flag" would stop the run' in output
-    assert 'Set action = "move"' in output
+    assert 'PROBLEM: the folder keeps no new keywords: action = "flag" leaves handled messages unmarked' in output
+    assert 'set action = "move"' in output
     assert "server-side window: SINCE " in output
+    assert checked == 5 and "PROBLEM: the folder keeps no new keywords" in check_output  # check: a problem fails
 
 
 def test_inspect_a_mailbox_it_cannot_open_exits_5(dovecot: DovecotServer, tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ prints what the server offers (AUTH mechanisms, MOVE, UIDPLUS, whether the folde
 per folder the message count, UIDVALIDITY and the range of delivery dates, and what the next run
 would fetch (new above the ledger's high-water mark, older ones not handled, actions to catch up,
 the receive window). Nothing is fetched, flagged, moved or recorded. No password, token or personal
-data is printed. Exit 0; a mailbox that cannot be opened exits 5 with the remedy.
+data is printed. Exit 0; a mailbox that cannot be opened exits 5 with the remedy. ``mailbox check`` is
+the same with exit 5 also when a problem is listed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from ingest.mailbox import inspect_mailbox
 from ingest.state import IntakeState, MemoryState
 
 
-def inspect_command(settings: Settings, as_json: bool) -> int:
+def inspect_command(settings: Settings, as_json: bool, *, strict: bool = False) -> int:
+    """``strict`` (``mailbox check``): a problem found (a folder that cannot keep the action's
+    keyword, a disabled mailbox) exits 5 instead of 0."""
     mail = settings.channels.bfs_email
     if mail.maildir is None and not mail.host:
         raise ChannelUnavailable(
@@ -49,6 +52,8 @@ def inspect_command(settings: Settings, as_json: bool) -> int:
     else:
         for line in _lines(report):
             print(line)
+    if strict and report.get("problems"):
+        return int(ExitCode.channel_unavailable)
     return int(ExitCode.ok)
 
 
