@@ -128,7 +128,7 @@ def run_sequence(
     Order of effects per arrival: archived (in the poll) -> parsed -> committed -> source action.
     An arrival whose document could not be parsed is not committed: the next run takes it again.
     """
-    polls, outcomes = _poll_all(intake, runner, channels, clock)
+    polls, outcomes = _poll_all(intake, runner, channels, clock, window)
     polls = [window.apply(poll) for poll in polls] if window else polls
 
     to_parse = steps.documents_to_parse(intake, polls)
@@ -154,7 +154,8 @@ def run_sequence(
 
 
 def _poll_all(
-    intake: Intake, runner: StepRunner, channels: Sequence[IntakeChannel] | None, clock: Clock
+    intake: Intake, runner: StepRunner, channels: Sequence[IntakeChannel] | None, clock: Clock,
+    window: DateWindow | None = None,
 ) -> tuple[list[ChannelPoll], list[PollOutcome]]:
     """Poll each channel; over the configured channels, record every poll (a disabled one too) in the ledger.
 
@@ -171,6 +172,8 @@ def _poll_all(
 
     try:
         for channel in [channel_for(name, intake.settings) for name in Channel] if live else channels or []:
+            if window is not None:  # what the source can leave unread, it does (the mailbox's SEARCH)
+                channel = channel.within(window.since, window.until)
             name, at = channel.name.value, clock()
             if live and not channel.enabled:
                 state = configured_state(channel.name, intake.settings)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
@@ -124,6 +124,11 @@ class IntakeChannel(Protocol):
 
     @property
     def poll_retries(self) -> PollRetries: ...
+
+    def within(self, since: date | None, until: date | None) -> IntakeChannel:
+        """This channel for a backfill of ``since``..``until``: a channel that can leave the rest unread at
+        its source (the mailbox's server-side SEARCH) does; the run still applies the exact window."""
+        ...
 
     def reading(self, folder: Path) -> IntakeChannel:
         """This channel reading ``folder`` instead of its configured place (backfills of exports)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
 from core.channels import Channel
@@ -31,6 +32,9 @@ class FaxFolderChannel:
     @property
     def enabled(self) -> bool:
         return self.folder.enabled and self.folder.path is not None
+
+    def within(self, since: date | None, until: date | None) -> FaxFolderChannel:
+        return self  # a folder is listed whole: the run's window picks the files by their receive time
 
     def reading(self, folder: Path) -> FaxFolderChannel:
         updated = self.folder.model_copy(update={"path": folder, "enabled": True})

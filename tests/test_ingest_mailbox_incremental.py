@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -230,3 +231,33 @@ def test_the_mail_channel_within_a_window_searches_it(dovecot: DovecotServer, co
     arrivals = list(channel.poll(MemoryState()))
     assert [a.message.uid for a in arrivals if isinstance(a, MailArrival)] == uids[1:]
     assert commands.fetched() == uids[1:]
+
+
+def test_a_backfill_run_hands_its_window_to_the_mailbox_search(
+    dovecot: DovecotServer, commands: CommandLog, tmp_path: Path
+) -> None:
+    """The run sequence gives its window to every channel (``IntakeChannel.within``): the mailbox searches
+    it on the server, so a backfill of a month fetches that month's messages only."""
+    from zoneinfo import ZoneInfo
+
+    from core.config import Settings
+    from flows.sequence import InProcess, run_sequence
+    from flows.steps import DateWindow, Intake
+
+    days = [datetime(2025, 3, d, 15, 0, tzinfo=UTC) for d in (1, 10, 25)]
+    # no Received header: the receive time is the server's INTERNALDATE
+    uids = [dovecot.append(with_pdf(f"b-{n}", received=None), internal_date=day) for n, day in enumerate(days)]
+    settings = Settings(
+        ledger={"url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        archive={"path": tmp_path / "archive"},
+        channels={"bfs_email": dovecot.settings(port=commands.port, action="none")},
+    )
+    intake = Intake.open(settings)
+    try:
+        window = DateWindow(date(2025, 3, 9), date(2025, 3, 11), ZoneInfo("America/New_York"))
+        result = run_sequence(intake, InProcess(), window=window)
+    finally:
+        intake.close()
+    assert result.documents == 1
+    assert commands.fetched() == uids[1:2]  # the other two were never fetched
+    assert any(b"SINCE 08-Mar-2025 BEFORE 13-Mar-2025" in search for search in commands.searches())
