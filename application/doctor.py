@@ -195,7 +195,10 @@ def check_channels(settings: Settings) -> Iterator[Check]:
         if not configured.enabled:
             yield Check(name, True, "disabled (enabled = false, or nothing to read configured): not read")
         elif isinstance(configured, MailChannelSettings):
-            yield _mailbox_check(name, configured)
+            login = _mailbox_check(name, configured)
+            yield login
+            if login.ok and configured.maildir is None and configured.action == "flag":
+                yield _keyword_check(configured)
         else:
             yield _folder_check(name, configured, stations=channel is Channel.station_fax)
 
@@ -219,6 +222,25 @@ def _folder_check(name: str, configured: FolderChannelSettings, *, stations: boo
     if stations:
         detail += f", {subfolders} station folder(s)"
     return Check(name, True, detail)
+
+
+def _keyword_check(mail: MailChannelSettings, ssl_context: ssl.SSLContext | None = None) -> Check:
+    """action = "flag" needs a folder that keeps new keywords (what ``mailbox check`` reports): a run's SELECT,
+    nothing fetched or marked."""
+    from ingest.mail_actions import KeywordsNotSupported
+    from ingest.mailbox import inspect_mailbox
+    from ingest.state import MemoryState
+
+    name = "mailbox keywords"
+    try:
+        report = inspect_mailbox(mail, MemoryState(), ssl_context=ssl_context)
+    except ChannelUnavailable as exc:
+        return Check(name, False, exc.message.removeprefix("bfs_email: "), exc.remedy)
+    if not report["folders"][0].get("keywords", True):
+        return Check(name, False, f"folder {mail.folder!r} keeps no new keywords: action = \"flag\" cannot mark "
+                                  "handled messages (runs go on; the ledger alone knows them)",
+                     KeywordsNotSupported.remedy)
+    return Check(name, True, f"folder {mail.folder!r} keeps {mail.flag} (action = \"flag\")")
 
 
 def _mailbox_check(name: str, mail: MailChannelSettings, ssl_context: ssl.SSLContext | None = None) -> Check:

@@ -139,7 +139,7 @@ def test_every_check_passes_on_a_good_setup(
     assert failed(found) == {}
     assert set(found) == {
         "tesseract", "tesseract languages", "poppler", "ledger", "archive", "extraction cache",
-        "channel dedicated_fax", "channel station_fax", "channel bfs_email", "prefect api",
+        "channel dedicated_fax", "channel station_fax", "channel bfs_email", "mailbox keywords", "prefect api",
     }
     assert "2 station folder(s)" in found["channel station_fax"].detail
     assert "1 message(s)" in found["channel bfs_email"].detail
@@ -331,6 +331,19 @@ def test_a_refused_imap_login_fails_without_the_password(dovecot: DovecotServer,
     code, lines = doctor_cli(config)
     assert code == 1
     assert SECRET not in "\n".join(lines)
+
+
+def test_a_folder_that_keeps_no_keywords_fails_the_keyword_check(dovecot: DovecotServer, tmp_path: Path) -> None:
+    from tests.test_ingest_mailbox_capabilities import RewritingProxy
+
+    proxy = RewritingProxy(dovecot.port, b" \\*)]", b")]")  # the folder keeps only the system flags
+    try:
+        found = failed(checks(setup(tmp_path, mail=imap_section(dovecot, port=proxy.port))))
+    finally:
+        proxy.close()
+    assert set(found) == {"mailbox keywords"}
+    assert "keeps no new keywords" in found["mailbox keywords"].detail
+    assert 'action = "move"' in found["mailbox keywords"].remedy
 
 
 def test_a_missing_imap_folder_fails(dovecot: DovecotServer, tmp_path: Path) -> None:
