@@ -195,10 +195,10 @@ class FlowSettings(Section):
     schedule_timezone: str = "America/New_York"
     # A daily or backfill run that takes longer ends TimedOut (a Failed state, so alerts fire);
     # generous: a first backfill of a year of scans can take hours.
-    timeout_minutes: int = Field(default=480, ge=1)
+    timeout_minutes: float = Field(default=480, gt=0)
     # A run that finds the run lock held (a backfill and the daily run at once) waits this long for
     # it before ending Failed (exit 7); 0 = refuse at once.
-    lock_wait_minutes: int = Field(default=240, ge=0)
+    lock_wait_minutes: float = Field(default=240, ge=0)
     # An arrival whose commit fails unexpectedly (a fault, not a bad input) is tried again by the
     # next runs; the failure of this many runs records it quarantined instead (reason
     # "commit_failed"), so one file can neither loop forever nor go uncounted.

@@ -51,3 +51,25 @@ def test_backfill_and_daily_started_together_both_complete(tmp_path: Path, prefe
     assert set(states) == {"daily", "backfill"}
     for name, state in states.items():
         assert state.is_completed(), f"{name}: {state.type.value} {state.message}"
+
+
+def test_a_daily_run_past_its_timeout_ends_timed_out(tmp_path: Path, prefect_server: dict[str, str]) -> None:
+    """[flows] timeout_minutes: here a run waiting for a held run lock longer than its timeout."""
+    from flows.daily import daily_intake
+
+    config = write_config(
+        tmp_path / "config.toml",
+        data_dir=tmp_path / "data",
+        sample_root=_empty_corpus(tmp_path / "c"),
+        extra="[flows]\ntimeout_minutes = 0.05\nlock_wait_minutes = 0.5\n",
+    )
+    intake = Intake.open(load_settings(config))
+    try:
+        with intake.ledger.run_lock("daily_intake"):
+            started = time.monotonic()
+            state = daily_intake(str(config), return_state=True)
+            waited = time.monotonic() - started
+    finally:
+        intake.close()
+    assert state.is_failed() and state.name == "TimedOut", (state.name, state.message)
+    assert 3 <= waited < 60, waited
