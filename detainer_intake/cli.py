@@ -242,8 +242,13 @@ app.add_typer(alerts_app, name="alerts")
 @handles_errors
 def alerts_install(
     webhook: str | None = typer.Option(None, "--webhook", help="POST {subject, body} as JSON to this URL."),
+    email: str | None = typer.Option(
+        None,
+        "--email",
+        help="Send e-mail through this SMTP relay: an Apprise URL, mailtos://HOST:587?to=ADDRESS&from=ADDRESS.",
+    ),
     block: str | None = typer.Option(
-        None, "--block", help="Send through this notification block instead (TYPE/NAME, e.g. an e-mail block)."
+        None, "--block", help="Send through this notification block already on the server instead (TYPE/NAME)."
     ),
     hours: float = typer.Option(26.0, "--hours", help="Alert when no daily run has completed for this long."),
 ) -> None:
@@ -251,7 +256,7 @@ def alerts_install(
     run, and no completed daily run within --hours."""
     from flows.alerts import install_alerts
 
-    installed = install_alerts(webhook=webhook, block=block, hours=hours)
+    installed = install_alerts(webhook=webhook, block=block, hours=hours, email=email)
     for name, automation_id in installed.automations.items():
         typer.echo(f"automation {name!r} ({automation_id}) -> {installed.block}")
 

@@ -9,9 +9,13 @@
   ``hours`` (26 by default: a day and a margin), whether the runs failed, were never started
   (``serve`` stopped, the worker down) or hang.
 
-The block is a Custom Webhook block the command creates (``--webhook URL``: JSON ``{"subject",
-"body"}`` POSTed to it), or any notification block already on the server (``--block TYPE/NAME``:
-an e-mail block for SMTP, Slack, Teams, ...). Installing again replaces the two automations.
+The block is one the command creates: a Custom Webhook block (``--webhook URL``: JSON ``{"subject",
+"body"}`` POSTed to it) or, for e-mail over SMTP (``--email URL``, an Apprise mail URL such as
+``mailtos://relay.example.gov:587?to=ops@example.gov&from=intake@example.gov``), a block of Prefect's
+Apprise-backed notification type (Prefect has no plain SMTP block; its Slack Webhook block hands its
+URL, kept secret, to Apprise, which sends mail for a ``mailto://``/``mailtos://`` URL); or any
+notification block already on the server (``--block TYPE/NAME``). Installing again replaces the
+two automations.
 Messages carry run names, states and links, never personal data (state messages are scrubbed).
 """
 
@@ -22,16 +26,18 @@ from datetime import timedelta
 from uuid import UUID
 
 from prefect.blocks.core import Block
-from prefect.blocks.notifications import CustomWebhookNotificationBlock
+from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
 from prefect.client.orchestration import get_client
 from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from pydantic import SecretStr
 
 from core.errors import ConfigError
 
 FAILED_NAME = "detainer-intake: run failed"
 MISSING_NAME = "detainer-intake: no completed daily run"
 WEBHOOK_BLOCK = "detainer-intake-alerts"
+EMAIL_BLOCK = "detainer-intake-alerts-mail"
 WATCHED_FLOWS = ["daily_intake", "backfill", "archive_verify", "annual_report"]
 FAILED_EVENTS = {"prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"}
 
@@ -102,9 +108,17 @@ def _missing(block_id: UUID, hours: float) -> AutomationCore:
     )
 
 
-def _block_id(webhook: str | None, block: str | None) -> tuple[str, UUID]:
-    if (webhook is None) == (block is None):
-        raise AlertsNotInstalled("give exactly one of --webhook URL and --block TYPE/NAME")
+def _block_id(webhook: str | None, block: str | None, email: str | None = None) -> tuple[str, UUID]:
+    if sum(choice is not None for choice in (webhook, block, email)) != 1:
+        raise AlertsNotInstalled("give exactly one of --webhook URL, --email URL and --block TYPE/NAME")
+    if email is not None:
+        if not email.startswith(("mailto://", "mailtos://")):
+            raise AlertsNotInstalled(
+                "--email takes an Apprise mail URL: mailto://... or mailtos://... (README, Alerts)"
+            )
+        mailer = SlackWebhook(url=SecretStr(email))  # Apprise sends mail for a mailto(s):// URL
+        mail_id: UUID = mailer.save(EMAIL_BLOCK, overwrite=True)  # type: ignore[assignment]  # sync here
+        return f"slack-webhook/{EMAIL_BLOCK}", mail_id
     if webhook is not None:
         notifier = CustomWebhookNotificationBlock(  # type: ignore[call-arg]  # pydantic defaults
             name=WEBHOOK_BLOCK, url=webhook, json_data={"subject": "{{subject}}", "body": "{{body}}"}
@@ -121,7 +135,9 @@ def _block_id(webhook: str | None, block: str | None) -> tuple[str, UUID]:
     return block, loaded._block_document_id
 
 
-def install_alerts(webhook: str | None = None, block: str | None = None, hours: float = 26.0) -> InstalledAlerts:
+def install_alerts(
+    webhook: str | None = None, block: str | None = None, hours: float = 26.0, email: str | None = None
+) -> InstalledAlerts:
     """Create (or replace) the two automations on the configured Prefect server."""
     if hours <= 0:
         raise AlertsNotInstalled("--hours must be more than 0")
@@ -129,7 +145,7 @@ def install_alerts(webhook: str | None = None, block: str | None = None, hours: 
         unhealthy = client.api_healthcheck()
         if unhealthy is not None:
             raise AlertsNotInstalled(f"the Prefect API cannot be reached ({type(unhealthy).__name__})")
-        name, block_id = _block_id(webhook, block)
+        name, block_id = _block_id(webhook, block, email)
         created = {}
         for automation in (_failed(block_id), _missing(block_id, hours)):
             for existing in client.read_automations_by_name(automation.name):
