@@ -14,6 +14,7 @@ share (``StorageNotShared`` says which, when one does not).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import socket
 from collections import Counter
@@ -40,6 +41,7 @@ from flows.steps import ChannelPoll, CommitSummary, Intake
 from ingest.archive import Archive
 from ingest.channel import Arrival, IntakeChannel
 
+log = logging.getLogger(__name__)  # the project's lines, in the flow run's logs (flows.daily.project_logs_to_prefect)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -147,7 +149,18 @@ def failure_cause(message: str | None) -> str:
 )
 @scrubbed
 def commit_task(intake: Intake, channel: IntakeChannel, arrival: Arrival) -> CommitSummary:
-    return steps.commit_arrival(intake, channel, arrival)
+    summary = steps.commit_arrival(intake, channel, arrival)
+    documents = arrival.documents
+    log.info(
+        "committed %s %s: %d new receipt(s), %d document(s), %d detainer copy(ies), %d quarantined",
+        summary.channel,
+        documents[0].receipt.sha256[:12] if documents else "message",
+        summary.receipts_new,
+        summary.documents_new,
+        summary.detainer_copies,
+        summary.quarantined,
+    )
+    return summary
 
 
 @task(

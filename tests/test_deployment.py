@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.born_digital import Page
 from tests.conftest import PROJECT_ROOT, write_config
 
 pytestmark = pytest.mark.slow
@@ -85,6 +86,9 @@ def test_served_deployment_runs_on_trigger(prefect_server: tuple[str, dict[str, 
     corpus = tmp_path / "corpus"
     for folder in ("dedicated", "stations/A-1", "mailbox/cur", "mailbox/new", "mailbox/tmp"):
         (corpus / folder).mkdir(parents=True)
+    notice = Page()  # one born-digital page that is no detainer: a document to read and commit
+    notice.text(72, 72, "NOTICE OF HEARING", size=14)
+    (corpus / "dedicated" / "notice.pdf").write_bytes(notice.finish())
     config = write_config(tmp_path / "config.toml", data_dir=tmp_path / "data", sample_root=corpus)
     serve_log = (tmp_path / "serve.log").open("wb")
     serve = subprocess.Popen(
@@ -143,6 +147,8 @@ def test_served_deployment_runs_on_trigger(prefect_server: tuple[str, dict[str, 
         messages = [line["message"] for line in lines]
         assert any(message.startswith("channels: ") for message in messages), messages
         assert any(message.startswith("station_fax: ") for message in messages), messages
+        assert any(message.startswith("parsed ") for message in messages), messages
+        assert any(message.startswith("committed dedicated_fax ") for message in messages), messages
         shown = subprocess.run(
             [str(VENV_BIN / "prefect"), "flow-run", "logs", run["id"]],
             env=env,
