@@ -128,6 +128,23 @@ def in_worker_parsing(settings: Settings) -> Settings:
     return settings.model_copy(update={"parsing": settings.parsing.model_copy(update={"workers": 1})})
 
 
+def runner_error(future: PrefectFuture[Any]) -> str | None:
+    """Why the task runner itself failed a task that never ran (no state message): e.g. a Dask
+    scheduler that cannot unpickle the task's graph. Its first line, class first; None if none."""
+    wrapped = getattr(future, "wrapped_future", None)
+    exception = getattr(wrapped, "exception", None)
+    if exception is None:
+        return None
+    try:
+        error = exception(timeout=0)
+    except Exception:  # not done, cancelled: nothing to say
+        return None
+    if error is None:
+        return None
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first_line}"
+
+
 _PREFECT_PREFIX = re.compile(r"^Task run encountered an exception ")
 _HASH = re.compile(r"\b[0-9a-f]{12,64}\b")
 
@@ -245,7 +262,7 @@ class PrefectSteps:
         for sha, future in parsing.items():
             state = future.state
             if not state.is_completed():
-                self.parse_failures[failure_cause(state.message)] += 1
+                self.parse_failures[failure_cause(state.message or runner_error(future))] += 1
             elif not intake.cache.path_for(sha).is_file():
                 cause = StorageNotShared(
                     f"the flow cannot see what a worker read in the extraction cache ([archive] extraction_cache "

@@ -102,6 +102,29 @@ def test_a_failed_parse_counts_by_its_cause_without_hashes_or_personal_data() ->
     assert failure_cause(None) == "failed (no message)"
 
 
+def test_a_task_the_runner_could_not_run_counts_by_the_runners_error() -> None:
+    """A parse the task runner failed before it ran (no task run, no state message: a Dask scheduler
+    that cannot unpickle the task) counts by the runner's error, not 'failed (no message)'."""
+    from flows.tasks import failure_cause, runner_error
+
+    class Wrapped:
+        def __init__(self, error: BaseException | None) -> None:
+            self.error = error
+
+        def exception(self, timeout: float) -> BaseException | None:
+            return self.error
+
+    class Future:
+        def __init__(self, error: BaseException | None) -> None:
+            self.wrapped_future = Wrapped(error)
+
+    unpickled = RuntimeError("Error during deserialization of the task graph. This frequently\noccurs if ...")
+    cause = failure_cause(runner_error(Future(unpickled)))  # type: ignore[arg-type]
+    assert cause == "RuntimeError: Error during deserialization of the task graph. This frequently", cause
+    assert runner_error(Future(None)) is None  # type: ignore[arg-type]
+    assert runner_error(object()) is None  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- helpers die with their parent
 
 _READ_FOR_EVER = """
@@ -267,10 +290,13 @@ def _not_sharing(args: list[str], hidden: list[Path]) -> list[str]:
 
 @contextlib.contextmanager
 def dask_cluster(
-    tmp_path: Path, env: dict[str, str], workers: int = 2, hidden: list[Path] | None = None
+    tmp_path: Path, env: dict[str, str], workers: int = 2, hidden: list[Path] | None = None,
+    doomed: dict[int, dict[str, str]] | None = None, started: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
     """``dask scheduler`` and ``workers`` x ``dask worker`` (one thread each) on loopback, as the README
-    starts them; workers that see an empty folder of their own at each of ``hidden``."""
+    starts them; workers that see an empty folder of their own at each of ``hidden``. Worker n in
+    ``doomed`` gets those variables besides ``env`` and no nanny (killed, it stays dead); ``started``
+    receives the processes (the scheduler first)."""
     port = str(_free_port())
     address = f"tcp://127.0.0.1:{port}"
     dask = str(VENV_BIN / "dask")
@@ -282,9 +308,12 @@ def dask_cluster(
         )
         for n in range(workers):
             worker = [dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"]
-            worker += ["--name", f"w{n}"]
+            worker += ["--name", f"w{n}", *(["--no-nanny"] if doomed and n in doomed else [])]
             log = tmp_path / f"worker{n}.log"
-            processes.append(_start(_not_sharing(worker, hidden) if hidden else worker, log, env))
+            worker_env = {**env, **(doomed or {}).get(n, {})}
+            processes.append(_start(_not_sharing(worker, hidden) if hidden else worker, log, worker_env))
+        if started is not None:
+            started.extend(processes)
         from distributed import Client
 
         with Client(address, timeout=60) as client:
@@ -293,6 +322,11 @@ def dask_cluster(
     finally:
         for process in reversed(processes):
             _stop(process)
+
+
+def arm_crash_point(target: str) -> None:
+    """Run in a Dask worker (``Client.run``): it kills itself at ``target`` (flows.crashpoints) from now on."""
+    os.environ["DETAINER_INTAKE_CRASH_AT"] = target
 
 
 def executed_per_worker(address: str) -> dict[str, int]:
