@@ -25,16 +25,19 @@ a daily run and a backfill queue behind one another on the ledger's run lock
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron, Schedule
 
 from core.config import FlowSettings, Settings
 from flows.daily import backfill, daily_intake
 from flows.report import annual_report
+from flows.zombies import HEARTBEAT_ENV, HEARTBEAT_SECONDS, ensure_crash_zombies_automation
 
 DAILY_CRON = FlowSettings().schedule_cron  # prefect.yaml's daily schedule (tests/test_deployment.py)
 SCHEDULE_TIMEZONE = FlowSettings().schedule_timezone
@@ -47,6 +50,11 @@ SERVED_NAMES = {
     "annual_report": "annual-report-served",
     "archive_verify": "archive-verify-served",
 }
+
+
+# A served run imports its flow as ``flows.daily`` (not the file ``flows/daily.py`` as a module named
+# ``daily``), so that what it sends to Dask workers refers to modules the scheduler can import.
+MODULE_PATH = EntrypointType.MODULE_PATH
 
 
 def daily_schedule(settings: Settings) -> Schedule:
@@ -62,6 +70,7 @@ def served_deployments(config_path: Path | None, settings: Settings) -> list[Any
     config = {"config_path": str(config_path.resolve()) if config_path else None}
     deployments = [
         daily_intake.to_deployment(
+            entrypoint_type=MODULE_PATH,
             name=SERVED_NAMES["daily_intake"],
             schedules=[daily_schedule(settings)],
             parameters=config,
@@ -69,6 +78,7 @@ def served_deployments(config_path: Path | None, settings: Settings) -> list[Any
             description="Poll the dedicated fax line, station faxes and BFS mailbox; commit to the ledger.",
         ),
         backfill.to_deployment(
+            entrypoint_type=MODULE_PATH,
             name=SERVED_NAMES["backfill"],
             parameters=config,
             concurrency_limit=_one_at_a_time(),
@@ -76,6 +86,7 @@ def served_deployments(config_path: Path | None, settings: Settings) -> list[Any
             "(since, until); waits for a daily run holding the run lock.",
         ),
         annual_report.to_deployment(
+            entrypoint_type=MODULE_PATH,
             name=SERVED_NAMES["annual_report"],
             parameters=config,
             description="The auditors' report for a year (year, out: a folder on the serving machine); the "
@@ -88,6 +99,7 @@ def served_deployments(config_path: Path | None, settings: Settings) -> list[Any
         return deployments
     deployments.append(
         archive_verify.to_deployment(
+            entrypoint_type=MODULE_PATH,
             name=SERVED_NAMES["archive_verify"],
             schedules=[Cron(ARCHIVE_VERIFY_CRON, timezone=settings.flows.schedule_timezone)],
             parameters=config,
@@ -102,6 +114,10 @@ def serve_daily(config_path: Path | None, settings: Settings) -> None:
     """Register the deployments with their schedules and run their runs until stopped.
 
     Stopping pauses the served schedules (Prefect's default), so no scheduled run piles up
-    unserved; ``serve`` again resumes them.
+    unserved; ``serve`` again resumes them. The served runs send a heartbeat every
+    ``flows.zombies.HEARTBEAT_SECONDS`` (unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` says otherwise)
+    and the server's automation marks a killed one Crashed, which frees its concurrency slot.
     """
+    os.environ.setdefault(HEARTBEAT_ENV, str(HEARTBEAT_SECONDS))  # the runs' processes inherit it
+    ensure_crash_zombies_automation()
     serve(*served_deployments(config_path, settings))
