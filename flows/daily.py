@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,8 @@ from prefect.utilities.timeout import timeout
 
 from core.channels import Channel
 from core.config import Settings, load_settings
-from core.logs import configure_console, install_redaction
+from core.errors import RunLocked
+from core.logs import configure_console, install_redaction, redact
 from flows.run_names import backfill_run_name, dated
 from flows.sequence import run_sequence
 from flows.steps import DateWindow, Intake
@@ -116,6 +117,26 @@ def _lock_wait_seconds(settings: Settings, wait_for_lock: bool) -> float:
     return settings.flows.lock_wait_minutes * 60.0 if wait_for_lock else 0.0
 
 
+@contextmanager
+def _run_lock(intake: Intake, wait_seconds: float, logger: Any) -> Iterator[None]:
+    """Hold the run lock; when another run holds it, say so in the run's log and wait up to
+    ``wait_seconds`` (0: refused at once, ``RunLocked``)."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(intake.ledger.run_lock("daily_intake"))
+        except RunLocked as held:
+            if wait_seconds <= 0:
+                raise
+            logger.info(
+                "%s: waiting up to %g minute(s) for it ([flows] lock_wait_minutes)",
+                redact(held.message),
+                wait_seconds / 60,
+            )
+            stack.enter_context(intake.ledger.run_lock("daily_intake", wait_seconds))
+            logger.info("run lock acquired")
+        yield
+
+
 def intake_pipeline(
     settings: Settings,
     channels: list[IntakeChannel] | None = None,
@@ -135,7 +156,7 @@ def intake_pipeline(
         intake = Intake.open(settings)
         try:
             with (
-                intake.ledger.run_lock("daily_intake", _lock_wait_seconds(settings, wait_for_lock)),
+                _run_lock(intake, _lock_wait_seconds(settings, wait_for_lock), logger),
                 _task_runner(settings) as task_runner,
             ):
                 unreachable = _unreachable(task_runner)

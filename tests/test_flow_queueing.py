@@ -4,6 +4,7 @@ in-process ``detainer-intake run`` is still refused at once (tests/test_concurre
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import date
@@ -51,6 +52,18 @@ def test_backfill_and_daily_started_together_both_complete(tmp_path: Path, prefe
     assert set(states) == {"daily", "backfill"}
     for name, state in states.items():
         assert state.is_completed(), f"{name}: {state.type.value} {state.message}"
+    said = asyncio.run(_log_lines(states["daily"].state_details.flow_run_id))
+    assert any("is held by pid" in line and "waiting up to 240 minute(s)" in line for line in said), said
+
+
+async def _log_lines(flow_run_id: Any) -> list[str]:
+    """The run's log lines in the Prefect API (what the UI shows)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async with get_client() as client:
+        logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [log.message for log in logs]
 
 
 def test_a_daily_run_past_its_timeout_ends_timed_out(tmp_path: Path, prefect_server: dict[str, str]) -> None:
