@@ -92,6 +92,20 @@ def test_a_failed_daily_run_and_a_missing_one_reach_the_webhook(
     url, env = prefect_server
     hook, received = receiver
     minutes = 1.2
+    for wrong, said in (
+        (["--block", "custom-webhook/no-such-block"], "no notification block 'custom-webhook/no-such-block'"),
+        (["--email", "smtp://relay"], "--email takes an Apprise mail URL"),
+        (["--webhook", hook, "--email", "mailto://relay"], "give exactly one of"),
+    ):
+        refused = subprocess.run(
+            [str(VENV_BIN / "detainer-intake"), "alerts", "install", *wrong],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refused.returncode == 4 and said in refused.stderr, (wrong, refused.returncode, refused.stderr[-2000:])
     alerts_install(env, "--webhook", hook, "--hours", str(minutes / 60))
     automations = {a["name"]: a for a in api(url, "/automations/filter", {})}
     assert set(automations) == {"detainer-intake: run failed", "detainer-intake: no completed daily run"}
