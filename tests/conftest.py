@@ -43,7 +43,9 @@ LANE_FIXTURES = {
 # run of test_flows fills the OCR cache early for the later readers of the corpus.
 LONGEST_FIRST = (
     "tests/test_flows.py",
+    "tests/test_scale_out_prefect.py",  # mostly waiting (heartbeats): overlaps the others' OCR
     "tests/test_crash_safety.py",
+    "tests/test_alerts.py",  # mostly waiting (an automation's window)
     "tests/test_reports_browser.py",
     "tests/test_wild_inputs.py",
     "tests/test_concurrency.py",

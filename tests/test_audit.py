@@ -94,7 +94,8 @@ def test_audit_with_include_pii_shows_the_values_and_the_reasons(story_ledger, t
     assert story["decisions"][0]["why"] == "same A-number, Ortiz's cousin"
 
 
-def test_audit_since_lists_every_act_and_the_table_names_them(story_ledger, tmp_path, capsys):
+def test_audit_since_lists_every_act_and_the_table_names_them(story_ledger, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "240")  # a wide terminal: rich shortens cells to fit a narrow one
     ledger, _ = story_ledger
     _, acts = _story(ledger, tmp_path, capsys, None, "2000-01-01")
     assert [d["kind"] for d in acts["decisions"]] == ["match", "correction", "disposition", "disposition"]

@@ -72,7 +72,8 @@ def _hold_a_slot(folder: str, running: Any, peak: Any, threads: int) -> None:
 def test_pages_read_at_once_on_a_machine_are_bounded_whatever_the_runner_starts(tmp_path: Path) -> None:
     """Three worker processes of two threads each (a Dask worker's default on two cores, and more)
     read no more pages at once than the machine's slots: one per core."""
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: the suite's worker process runs threads (Prefect's), whose locks a fork can copy held
+    context = multiprocessing.get_context("spawn")
     running, peak = context.Value("i", 0), context.Value("i", 0)
     workers = [
         context.Process(target=_hold_a_slot, args=(str(tmp_path), running, peak, 2), daemon=True) for _ in range(3)
