@@ -61,6 +61,10 @@ class ArchiveSettings(Section):
     path: Path = Path("data/archive")
     # OCR results by content hash (personal data: owner-only). Default: "<path>-extractions".
     extraction_cache: Path | None = None
+    # A fax file larger than this is not read (into memory or the archive): quarantined too_large by
+    # its name and size and left where it is. Files up to it are archived; parsing then applies its
+    # own, lower [parsing] max_input_bytes.
+    max_file_bytes: int = 512 * 1024 * 1024
 
     @property
     def extraction_cache_path(self) -> Path:

@@ -64,8 +64,10 @@ class Recorder(Protocol[E_contra, O_co]):
         self, message: MailMessage, documents: Sequence[tuple[Receipt, E_contra, Quarantine | None]] = ()
     ) -> Sequence[O_co]: ...
 
-    def record_unreadable(self, source_key: str, channel: str, reason: str, received_at: datetime) -> None:
-        """A file listed but not readable: no bytes, a quarantine record by its source key."""
+    def record_unreadable(
+        self, source_key: str, channel: str, reason: str, received_at: datetime, slug: str = "unreadable_file"
+    ) -> None:
+        """A file listed but not read (unreadable, or over the input limit): a quarantine record by its source key."""
         ...
 
 

@@ -42,7 +42,8 @@ class FaxFolderChannel:
         return FaxFolderChannel(self._name, self._settings.model_copy(update={"channels": channels}))
 
     def poll(self, state: IntakeState) -> Iterator[Arrival]:
-        yield from poll_fax_folder(self.folder, self._name, state, tz=self._settings.department.timezone)
+        yield from poll_fax_folder(self.folder, self._name, state, tz=self._settings.department.timezone,
+                                   max_bytes=self._settings.archive.max_file_bytes)
 
     def describe(self, arrivals: Sequence[Arrival]) -> str:
         return f"{len(arrivals)} new file(s)"

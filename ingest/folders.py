@@ -106,8 +106,9 @@ class UnreadableFile:
 
     channel: Channel
     source_key: str
-    reason: str  # the error's class: no path, no personal data
+    reason: str  # the error's class (or the size): no path, no personal data
     received_at: datetime
+    slug: str = "unreadable_file"  # the quarantine reason: unreadable_file | too_large
 
     @property
     def documents(self) -> Sequence[ReceivedDocument]:
@@ -122,7 +123,7 @@ class UnreadableFile:
         readings: Sequence[Reading[ExtractionT]],
         reached: Reached = nowhere,
     ) -> Committed[OutcomeT]:
-        recorder.record_unreadable(self.source_key, self.channel.value, self.reason, self.received_at)
+        recorder.record_unreadable(self.source_key, self.channel.value, self.reason, self.received_at, self.slug)
         return Committed([])
 
 
@@ -146,6 +147,7 @@ def poll_fax_folder(
     tz: str,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    max_bytes: int | None = None,
 ) -> Iterator[FolderArrival | UnreadableFile]:
     """New complete files of one fax channel, oldest first.
 
@@ -169,6 +171,14 @@ def poll_fax_folder(
     if quiet and pending:
         sleep(min(quiet, SETTLE_SECONDS))
     for candidate in pending:
+        if max_bytes is not None and candidate.stat.st_size > max_bytes:
+            # Never read into memory: a file over the input limit costs its listing only.
+            log.warning("%s: %s is over [archive] max_file_bytes (%d bytes); not read", channel.value,
+                        candidate.relative, candidate.stat.st_size)
+            yield UnreadableFile(channel, source_key(channel, candidate.relative, candidate.stat),
+                                 f"{candidate.stat.st_size} bytes, over the limit of {max_bytes}",
+                                 mtime_utc(candidate.stat.st_mtime_ns), slug="too_large")
+            continue
         arrival = _read(candidate, channel, tz, recheck=bool(quiet))
         if arrival is not None:
             yield arrival

@@ -276,18 +276,21 @@ def is_known(session: Session, source_key: str) -> bool:
     return session.scalar(select(schema.Receipt.id).where(schema.Receipt.source_key == source_key)) is not None
 
 
-def record_unreadable(session: Session, source_key: str, channel: str, reason: str, received_at: datetime) -> None:
-    """A file its channel listed but could not read (permissions, an I/O error): no bytes were
-    received, so no document; a quarantine record and a review item keyed by the file's source
+def record_unreadable(
+    session: Session, source_key: str, channel: str, reason: str, received_at: datetime, slug: str = "unreadable_file"
+) -> None:
+    """A file its channel listed but could not read (permissions, an I/O error; ``slug``
+    unreadable_file) or did not read (over the input limit: too_large): no bytes were received, so
+    no document; a quarantine record and a review item keyed by the file's source
     key, its attempts counted (the item widens the count's range like any unreadable input). Once
     the file can be read it is recorded like any other and the item closes (``read_later``); the
     record stays, saying that it could not be read."""
     ref = source_key[:2048]  # "file:<channel>:<path>:<size>:<mtime>"
     row = session.scalar(select(schema.Quarantine).where(schema.Quarantine.input_ref == ref))
     if row is None:
-        message = f"{channel}: the file could not be read ({reason}); it is tried again every poll"
-        session.add(schema.Quarantine(input_ref=ref, reason="unreadable_file", message=message[:512], attempts=1))
-        review_queue.ensure_review(session, f"quarantine:{ref}"[:300], kind="quarantine", reason="unreadable_file",
+        message = f"{channel}: the file was not read ({reason}); it stays in its folder and is tried every poll"
+        session.add(schema.Quarantine(input_ref=ref, reason=slug[:64], message=message[:512], attempts=1))
+        review_queue.ensure_review(session, f"quarantine:{ref}"[:300], kind="quarantine", reason=slug[:64],
                                    received_at=received_at)
     else:
         row.attempts += 1

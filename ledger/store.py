@@ -165,10 +165,12 @@ class Ledger:
         with self.work.write() as session:
             mail_state.mark_handled(session, message_key, message_id, sha256, n_documents)
 
-    def record_unreadable(self, source_key: str, channel: str, reason: str, received_at: datetime) -> None:
-        """A listed file its channel could not read: quarantined by source key (``recording.record_unreadable``)."""
+    def record_unreadable(
+        self, source_key: str, channel: str, reason: str, received_at: datetime, slug: str = "unreadable_file"
+    ) -> None:
+        """A listed file its channel did not read: quarantined by source key (``recording.record_unreadable``)."""
         with self.work.write() as session:
-            recording.record_unreadable(session, source_key, channel, reason, received_at)
+            recording.record_unreadable(session, source_key, channel, reason, received_at, slug)
 
     def record_message(self, message: MailMessage, documents: Sequence[LedgerInput] = ()) -> list[RecordOutcome]:
         """Commit one mail message and its documents in ONE transaction (``mail_state.record_message``)."""

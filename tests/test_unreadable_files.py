@@ -81,3 +81,34 @@ def test_a_file_that_cannot_be_read_is_quarantined_then_taken_once_readable(
         assert intake.ledger.review_items(kind="quarantine") == []  # read now: no longer open
     finally:
         intake.close()
+
+
+def test_a_file_over_the_input_limit_is_quarantined_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A huge file costs its listing only: never read into memory, a too_large quarantine record, left in place."""
+    corpus = tmp_path / "corpus"
+    for folder in ("dedicated", "stations/C-6", "mailbox/new", "mailbox/cur", "mailbox/tmp"):
+        (corpus / folder).mkdir(parents=True)
+    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(_header("EID0000003")))  # type: ignore[arg-type]
+    huge = corpus / "dedicated" / "huge.tif"
+    with huge.open("wb") as handle:  # sparse: 3 GB listed, nothing written
+        handle.truncate(3 * 1024**3)
+    config = rs.intake_config(
+        tmp_path / "config.toml", corpus=corpus, data=tmp_path / "data", mail_action="none", move_processed=True
+    )
+    read: list[str] = []
+    real = folders._read_as_listed
+
+    def watched(path: Path, listed: os.stat_result) -> bytes | None:
+        read.append(path.name)
+        return real(path, listed)
+
+    monkeypatch.setattr(folders, "_read_as_listed", watched)
+    _run(config)
+    assert read == ["good.pdf"]  # the huge file was never opened
+    assert list(dict(rs.quarantine_rows(config)).values()) == ["too_large"]
+    assert rs.table_counts(config)["documents"] == 1
+    assert huge.exists() and not (corpus / "dedicated" / "good.pdf").exists()  # left in place; the good one filed
+    _run(config)
+    assert rs.table_counts(config)["quarantine"] == 1
