@@ -28,10 +28,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import parsing
 from core.config import Settings
 from ledger.db import current_revision
 from ledger.store import Ledger
+from parsing.version import parser_version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GIT_TIMEOUT_SECONDS = 5
@@ -44,16 +44,6 @@ def software_version() -> str:
         return metadata.version("detainer-intake")
     except metadata.PackageNotFoundError:  # running from a tree that was never installed
         return "unknown"
-
-
-def parser_version() -> str:
-    """A digest of the parsing code and form templates (``flows.extraction_cache.parser_version``'s)."""
-    root = Path(parsing.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml", ".json", ".txt")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def _git(*args: str) -> str | None:

@@ -12,21 +12,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import parsing
 from core.config import ParsingSettings
 from core.files import write_private
 from parsing.models import ExtractionResult
-
-
-def parser_version() -> str:
-    """A digest of the parsing code and form templates: any change to them re-reads documents."""
-    root = Path(parsing.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml", ".json", ".txt")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
+from parsing.version import parser_version
 
 PARSER_VERSION = parser_version()
 
