@@ -253,6 +253,26 @@ def stray_files(corpus: Path, before: dict[str, str]) -> list[str]:
 # --------------------------------------------------------------------------- ledger and archive
 
 
+def run_in_process(config: Path) -> list[Any]:
+    """One in-process run (``flows.sequence.run_once``) over ``config``; its commit summaries."""
+    from flows.sequence import run_once
+
+    intake = Intake.open(load_settings(config))
+    try:
+        return run_once(intake)
+    finally:
+        intake.close()
+
+
+def event_header(number: str) -> Any:
+    """A drawing for ``tests.born_digital.i247a_page``: the form's header with this event number."""
+
+    def draw(page: Any) -> None:
+        page.text(40, 100, f"Event #: {number}", 9)
+
+    return draw
+
+
 def open_intake(config: Path) -> Intake:
     return Intake.open(load_settings(config))
 

@@ -12,28 +12,13 @@ import pytest
 
 from core.config import load_settings
 from flows import steps
-from flows.sequence import InProcess, run_once, run_sequence
+from flows.sequence import InProcess, run_sequence
 from ingest.archive import Archive
 from ingest.channel import Arrival, IntakeChannel
 from ingest.models import MailMessage, Receipt, sha256_hex
 from ledger.store import Ledger
 from tests import run_support as rs
-from tests.born_digital import Page, i247a_page
-
-
-def _header(number: str) -> object:
-    def draw(page: Page) -> None:
-        page.text(40, 100, f"Event #: {number}", 9)
-
-    return draw
-
-
-def _run(config: Path) -> list[steps.CommitSummary]:
-    intake = steps.Intake.open(load_settings(config))
-    try:
-        return run_once(intake)
-    finally:
-        intake.close()
+from tests.born_digital import i247a_page
 
 
 def test_a_document_that_keeps_failing_is_quarantined_after_its_attempts(
@@ -42,8 +27,8 @@ def test_a_document_that_keeps_failing_is_quarantined_after_its_attempts(
     corpus = tmp_path / "corpus"
     for folder in ("dedicated", "stations/C-6", "mailbox/new", "mailbox/cur", "mailbox/tmp"):
         (corpus / folder).mkdir(parents=True)
-    good = i247a_page(_header("EID0000001"))  # type: ignore[arg-type]
-    poison = i247a_page(_header("EID0000002"))  # type: ignore[arg-type]
+    good = i247a_page(rs.event_header("EID0000001"))  # type: ignore[arg-type]
+    poison = i247a_page(rs.event_header("EID0000002"))  # type: ignore[arg-type]
     (corpus / "dedicated" / "good.pdf").write_bytes(good)
     (corpus / "stations" / "C-6" / "poison.pdf").write_bytes(poison)
     config = rs.intake_config(
@@ -62,16 +47,16 @@ def test_a_document_that_keeps_failing_is_quarantined_after_its_attempts(
     monkeypatch.setattr(steps, "extract_document", faulty)
     for _ in range(2):  # attempts 1 and 2: the run fails, the arrival waits, nothing is moved
         with pytest.raises(RuntimeError):
-            _run(config)
+            rs.run_in_process(config)
         assert (corpus / "stations" / "C-6" / "poison.pdf").exists()
-    _run(config)  # attempt 3 gives up on it
+    rs.run_in_process(config)  # attempt 3 gives up on it
     quarantined = dict(rs.quarantine_rows(config))
     assert quarantined == {f"sha256:{sha256_hex(poison)}": "parse_failed"}
     assert not (corpus / "stations" / "C-6" / "poison.pdf").exists()  # committed, so moved like any fax
     assert not (corpus / "dedicated" / "good.pdf").exists()
     counts = rs.table_counts(config)
     assert counts["documents"] == 2 and counts["receipts"] == 2
-    assert _run(config) == []  # the next run adds nothing
+    assert rs.run_in_process(config) == []  # the next run adds nothing
     assert "quote the document" not in caplog.text  # only the exception's class is kept
     assert "RuntimeError" in caplog.text
 
@@ -108,10 +93,10 @@ def _three_faxes(tmp_path: Path) -> tuple[Path, Path, bytes]:
     corpus = tmp_path / "corpus"
     for folder in ("dedicated", "stations/C-6", "mailbox/new", "mailbox/cur", "mailbox/tmp"):
         (corpus / folder).mkdir(parents=True)
-    poison = i247a_page(_header("EID0000012"))  # type: ignore[arg-type]
-    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(_header("EID0000011")))  # type: ignore[arg-type]
+    poison = i247a_page(rs.event_header("EID0000012"))  # type: ignore[arg-type]
+    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(rs.event_header("EID0000011")))  # type: ignore[arg-type]
     (corpus / "stations" / "C-6" / "poison.pdf").write_bytes(poison)
-    (corpus / "stations" / "C-6" / "neighbour.pdf").write_bytes(i247a_page(_header("EID0000013")))  # type: ignore[arg-type]
+    (corpus / "stations" / "C-6" / "neighbour.pdf").write_bytes(i247a_page(rs.event_header("EID0000013")))  # type: ignore[arg-type]
     config = rs.intake_config(
         tmp_path / "config.toml", corpus=corpus, data=tmp_path / "data", mail_action="none", move_processed=True
     )
@@ -181,7 +166,7 @@ def test_a_message_whose_commit_keeps_failing_is_recorded_with_its_documents_qua
     from tests.test_wild_inputs import _message
 
     corpus, config, _ = _three_faxes(tmp_path)
-    poison = i247a_page(_header("EID0000014"))  # type: ignore[arg-type]
+    poison = i247a_page(rs.event_header("EID0000014"))  # type: ignore[arg-type]
     (corpus / "mailbox" / "new" / "1741100000.M1P1.poison.example").write_bytes(_message(1, "poison.pdf", poison))
     real = Ledger.record_message
 

@@ -10,27 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_settings
-from flows import steps
-from flows.sequence import run_once
 from ingest import folders
 from tests import run_support as rs
-from tests.born_digital import Page, i247a_page
-
-
-def _header(number: str) -> object:
-    def draw(page: Page) -> None:
-        page.text(40, 100, f"Event #: {number}", 9)
-
-    return draw
-
-
-def _run(config: Path) -> list[steps.CommitSummary]:
-    intake = steps.Intake.open(load_settings(config))
-    try:
-        return run_once(intake)
-    finally:
-        intake.close()
+from tests.born_digital import i247a_page
 
 
 def test_a_file_that_cannot_be_read_is_quarantined_then_taken_once_readable(
@@ -39,9 +21,9 @@ def test_a_file_that_cannot_be_read_is_quarantined_then_taken_once_readable(
     corpus = tmp_path / "corpus"
     for folder in ("dedicated", "stations/C-6", "mailbox/new", "mailbox/cur", "mailbox/tmp"):
         (corpus / folder).mkdir(parents=True)
-    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(_header("EID0000001")))  # type: ignore[arg-type]
+    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(rs.event_header("EID0000001")))  # type: ignore[arg-type]
     locked = corpus / "stations" / "C-6" / "locked.pdf"
-    locked.write_bytes(i247a_page(_header("EID0000002")))  # type: ignore[arg-type]
+    locked.write_bytes(i247a_page(rs.event_header("EID0000002")))  # type: ignore[arg-type]
     config = rs.intake_config(
         tmp_path / "config.toml", corpus=corpus, data=tmp_path / "data", mail_action="none", move_processed=False
     )
@@ -53,7 +35,7 @@ def test_a_file_that_cannot_be_read_is_quarantined_then_taken_once_readable(
         return real(path, listed)
 
     monkeypatch.setattr(folders, "_read_as_listed", refused)
-    _run(config)
+    rs.run_in_process(config)
     quarantined = dict(rs.quarantine_rows(config))
     assert list(quarantined.values()) == ["unreadable_file"]
     (ref,) = quarantined
@@ -67,12 +49,12 @@ def test_a_file_that_cannot_be_read_is_quarantined_then_taken_once_readable(
         intake.close()
     assert "Permission denied" not in caplog.text and "PermissionError" in caplog.text
 
-    _run(config)  # tried again: still one record, its attempts counted
+    rs.run_in_process(config)  # tried again: still one record, its attempts counted
     assert dict(rs.quarantine_rows(config)) == quarantined
     assert rs.table_counts(config)["quarantine"] == 1
 
     monkeypatch.setattr(folders, "_read_as_listed", real)  # the permission fixed
-    _run(config)
+    rs.run_in_process(config)
     counts = rs.table_counts(config)
     assert counts["documents"] == 2 and counts["receipts"] == 2
     assert locked.exists()  # left in place as configured
@@ -90,7 +72,7 @@ def test_a_file_over_the_input_limit_is_quarantined_without_being_read(
     corpus = tmp_path / "corpus"
     for folder in ("dedicated", "stations/C-6", "mailbox/new", "mailbox/cur", "mailbox/tmp"):
         (corpus / folder).mkdir(parents=True)
-    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(_header("EID0000003")))  # type: ignore[arg-type]
+    (corpus / "dedicated" / "good.pdf").write_bytes(i247a_page(rs.event_header("EID0000003")))  # type: ignore[arg-type]
     huge = corpus / "dedicated" / "huge.tif"
     with huge.open("wb") as handle:  # sparse: 3 GB listed, nothing written
         handle.truncate(3 * 1024**3)
@@ -105,10 +87,10 @@ def test_a_file_over_the_input_limit_is_quarantined_without_being_read(
         return real(path, listed)
 
     monkeypatch.setattr(folders, "_read_as_listed", watched)
-    _run(config)
+    rs.run_in_process(config)
     assert read == ["good.pdf"]  # the huge file was never opened
     assert list(dict(rs.quarantine_rows(config)).values()) == ["too_large"]
     assert rs.table_counts(config)["documents"] == 1
     assert huge.exists() and not (corpus / "dedicated" / "good.pdf").exists()  # left in place; the good one filed
-    _run(config)
+    rs.run_in_process(config)
     assert rs.table_counts(config)["quarantine"] == 1
