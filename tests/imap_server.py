@@ -413,6 +413,47 @@ class DroppingProxy:
                     sock.close()
 
 
+class RelayProxy:
+    """A TCP proxy in front of the real server that hands every chunk to ``relay`` (both ways) and
+    sends on what it returns: subclasses look at or rewrite the conversation, the IMAP path stays real."""
+
+    def __init__(self, upstream_port: int, host: str = "127.0.0.1") -> None:
+        self.host, self.upstream_port = host, upstream_port
+        self.listener = socket.create_server((host, 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def relay(self, data: bytes, from_server: bool) -> bytes:
+        return data
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection((self.host, self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(self.relay(data, from_server))
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with suppress(OSError):
+                    sock.close()
+
+
 @pytest.fixture
 def dropping_proxy() -> Iterator[Callable[[int], DroppingProxy]]:
     """Factory: ``dropping_proxy(server.port)`` -> a ``DroppingProxy``, closed after the test."""

@@ -5,10 +5,7 @@ before anything is read, instead of flagging the same messages again on every ru
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from ingest.mail_actions import KeywordsNotSupported
 from ingest.mailbox import MailboxSession
 from ingest.state import MemoryState
+from tests.imap_server import RelayProxy
 from tests.test_ingest_mailbox import with_pdf
 
 if TYPE_CHECKING:
@@ -26,45 +24,19 @@ pytest_plugins = ["tests.imap_server"]
 TZ = "America/New_York"
 
 
-class RewritingProxy:
+class RewritingProxy(RelayProxy):
     """A TCP proxy in front of the real server that rewrites what the server says (``old`` -> ``new``)."""
 
     def __init__(self, upstream_port: int, old: bytes, new: bytes) -> None:
-        self.upstream_port, self.old, self.new = upstream_port, old, new
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
+        self.old, self.new = old, new
         self.rewrites = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def close(self) -> None:
-        with suppress(OSError):
-            self.listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if from_server and self.old in data:
-                    self.rewrites += 1
-                    data = data.replace(self.old, self.new)
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with suppress(OSError):
-                    sock.close()
+    def relay(self, data: bytes, from_server: bool) -> bytes:
+        if from_server and self.old in data:
+            self.rewrites += 1
+            data = data.replace(self.old, self.new)
+        return data
 
 
 @pytest.fixture

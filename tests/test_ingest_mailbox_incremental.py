@@ -5,10 +5,8 @@ so old mail is never fetched; every IMAP command the intake sends is seen by a p
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,6 +18,7 @@ from core.config import MailChannelSettings
 from ingest.mailbox import MailboxSession, search_window
 from ingest.models import MailMessage
 from ingest.state import MemoryState
+from tests.imap_server import RelayProxy
 from tests.test_ingest_mailbox import with_pdf
 
 if TYPE_CHECKING:
@@ -33,16 +32,19 @@ _UID_FETCH = re.compile(rb"^\S+ UID FETCH (\S+) \((.*)\)\r?$", re.MULTILINE)
 _UID_SEARCH = re.compile(rb"^\S+ UID SEARCH (.*)\r?$", re.MULTILINE)
 
 
-class CommandLog:
+class CommandLog(RelayProxy):
     """A TCP proxy in front of the real server noting every command the client sends."""
 
     def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
         self.sent = bytearray()
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
+
+    def relay(self, data: bytes, from_server: bool) -> bytes:
+        if not from_server:
+            with self._lock:
+                self.sent.extend(data)
+        return data
 
     def clear(self) -> None:
         with self._lock:
@@ -64,36 +66,6 @@ class CommandLog:
 
     def searches(self) -> list[bytes]:
         return _UID_SEARCH.findall(bytes(self.sent))
-
-    def close(self) -> None:
-        with suppress(OSError):
-            self.listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if from_client:
-                    with self._lock:
-                        self.sent.extend(data)
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with suppress(OSError):
-                    sock.close()
 
 
 @pytest.fixture
