@@ -84,6 +84,7 @@ def page_result(out: PageOutput) -> PageResult:
         kind=out.kind,
         rotation=out.rotation,
         text_layer=out.text_layer,
+        looked=out.looked,
         mean_confidence=out.mean_confidence,
         fax_sender_number=out.sender_number,
         fax_sent_at=out.sent_at,

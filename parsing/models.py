@@ -79,6 +79,7 @@ class PageResult(BaseModel):
     kind: PageKind
     rotation: int = 0  # degrees the page was rotated by to read it upright
     text_layer: bool = False  # read from a PDF text layer instead of OCR
+    looked: bool = False  # placed by its title and footer bands alone, not OCR'd whole (parsing.look)
     mean_confidence: float | None = None
     fax_sender_number: str | None = None
     fax_sent_at: datetime | None = None

@@ -24,13 +24,15 @@ from parsing.formread import read_fields
 from parsing.header import HEADER_BAND, FaxHeader, parse_header
 from parsing.layout import Line, group_lines, page_text
 from parsing.limits import memory_limit
+from parsing.look import Look
 from parsing.models import PageKind
-from parsing.normalize import looks_like_noise, normalize, to_gray
+from parsing.normalize import NormalizedPage, looks_like_noise, normalize, to_gray
 from parsing.ocr import Word, text_layer_words, usable_text_layer
 from parsing.ocr_engine import PAGE_TIMEOUT, read_words
 from parsing.orientation import read_upright
 from parsing.reread import reread_fields, reread_known_values
 from parsing.templates import Template, TemplateMatch, classify_lines, find_form_type, find_revision, templates
+from parsing.upright_look import look_upright
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class PageOutput:
     a_numbers: list[str] = field(default_factory=list)  # A-numbers printed anywhere on the page
     layout_only: bool = False  # taken for its form by title and checkbox layout, its labels unread
     coarse: bool = False  # a standard-resolution fax, a scan or a photo: its small print reads poorly
+    looked: bool = False  # placed by its title and footer bands alone (parsing.look), not read whole
     evidence: list[str] = field(default_factory=list)  # detainer evidence slugs (parsing.evidence), never text
     error: str | None = None  # InputError class name when this page could not be read
     error_message: str | None = None
@@ -86,14 +89,27 @@ def _process(job: PageJob) -> PageOutput:
         if usable_text_layer(words):
             return _from_text_layer(job, words)
     image, dpi, exif_rotation = P.load_image(ref)
-    page = normalize(image, dpi)  # the ink profile's guess of the orientation
+    # The ink profile's guess of the orientation, without OSD (~0.6 s a page): the reading checks
+    # the guess (the look's or the whole page's), and only a poor one has OSD asked.
+    page = normalize(image, dpi, use_osd=False)
     del image
 
     def read(picture: Image.Image, timeout: float) -> list[Word]:
         return read_words(picture, lang=job.lang, timeout=timeout)
 
-    ocr_image = page.ocr_image()
-    ocr_words = read(ocr_image, job.ocr_timeout)
+    # Recognise first, read second: most pages are placed by their title and footer bands.
+    # Noise is judged by the full reading (its texture fools no look, but its words decide).
+    if looks_like_noise(page.ink):
+        ocr_image = page.ocr_image()
+        ocr_words = read(ocr_image, job.ocr_timeout)
+    else:
+        looked = look_upright(page, read, timeout=job.ocr_timeout)
+        page, ocr_image = looked.page, looked.image
+        if looked.look.placed:
+            return _placed(job, page, looked.look, exif_rotation)
+        # Read whole in one piece, as before there were looks: Tesseract's layout analysis of the
+        # whole page reads a poor photo's lines better than of its middle alone.
+        ocr_words = read(ocr_image, job.ocr_timeout)
     # Noise has no orientation: it is told by its ink texture before any other one is read.
     _check_not_noise(page.ink, ocr_words)
     # The guess is checked by its reading: a poor one has the other orientations read.
@@ -107,6 +123,16 @@ def _process(job: PageJob) -> PageOutput:
         reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout)
         reread_known_values(ocr_image, out.fields, template, {"institutions": job.institutions}, lang=job.lang,
                             timeout=job.ocr_timeout)
+    return out
+
+
+def _placed(job: PageJob, page: NormalizedPage, look: Look, exif_rotation: int) -> PageOutput:
+    """The page from its bands alone (``parsing.look`` placed it): kind, header, evidence and the
+    fields printed in the bands."""
+    out = _analyse(job, look.words, page.ink, page.ink.shape[0], lines=look.lines, match=look.match)
+    out.looked = True
+    out.rotation = (page.rotation + exif_rotation) % 360
+    out.coarse = page.scale_y > 1.5 or not page.bilevel
     return out
 
 

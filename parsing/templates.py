@@ -346,6 +346,20 @@ def classify_lines(lines: list[Line]) -> TemplateMatch | None:
     return None
 
 
+def form_hints(lines: list[Line], *, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Templates (their names) of which some mark is printed on ``lines`` although the page may not
+    match them: a keyword, one of its alternative keywords or one of its phrases. Page kinds in
+    ``skip`` are not asked."""
+    hinted = []
+    for template in templates():
+        if template.page_kind in skip:
+            continue
+        marks = [*template.keywords, *template.any_keywords, *(p for entry in template.match_phrases for p in entry)]
+        if any(keyword_present(lines, mark, template.keyword_score) for mark in marks):
+            hinted.append(template.name)
+    return hinted
+
+
 def find_form_type(text: str, template: Template) -> str | None:
     """The form named in the footer ("DHS Form I-247A (3/17)"), else the template's own."""
     if template.form_type_pattern:

@@ -99,6 +99,7 @@ def stored(image: Image.Image, rotation: int) -> Image.Image:
 class Calls:
     ocr: int = 0
     osd: int = 0
+    whole: int = 0  # of the OCR runs, those of a whole page (not its look's bands: parsing.look)
 
 
 @pytest.fixture
@@ -109,6 +110,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
     def ocr(*args: object, **kwargs: object) -> list[Word]:
         counted.ocr += 1
+        image = args[0]
+        assert isinstance(image, Image.Image)
+        counted.whole += max(image.size) >= max(SIZE) - 10 and min(image.size) >= min(SIZE) - 10
         return real_ocr(*args, **kwargs)  # type: ignore[arg-type]
 
     def osd(*args: object, **kwargs: object) -> int | None:
@@ -172,17 +176,19 @@ def test_a_page_read_well_at_the_first_guess_costs_one_ocr_call(tmp_path: Path, 
 
 
 def test_a_blank_page_is_read_once(tmp_path: Path, calls: Calls) -> None:
-    # No words in any orientation: nothing for another orientation to improve.
+    # No words in any orientation: nothing for another orientation to improve. Its look finds
+    # nothing either, which places nothing: the page is read whole, once.
     out = run_page(Image.new("L", SIZE, 255), tmp_path)
     assert out.error is None
-    assert calls.ocr == 1
+    assert (calls.ocr, calls.whole) == (2, 1)
 
 
 def test_a_page_poor_in_every_orientation_keeps_its_best_reading(tmp_path: Path, calls: Calls) -> None:
     out = run_page(soup_page(), tmp_path)
     assert out.error is None  # a poor reading is not an error
     assert out.rotation in (0, 90, 180, 270)
-    assert calls.ocr == 4  # the guess and the three other orientations were each read
+    # The guess and the three other orientations were each looked at, then each read whole.
+    assert (calls.ocr, calls.whole) == (8, 4)
     assert out.mean_confidence is not None
 
 
