@@ -388,7 +388,7 @@ def build_packet(
             [
                 p.page,
                 str(p.kind),
-                "text layer" if p.text_layer else "OCR",
+                "text layer" if p.text_layer else "OCR of its bands" if p.looked else "OCR",
                 "" if p.mean_confidence is None else f"{p.mean_confidence:.2f}",
                 p.fax_sender_number or "",
                 _local(p.fax_sent_at, zone) if p.fax_sent_at else "",

@@ -1,23 +1,23 @@
 """The cheap look: what a page is, from its title and footer bands, before (or instead of) a full reading.
 
 Forms say what they are at their edges: the title and the fax header line at the top, the form
-number and edition at the foot. Most of a year's fax pages need nothing more: another agency's
-letter, a court notice, the detainee notice pages and the warrant of a packet. Only the I-247's
-page 1 has its fields read all over the page. So a page is first read in its two bands only, cut
+number and edition at the foot. Many of a year's fax pages need nothing more: another agency's
+letter, a court notice, the notice-to-detainee pages of a packet. Page 1 of the I-247 and the
+warrant have fields all over the page. So a page is first read in its two bands only, cut
 at the emptiest rows near :data:`TOP_BAND` and :data:`BOTTOM_BAND` (so no line of print is cut),
 stacked into one image, in one Tesseract call.
 
 The look *places* a page (no full reading) only when all of these hold, never by a band
 threshold alone: its reading is good (``parsing.orientation.reading_quality``, the same check
 that confirms an orientation, so a page upside down or turned is never placed by it), and the
-bands say either a form whose fields the count does not need from the whole page (a notice or a
-warrant, recognised by its template from the band text), or nothing of DHS at all: no form
+bands say either a form whose fields the count does not need from the whole page (a notice page,
+recognised by its template from the band text), or nothing of DHS at all: no form
 matched, no detainer evidence (``parsing.evidence``: form footers, "Immigration Detainer", the
 word "detainer"), no mark of any DHS form (a title half, a footer, a sentence of one:
 ``parsing.templates.form_hints``), no DHS agency name and no cover-sheet title below the fax
 header line (a cover sheet's "Re: detainer" sits in its body). Everything else is read whole:
-a poor or empty reading, page 1 of a detainer, a cover sheet, and any page with a DHS mark the
-look could not place. Noise is told by the full reading (``parsing.pipeline``).
+a poor or empty reading, page 1 of a detainer, a warrant, a cover sheet, and any page with a DHS
+mark the look could not place. Noise is told by the full reading (``parsing.pipeline``).
 """
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ CUT_WINDOW = 0.03
 # White between the two bands in the stacked image, in page heights: more than a line of
 # print, so Tesseract never joins the bands' lines.
 GAP = 0.02
-# The forms a look may place: pages whose fields the count does not need from the whole page
-# (the notice's identifiers and the warrant's file number stand in their bands). Page 1 of a
-# detainer is read whole, and so is a cover sheet (its "Re:" line is in its body).
-PLACED_KINDS = frozenset({PageKind.detainee_notice, PageKind.i200, PageKind.i205})
+# The forms a look may place: pages whose fields the count needs are not all over the page. The
+# notice pages print their identifiers under the title (in the top band). A warrant's signing
+# officer, subject name and date vote on page 1's values from all over the page (measured: placed
+# by their bands, warrants cost two officer names in 22 fine faxes and a photo's A-number), so
+# warrants are read whole, as are page 1 and cover sheets (a cover's "Re:" line is in its body).
+PLACED_KINDS = frozenset({PageKind.detainee_notice})
 # Names that make a page worth reading whole when the look cannot place it.
 AGENCY_MARKS = ("Homeland Security", "Immigration and Customs Enforcement", "Enforcement and Removal Operations",
                 "Immigration")

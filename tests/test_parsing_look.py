@@ -114,17 +114,20 @@ def test_a_page_its_look_cannot_place_is_read_whole(
     assert out.mean_confidence is not None and out.mean_confidence > 0.5  # its middle was read
 
 
-def test_notice_and_warrant_pages_are_placed_page_1_is_read(
+def test_notice_pages_are_placed_page_1_and_warrants_are_read(
     truth: dict[str, Any], tmp_path: Path, engine: CountingEngine,
 ) -> None:
     packet = _receipt(truth, ["detainer_p1", "detainee_notice"])
     notice, _ = _run(_frame(packet, 1), tmp_path)
     assert notice.kind is PageKind.detainee_notice and notice.looked
     assert "notice_page" in notice.evidence
-    engine.sizes.clear()
     first, _ = _run(_frame(packet, 0), tmp_path)
     assert first.kind is PageKind.detainer_p1 and not first.looked
     assert first.fields["event_number"].value and first.fields["subject_name"].value  # its fields were read
+    kinds = [p["kind"] for p in packet["pages"]]
+    warrant, _ = _run(_frame(packet, kinds.index("i200") if "i200" in kinds else kinds.index("i205")), tmp_path)
+    assert warrant.kind in (PageKind.i200, PageKind.i205) and not warrant.looked
+    assert {"officer_name", "subject_name"} <= set(warrant.fields)  # the body's fields were looked for
 
 
 def test_page_1_whose_title_band_is_lost_is_still_found(

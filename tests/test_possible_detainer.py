@@ -118,10 +118,10 @@ def test_a_packet_whose_page_1_is_lost_is_a_possible_detainer(
     evidence = result.possible_detainer_evidence
     assert "warrant_page:I-200" in evidence and "notice_page" in evidence
     assert all(":" not in slug or slug.split(":", 1)[0] in ("warrant_page", "form_footer", "word") for slug in evidence)
-    # The notice and warrant pages were placed by their bands (parsing.look), never read whole:
-    # the saving costs the net nothing.
-    attached = [p for p in result.pages if p.kind in (PageKind.detainee_notice, PageKind.i200)]
-    assert attached and all(p.looked for p in attached)
+    # The notice pages were placed by their bands (parsing.look), never read whole: the saving
+    # costs the net nothing.
+    notices = [p for p in result.pages if p.kind is PageKind.detainee_notice]
+    assert notices and all(p.looked for p in notices)
 
 
 def test_the_possible_detainer_widens_the_count_until_a_person_rules(
