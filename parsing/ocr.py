@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from PIL import Image
@@ -51,16 +52,25 @@ def check_alphabet(alphabet: str) -> str:
 @dataclass(frozen=True, slots=True)
 class OcrParams:
     """What shapes a reading besides the image (the timeout only decides whether there is one).
-    ``alphabet``: the only characters the engine may choose (Tesseract's whitelist)."""
+    ``alphabet``: the only characters the engine may choose (Tesseract's whitelist).
+    ``tessdata_dir``: the folder holding ``lang``'s model when it is not a system model (the
+    project's own, ``parsing/models``); None for the system's models (eng, osd)."""
 
     lang: str = "eng"
     psm: int = 3
     dpi: int = 200
     alphabet: str | None = None
+    tessdata_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.alphabet:  # it goes onto Tesseract's command line
             check_alphabet(self.alphabet)
+        if self.tessdata_dir and not re.fullmatch(r"[A-Za-z0-9_]+", self.lang):  # one model's file name
+            raise ValueError("a project model's name holds letters, digits and _ only")
+
+    def model_file(self) -> Path | None:
+        """The project model this reading uses, or None for a system model."""
+        return Path(self.tessdata_dir) / f"{self.lang}.traineddata" if self.tessdata_dir else None
 
 
 class OcrEngine(Protocol):

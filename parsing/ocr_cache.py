@@ -3,7 +3,8 @@
 Switched on when the environment variable ``DETAINER_INTAKE_OCR_CACHE`` names a folder; unset
 (the default for real runs), every reading runs the engine. A result is stored under the
 SHA-256 of the engine's identity (Tesseract's version and a digest of its models), the
-operation, every parameter of the reading (language, page segmentation, dpi, alphabet) and the
+operation, every parameter of the reading (language, page segmentation, dpi, alphabet, and the
+digest of a project model's file when the reading uses one) and the
 image exactly as the engine receives it (mode, size, pixels): any change is a miss, never a
 stale hit. The timeout is no part of the key: it only decides whether there is a result, and a
 reading that ran out of time is not stored.
@@ -19,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from functools import cache
 from pathlib import Path
 
 from PIL import Image
@@ -43,7 +45,7 @@ class CachedOcrEngine:
         return self._identity
 
     def words(self, image: Image.Image, params: OcrParams, timeout: float) -> list[Word]:
-        path = self._entry("words", image, dataclasses.asdict(params))
+        path = self._entry("words", image, _key_params(params))
         stored = _load(path)
         if stored is not None:
             return [Word(*word) for word in stored["words"]]
@@ -70,6 +72,23 @@ class CachedOcrEngine:
         digest.update(image.tobytes())
         key = digest.hexdigest()
         return self.folder / key[:2] / f"{key}.json"
+
+
+def _key_params(params: OcrParams) -> dict[str, object]:
+    """The reading's parameters as keyed: a project model by the digest of its file (not by
+    where the checkout lies); readings with the system's models keep the keys they had."""
+    key: dict[str, object] = dataclasses.asdict(params)
+    del key["tessdata_dir"]
+    model = params.model_file()
+    if model is not None:
+        key["model"] = _model_digest(model)
+    return key
+
+
+@cache
+def _model_digest(path: Path) -> str:
+    # Once per process and model: the model file does not change under a running pipeline.
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _load(path: Path) -> dict | None:

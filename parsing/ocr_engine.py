@@ -27,6 +27,8 @@ from parsing.ocr_cache import cache_from_environment
 # Default budgets: a page's OCR (parsing.ocr_timeout_seconds overrides it) and one OSD run.
 PAGE_TIMEOUT = 120.0
 OSD_TIMEOUT = 30.0
+# The project's own Tesseract models (parsing/models/README.md says how each was made).
+MODELS_DIR = Path(__file__).parent / "models"
 # Tesseract's own OpenMP threading is slower than one thread per page on this class of
 # machine (~9 s vs ~1.2 s per page on 2 cores): we parallelise across pages instead.
 TESSERACT_THREADS = 1
@@ -125,6 +127,9 @@ def tesseract_config(params: OcrParams) -> str:
     # tessedit_do_invert=0: the forms carry no white-on-black text, so Tesseract need not try
     # each doubtful line again inverted (about 5 % of its time on a fax page).
     config = f"--psm {params.psm} --dpi {params.dpi} -c tessedit_do_invert=0"
+    if params.tessdata_dir:
+        # Only for the project's own model: eng and osd stay found in the system's folder.
+        config = f"--tessdata-dir {shlex.quote(params.tessdata_dir)} {config}"
     if params.alphabet:
         config += f" -c tessedit_char_whitelist={params.alphabet}"  # checked by OcrParams
     return config
@@ -168,10 +173,11 @@ def set_ocr_engine(engine: OcrEngine | None) -> None:
 
 def read_words(
     image: Image.Image, *, lang: str = "eng", timeout: float = PAGE_TIMEOUT, psm: int = 3, dpi: int = 200,
-    alphabet: str | None = None,
+    alphabet: str | None = None, tessdata_dir: str | None = None,
 ) -> list[Word]:
-    """OCR one image with the process's engine; words with pixel boxes."""
-    return ocr_engine().words(image, OcrParams(lang, psm, dpi, alphabet), timeout)
+    """OCR one image with the process's engine; words with pixel boxes. ``tessdata_dir``: where
+    ``lang``'s model is when it is not a system model (``MODELS_DIR`` for the project's own)."""
+    return ocr_engine().words(image, OcrParams(lang, psm, dpi, alphabet, tessdata_dir), timeout)
 
 
 def osd_rotation(image: Image.Image, timeout: float = OSD_TIMEOUT) -> int | None:

@@ -126,3 +126,24 @@ def test_the_environment_variable_switches_the_cache_on(monkeypatch: pytest.Monk
 def test_a_bad_alphabet_never_reaches_any_engine() -> None:
     with pytest.raises(ValueError, match="alphabet"):
         OcrParams(alphabet="A B;rm")
+
+
+def test_a_project_model_is_keyed_by_its_file_not_its_folder(tmp_path: Path) -> None:
+    engine = CountingEngine()
+    cached = CachedOcrEngine(engine, tmp_path / "cache")
+    one, two, moved = tmp_path / "one", tmp_path / "two", tmp_path / "moved"
+    for folder, model in ((one, b"model 1"), (two, b"model 2"), (moved, b"model 1")):
+        folder.mkdir()
+        (folder / "faxprint.traineddata").write_bytes(model)
+    image = _printed()
+    cached.words(image, OcrParams(lang="faxprint", tessdata_dir=str(one)), 60)
+    cached.words(image, OcrParams(lang="faxprint", tessdata_dir=str(two)), 60)  # another model: a miss
+    assert len(engine.words_calls) == 2
+    cached.words(image, OcrParams(lang="faxprint", tessdata_dir=str(moved)), 60)  # the same model elsewhere: a hit
+    cached.words(image, OcrParams(lang="faxprint"), 60)  # a system model of that name: a miss
+    assert len(engine.words_calls) == 3
+
+
+def test_a_project_model_name_is_a_plain_name() -> None:
+    with pytest.raises(ValueError, match="model"):
+        OcrParams(lang="../eng", tessdata_dir="/tmp")
