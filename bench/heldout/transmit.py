@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import random
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -25,6 +26,20 @@ try:  # augraphy is a bench extra; without it a few numpy effects stand in (see 
         import augraphy as _aug
 except ImportError:  # pragma: no cover - depends on the environment
     _aug = None
+
+
+_numba_seed: Callable[[int], None] | None = None
+try:
+    import numba as _numba
+
+    @_numba.njit(cache=False)
+    def _seed_in_numba(seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed)
+
+    _numba_seed = _seed_in_numba
+except ImportError:  # pragma: no cover
+    pass
 
 
 def augraphy_available() -> bool:
@@ -71,6 +86,8 @@ def _seed(rng: random.Random) -> None:
     seed = rng.randrange(2**31)
     random.seed(seed)
     np.random.seed(seed)
+    if _numba_seed is not None:  # augraphy's jitted code (BadPhotoCopy) draws from numba's generator
+        _numba_seed(seed)
 
 
 def degrade_fax(img: Image.Image, rng: random.Random, heavy: bool = False) -> Image.Image:
