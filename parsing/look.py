@@ -12,10 +12,12 @@ threshold alone: its reading is good (``parsing.orientation.reading_quality``, t
 that confirms an orientation, so a page upside down or turned is never placed by it), and the
 bands say either a form whose fields the count does not need from the whole page (a notice page,
 recognised by its template from the band text), or nothing of DHS at all: no form
-matched, no detainer evidence (``parsing.evidence``: form footers, "Immigration Detainer", the
-word "detainer"), no mark of any DHS form (a title half, a footer, a sentence of one:
-``parsing.templates.form_hints``), no DHS agency name and no cover-sheet title below the fax
-header line (a cover sheet's "Re: detainer" sits in its body). Everything else is read whole:
+matched, no form footer and no "Immigration Detainer" (``parsing.evidence``), no mark of any DHS
+form (a title half, a footer, a sentence of one: ``parsing.templates.form_hints``), no DHS agency
+name and no cover-sheet title below the fax header line (a cover sheet's "Re: detainer" sits in
+its body). The word "detainer" alone (a jail roster's footer) does not stop a page being placed:
+it stays the page's evidence, so a document of such pages is still a possible detainer. Everything
+else is read whole:
 a poor or empty reading, page 1 of a detainer, a warrant, a cover sheet, and any page with a DHS
 mark the look could not place. Noise is told by the full reading (``parsing.pipeline``).
 """
@@ -29,6 +31,7 @@ from enum import StrEnum
 import numpy as np
 from PIL import Image
 
+from parsing.evidence import WORD as DETAINER_WORD
 from parsing.evidence import page_evidence
 from parsing.header import HEADER_BAND
 from parsing.layout import Line, fold, group_lines, page_text
@@ -58,6 +61,7 @@ AGENCY_MARKS = ("Homeland Security", "Immigration and Customs Enforcement", "Enf
 # a fax machine's own header may say "FAX".
 COVER_MARKS = ("FAX", "FACSIMILE", "TELECOPY", "TELEFAX", "TRANSMITTAL")
 MARK_SCORE = 90.0
+WORD_EVIDENCE = f"word:{DETAINER_WORD}"
 
 
 class Verdict(StrEnum):
@@ -67,7 +71,7 @@ class Verdict(StrEnum):
     read_whole_kind = "read_whole_kind"
     unplaced_evidence = "unplaced_evidence"  # detainer evidence, a DHS form's or agency's mark, a cover title
     form = "form"  # a form without page-wide fields, recognised from its bands
-    other = "other"  # no form, no detainer evidence, much print
+    other = "other"  # no DHS form or agency mark; at most the word "detainer" (kept as its evidence)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,11 @@ def judge(words: list[Word], ink: np.ndarray) -> Look:
         return look(Verdict.poor_reading)
     if match is not None:
         return look(Verdict.form if kind in PLACED_KINDS else Verdict.read_whole_kind)
-    if evidence or form_hints(lines, skip=frozenset({PageKind.fax_cover})) or _marked(lines, ink.shape[0]):
+    if form_hints(lines, skip=frozenset({PageKind.fax_cover})) or _marked(lines, ink.shape[0]):
+        return look(Verdict.unplaced_evidence)
+    # The word alone (a jail roster's "holds and detainers" footer) is kept as the page's evidence:
+    # reading the rest finds no form where the bands show no form's or agency's mark.
+    if any(slug != WORD_EVIDENCE for slug in evidence):
         return look(Verdict.unplaced_evidence)
     return look(Verdict.other)
 

@@ -168,7 +168,11 @@ def test_the_verdicts() -> None:
     assert judge(LETTERHEAD + _line("FAX COVER SHEET", 300), INK).verdict is Verdict.unplaced_evidence
     # A fax machine's own header line may say FAX: only a title below it marks a cover sheet.
     assert judge(_line("FAX 617 555 0100 the page of", 10) + LETTERHEAD, INK).verdict is Verdict.other
-    assert judge(LETTERHEAD + _line("these are detainers held", 2100), INK).verdict is Verdict.unplaced_evidence
+    # The word alone is no form's mark: the page is placed, the word kept as its evidence.
+    roster = judge(LETTERHEAD + _line("holds and detainers are listed as entered", 2100), INK)
+    assert roster.verdict is Verdict.other and roster.evidence == ["word:detainer"]
+    assert judge(LETTERHEAD + _line("IMMIGRATION DETAINER - NOTICE OF ACTION", 300), INK).verdict \
+        is Verdict.unplaced_evidence
     soup = _line("sepia uoy| ,eb AdoNN ezi3 lleo ozb yitox", 150, conf=35.0)
     assert judge(soup, INK).verdict is Verdict.poor_reading
 
