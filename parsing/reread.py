@@ -22,12 +22,18 @@ from parsing.fieldvalue import FieldValue, Known, apply_pattern, known_values, p
 from parsing.layout import Line, group_lines
 from parsing.lexicon import snap_score
 from parsing.ocr import Word
-from parsing.ocr_engine import read_words
+from parsing.ocr_engine import MODELS_DIR, read_words
 from parsing.templates import FieldSpec, Template
 
 REREAD_FIELDS = ("subject_id", "event_number", "file_number", "issued_date", "date_of_birth",
                  "cancelled_detainer_date", "officer_name")
 SCALES = (2, 3)
+# Fields the project's fax-print model (parsing/models/README.md) re-reads instead of the page's
+# language: where it read the held-out family better than eng, on the crops and in the extracted
+# fields (bench/results/faxprint.md); it reads that family's event numbers, A-numbers and
+# officer names worse.
+FAXPRINT_FIELDS: frozenset[str] = frozenset({"subject_id"})
+FAXPRINT_LANG = "faxprint"
 GAP = 24  # white pixels between stacked crops (before scaling)
 
 
@@ -58,8 +64,7 @@ def reread_fields(
             readings[crop.name].append((first.evidence.raw, first.value))
     pending = crops
     for scale in SCALES:
-        texts = _read_strips(page, pending, specs, scale, lang, timeout)
-        for crop, text in zip(pending, texts, strict=True):
+        for crop, text in _read_scale(page, pending, specs, scale, lang, timeout):
             text = apply_pattern(specs[crop.name], text) if text else ""
             value = parse_value(specs[crop.name], text) if text else None
             if value is not None:
@@ -104,22 +109,36 @@ def _crop(name: str, found: FieldValue, shape: tuple[int, ...]) -> _Crop | None:
     return _Crop(name, (left, top, right, bottom))
 
 
+def _read_scale(
+    page: Image.Image, crops: list[_Crop], specs: dict[str, FieldSpec], scale: int, lang: str, timeout: float,
+) -> list[tuple[_Crop, str]]:
+    """Each crop's reading at ``scale``: by ``lang``, or by the fax-print model (``FAXPRINT_FIELDS``)."""
+    own = [c for c in crops if c.name not in FAXPRINT_FIELDS]
+    model = [c for c in crops if c.name in FAXPRINT_FIELDS]
+    out = list(zip(own, _read_strips(page, own, specs, scale, lang, timeout), strict=True)) if own else []
+    if model:
+        texts = _read_strips(page, model, specs, scale, FAXPRINT_LANG, timeout, str(MODELS_DIR))
+        out += zip(model, texts, strict=True)
+    return out
+
+
 def _read_strips(
     page: Image.Image, crops: list[_Crop], specs: dict[str, FieldSpec], scale: int, lang: str, timeout: float,
+    tessdata_dir: str | None = None,
 ) -> list[str]:
     """The text of each crop at ``scale``: one strip (one Tesseract call) per field alphabet."""
     texts: dict[str, str] = {}
     for alphabet in dict.fromkeys(specs[c.name].alphabet for c in crops):
         group = [c for c in crops if specs[c.name].alphabet == alphabet]
-        for crop, lines in zip(group, _read_strip(page, group, scale, lang, timeout, alphabet, middle=True),
-                               strict=True):
+        strip = _read_strip(page, group, scale, lang, timeout, alphabet, middle=True, tessdata_dir=tessdata_dir)
+        for crop, lines in zip(group, strip, strict=True):
             texts[crop.name] = " ".join(lines)
     return [texts[c.name] for c in crops]
 
 
 def _read_strip(
     page: Image.Image, crops: list[_Crop], scale: int, lang: str, timeout: float, alphabet: str | None = None,
-    *, middle: bool = False,
+    *, middle: bool = False, tessdata_dir: str | None = None,
 ) -> list[list[str]]:
     """Stack the crops at ``scale`` into one strip; OCR it once; the lines of each crop.
 
@@ -137,7 +156,8 @@ def _read_strip(
         strip.paste(big, (GAP * scale, y))
         spans.append((y, y + big.height))
         y += big.height + GAP * scale
-    words: list[Word] = read_words(strip, lang=lang, timeout=timeout, psm=6, dpi=200 * scale, alphabet=alphabet)
+    words: list[Word] = read_words(strip, lang=lang, timeout=timeout, psm=6, dpi=200 * scale, alphabet=alphabet,
+                                   tessdata_dir=tessdata_dir)
     texts = []
     for top, bottom in spans:
         inside = [w for w in words if top <= w.cy <= bottom]

@@ -41,8 +41,8 @@ def _env() -> dict[str, str]:
 
 
 def _run(command: list[str], work: Path, log: str) -> None:
-    # In the work folder, with names relative to it: Tesseract seeds each line's randomness
-    # from its image file's name, so the same command trains the same model in any folder.
+    # In the work folder, with names relative to it: lstmtraining's result depends on the
+    # training files' names as listed, so the same command trains the same model in any folder.
     with (work / log).open("ab") as out:
         subprocess.run(["nice", "-n", "10", *command], check=True, stdout=out, stderr=subprocess.STDOUT, env=_env(),
                        cwd=work)
