@@ -156,6 +156,29 @@ def candidates(guess: int, osd: Callable[[], int | None]) -> Iterator[int]:
             yield rotation
 
 
+def other_orientations(
+    guess: NormalizedPage, timeout: float, *, use_osd: bool = True,
+) -> Iterator[tuple[NormalizedPage, Image.Image, float]]:
+    """The page as received turned to each other likely orientation (:func:`candidates`), with its
+    OCR image and what is left of one budget of ``timeout`` seconds for reading it; ends when less
+    than a second is left (OSD, asked only when reached, shares the budget)."""
+    received = guess.source
+    if received is None:
+        return
+    deadline = time.monotonic() + timeout
+
+    def osd() -> int | None:
+        left = deadline - time.monotonic()
+        return osd_rotation(received.image(), timeout=min(OSD_TIMEOUT, left)) if use_osd and left >= 1.0 else None
+
+    for rotation in candidates(guess.rotation, osd):
+        left = deadline - time.monotonic()
+        if left < 1.0:
+            return
+        page = orient(received, rotation)
+        yield page, page.ocr_image(), left
+
+
 def read_upright(
     guess: NormalizedPage, read: Reader, *, timeout: float, use_osd: bool = True,
     first: tuple[Image.Image, list[Word]] | None = None,
@@ -169,29 +192,17 @@ def read_upright(
         first = (image, read(image, timeout))
     quality = reading_quality(first[1])
     best = OrientedReading(guess, first[0], first[1], quality, [Attempt(guess.rotation, quality)])
-    received = guess.source
     # No words at all: a blank page, or one whose marks Tesseract takes for no text in any
     # orientation (it finds text components the same way round or not).
-    if quality.good or not quality.words or received is None:
+    if quality.good or not quality.words:
         return best
-    deadline = time.monotonic() + timeout
-
-    def osd() -> int | None:
-        left = deadline - time.monotonic()
-        return osd_rotation(received.image(), timeout=min(OSD_TIMEOUT, left)) if use_osd and left >= 1.0 else None
-
-    for rotation in candidates(guess.rotation, osd):
-        left = deadline - time.monotonic()
-        if left < 1.0:
-            break
-        page = orient(received, rotation)
-        image = page.ocr_image()
+    for page, image, left in other_orientations(guess, timeout, use_osd=use_osd):
         try:
             words = read(image, left)
         except OcrTimeout:
             break
         quality = reading_quality(words)
-        best.attempts.append(Attempt(rotation, quality))
+        best.attempts.append(Attempt(page.rotation, quality))
         if quality.better_than(best.quality):
             best.page, best.image, best.words, best.quality = page, image, words, quality
         if quality.good:

@@ -11,16 +11,14 @@ print in its bands, or none to read at all), the best one is returned and the wh
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from PIL import Image
 
 from parsing.look import Look, look_at
-from parsing.normalize import NormalizedPage, orient
+from parsing.normalize import NormalizedPage
 from parsing.ocr import OcrTimeout
-from parsing.ocr_engine import OSD_TIMEOUT, osd_rotation
-from parsing.orientation import Reader, candidates
+from parsing.orientation import Reader, other_orientations
 
 
 @dataclass
@@ -35,21 +33,9 @@ def look_upright(guess: NormalizedPage, read: Reader, *, timeout: float) -> Look
     well (within one budget of ``timeout`` seconds for the extra looks)."""
     image = guess.ocr_image()
     best = LookedPage(guess, image, look_at(image, guess.ink, read, timeout))
-    received = guess.source
-    if best.look.quality.good or not best.look.quality.words or received is None:
+    if best.look.quality.good or not best.look.quality.words:
         return best
-    deadline = time.monotonic() + timeout
-
-    def osd() -> int | None:
-        left = deadline - time.monotonic()
-        return osd_rotation(received.image(), timeout=min(OSD_TIMEOUT, left)) if left >= 1.0 else None
-
-    for rotation in candidates(guess.rotation, osd):
-        left = deadline - time.monotonic()
-        if left < 1.0:
-            break
-        page = orient(received, rotation)
-        turned = page.ocr_image()
+    for page, turned, left in other_orientations(guess, timeout):
         try:
             look = look_at(turned, page.ink, read, left)
         except OcrTimeout:
