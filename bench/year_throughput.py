@@ -16,7 +16,7 @@ of the same inputs, each page given square pixels first (a standard fax stretche
 extraction does) and in grey. ABBA order per group (raw, extract, extract, raw). Ratios are
 raw time / extraction time: above 1 means extraction is faster than reading every page whole.
 
-The year is decoys + packets as the corpus holds them (a decoy-light year: 13 decoys to 38
+The year is decoys + packets as the corpus holds them (a decoy-light year: 13 decoys to 33
 packets); the issue's "realistic year" (three inputs in four are decoys) is computed from the
 per-input averages of both groups. Also reported: how many pages were placed by their look
 (``PageResult.looked``) and the held-out accuracy figures of ``bench/results/accuracy.json``
