@@ -105,8 +105,11 @@ def _process(job: PageJob) -> PageOutput:
     else:
         looked = look_upright(page, read, timeout=job.ocr_timeout)
         page, ocr_image = looked.page, looked.image
-        if looked.look.placed:
-            return _placed(job, page, looked.look, exif_rotation)
+        placed = _placed(job, page, looked.look, exif_rotation) if looked.look.placed else None
+        # A placed form whose fields (a notice's identifiers, printed under its title) were not
+        # all read in its bands is read whole: they vote on page 1's values.
+        if placed is not None and _bands_hold_its_fields(placed):
+            return placed
         # Read whole in one piece, as before there were looks: Tesseract's layout analysis of the
         # whole page reads a poor photo's lines better than of its middle alone.
         ocr_words = read(ocr_image, job.ocr_timeout)
@@ -120,10 +123,19 @@ def _process(job: PageJob) -> PageOutput:
     out.coarse = page.scale_y > 1.5 or not page.bilevel
     if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
         template = next(t for t in templates() if t.name == out.template)
-        reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout)
+        reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout,
+                      fax_print=page.bilevel)
         reread_known_values(ocr_image, out.fields, template, {"institutions": job.institutions}, lang=job.lang,
                             timeout=job.ocr_timeout)
     return out
+
+
+def _bands_hold_its_fields(out: PageOutput) -> bool:
+    if out.template is None:
+        return True
+    template = next(t for t in templates() if t.name == out.template)
+    return all(out.fields.get(spec.name) is not None and out.fields[spec.name].value is not None
+               for spec in template.fields)
 
 
 def _placed(job: PageJob, page: NormalizedPage, look: Look, exif_rotation: int) -> PageOutput:

@@ -31,7 +31,8 @@ SCALES = (2, 3)
 # Fields the project's fax-print model (parsing/models/README.md) re-reads instead of the page's
 # language: where it read the held-out family better than eng, on the crops and in the extracted
 # fields (bench/results/faxprint.md); it reads that family's event numbers, A-numbers and
-# officer names worse.
+# officer names worse. Only on faxes (``fax_print``): it learned faxed print, and on the corpus's
+# phone photo it read the subject ID a glyph further off than eng, enough to count its request twice.
 FAXPRINT_FIELDS: frozenset[str] = frozenset({"subject_id"})
 FAXPRINT_LANG = "faxprint"
 GAP = 24  # white pixels between stacked crops (before scaling)
@@ -45,6 +46,7 @@ class _Crop:
 
 def reread_fields(
     page: Image.Image, fields: dict[str, FieldValue], template: Template, *, lang: str, timeout: float,
+    fax_print: bool = True,
 ) -> None:
     """Re-read the key fields in place (value and evidence.raw/confidence). ``page`` is the
     image the page was OCR'd from (a fax already smoothed): its crops are enlarged."""
@@ -64,7 +66,7 @@ def reread_fields(
             readings[crop.name].append((first.evidence.raw, first.value))
     pending = crops
     for scale in SCALES:
-        for crop, text in _read_scale(page, pending, specs, scale, lang, timeout):
+        for crop, text in _read_scale(page, pending, specs, scale, lang, timeout, fax_print):
             text = apply_pattern(specs[crop.name], text) if text else ""
             value = parse_value(specs[crop.name], text) if text else None
             if value is not None:
@@ -111,10 +113,12 @@ def _crop(name: str, found: FieldValue, shape: tuple[int, ...]) -> _Crop | None:
 
 def _read_scale(
     page: Image.Image, crops: list[_Crop], specs: dict[str, FieldSpec], scale: int, lang: str, timeout: float,
+    fax_print: bool,
 ) -> list[tuple[_Crop, str]]:
-    """Each crop's reading at ``scale``: by ``lang``, or by the fax-print model (``FAXPRINT_FIELDS``)."""
-    own = [c for c in crops if c.name not in FAXPRINT_FIELDS]
-    model = [c for c in crops if c.name in FAXPRINT_FIELDS]
+    """Each crop's reading at ``scale``: by ``lang``, or on a fax by the fax-print model (``FAXPRINT_FIELDS``)."""
+    chosen = FAXPRINT_FIELDS if fax_print else frozenset()
+    own = [c for c in crops if c.name not in chosen]
+    model = [c for c in crops if c.name in chosen]
     out = list(zip(own, _read_strips(page, own, specs, scale, lang, timeout), strict=True)) if own else []
     if model:
         texts = _read_strips(page, model, specs, scale, FAXPRINT_LANG, timeout, str(MODELS_DIR))

@@ -188,3 +188,21 @@ def test_the_bands_are_cut_where_no_print_is_and_mapped_back() -> None:
     below = Word("x", 10, bands.top_end + bands.gap + 5, 5, 5, 90.0)
     assert bands.to_page(below).top == bands.bottom_start + 5
     assert bands.to_page(Word("x", 10, 5, 5, 5, 90.0)).top == 5
+
+
+def test_a_placed_notice_without_its_identifiers_is_read_whole() -> None:
+    from parsing.fieldvalue import FieldValue
+    from parsing.models import FieldEvidence
+    from parsing.pipeline import _bands_hold_its_fields
+
+    def value(text: str | None) -> FieldValue:
+        return FieldValue(text, FieldEvidence(page=2, confidence=0.9))
+
+    notice = PageOutput(2, kind=PageKind.detainee_notice, template="detainee_notice")
+    notice.fields = {"subject_id": value("KVAJ37CGD"), "file_number": value("A012345678")}
+    assert _bands_hold_its_fields(notice)
+    notice.fields["subject_id"] = value(None)  # its label read in the band, its value not
+    assert not _bands_hold_its_fields(notice)
+    del notice.fields["subject_id"]  # not even its label
+    assert not _bands_hold_its_fields(notice)
+    assert _bands_hold_its_fields(PageOutput(1))  # no form: nothing to hold

@@ -23,7 +23,7 @@ def test_a_one_line_values_reread_keeps_the_line_across_its_middle() -> None:
     assert "KVAJ" in only and "SUB" not in only
 
 
-def test_the_subject_id_is_reread_by_the_fax_print_model_and_the_rest_by_the_page_language() -> None:
+def _langs_read(fax_print: bool) -> list[OcrParams]:
     seen: list[OcrParams] = []
 
     class Recording:
@@ -43,9 +43,20 @@ def test_the_subject_id_is_reread_by_the_fax_print_model_and_the_rest_by_the_pag
     crops = [_Crop("subject_id", (0, 0, 200, 40)), _Crop("event_number", (0, 50, 200, 90))]
     set_ocr_engine(Recording())
     try:
-        _read_scale(page, crops, specs, 2, "eng", 30.0)
+        _read_scale(page, crops, specs, 2, "eng", 30.0, fax_print)
     finally:
         set_ocr_engine(None)
+    return seen
+
+
+def test_the_subject_id_is_reread_by_the_fax_print_model_and_the_rest_by_the_page_language() -> None:
+    seen = _langs_read(fax_print=True)
+    specs = {spec.name: spec for spec in next(t for t in templates() if t.name == "i247a").fields}
     # One strip each: the identifiers share an alphabet, yet the subject ID goes to the model.
     assert [(p.lang, p.tessdata_dir) for p in seen] == [("eng", None), ("faxprint", str(MODELS_DIR))]
     assert seen[1].alphabet == specs["subject_id"].alphabet
+
+
+def test_a_photo_or_scan_is_reread_by_the_page_language_only() -> None:
+    # The model learned faxed print; on the corpus's phone photo it read a subject ID further off.
+    assert [(p.lang, p.tessdata_dir) for p in _langs_read(fax_print=False)] == [("eng", None)]
