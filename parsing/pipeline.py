@@ -119,8 +119,7 @@ def _process(job: PageJob) -> PageOutput:
     reading = read_upright(page, read, timeout=job.ocr_timeout, first=(ocr_image, ocr_words))
     page, ocr_image, ocr_words = reading.page, reading.image, reading.words
     out = _analyse(job, ocr_words, page.ink, page.ink.shape[0])
-    out.rotation = (page.rotation + exif_rotation) % 360
-    out.coarse = page.scale_y > 1.5 or not page.bilevel
+    _set_page_form(out, page, exif_rotation)
     if out.fields and out.kind is PageKind.detainer_p1 and out.template is not None:
         template = next(t for t in templates() if t.name == out.template)
         reread_fields(ocr_image, out.fields, template, lang=job.lang, timeout=job.ocr_timeout,
@@ -143,9 +142,14 @@ def _placed(job: PageJob, page: NormalizedPage, look: Look, exif_rotation: int) 
     fields printed in the bands."""
     out = _analyse(job, look.words, page.ink, page.ink.shape[0], lines=look.lines, match=look.match)
     out.looked = True
+    _set_page_form(out, page, exif_rotation)
+    return out
+
+
+def _set_page_form(out: PageOutput, page: NormalizedPage, exif_rotation: int) -> None:
+    """How the page was turned to be read, and whether its small print reads poorly."""
     out.rotation = (page.rotation + exif_rotation) % 360
     out.coarse = page.scale_y > 1.5 or not page.bilevel
-    return out
 
 
 # A word OCR read with at least this confidence and two letters or digits is real text.

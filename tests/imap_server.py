@@ -406,11 +406,16 @@ class DroppingProxy:
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with suppress(OSError):
-                    sock.close()
+            _close_both(source, sink)
+
+
+def _close_both(*socks: socket.socket) -> None:
+    """End a relayed connection both ways (either side may already be gone)."""
+    for sock in socks:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        with suppress(OSError):
+            sock.close()
 
 
 class RelayProxy:
@@ -447,11 +452,7 @@ class RelayProxy:
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with suppress(OSError):
-                    sock.close()
+            _close_both(source, sink)
 
 
 @pytest.fixture
